@@ -1,0 +1,389 @@
+"""The streaming CSV reader: decompression, decoding, headers, values, ragged rows, truncation."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import struct
+
+import pytest
+
+from tap_dockerdvp.csv_reader import (
+    CsvFormatError,
+    RowConverter,
+    TruncatedFileError,
+    iter_csv_records,
+    parse_date,
+    parse_datetime,
+    parse_integer,
+)
+from tap_dockerdvp.views import VIEWS
+
+RAW = VIEWS["raw"]
+SUMMARY = VIEWS["summary"]
+
+
+def read(data: bytes, spec=RAW, *, chunk: int | None = None, label: str = "f.csv", logger=None):
+    step = chunk or max(len(data), 1)
+    chunks = [data[i : i + step] for i in range(0, len(data), step)]
+    return list(iter_csv_records(iter(chunks), spec, label=label, logger=logger))
+
+
+SAMPLE = (
+    b"Namespace,Repository,Reference,Tag,Digest,Unique IP address,Pull by tag,Pull by digest,"
+    b"Version check,Owner\n"
+    b'myorg,app,latest,latest,sha256:aa,3,10,2,7,"Amazon, Inc."\n'
+    b'myorg,"we ""quoted""",v1,v1,,\\N,0,12.0,,"multi\nline"\n'
+    b"myorg,app,sha256:bb,null,sha256:bb,NULL,\\\\N,1,1,\n"
+)
+SAMPLE_EXPECTED = [
+    {
+        "namespace": "myorg", "repository": "app", "reference": "latest", "tag": "latest",
+        "digest": "sha256:aa", "unique_ip_count": 3, "pull_by_tag": 10, "pull_by_digest": 2,
+        "version_check": 7, "owner": "Amazon, Inc.", "extra_columns": {}, "row_number": 1,
+    },
+    {
+        "namespace": "myorg", "repository": 'we "quoted"', "reference": "v1", "tag": "v1",
+        "digest": None, "unique_ip_count": None, "pull_by_tag": 0, "pull_by_digest": 12,
+        "version_check": None, "owner": "multi\nline", "extra_columns": {}, "row_number": 2,
+    },
+    {
+        "namespace": "myorg", "repository": "app", "reference": "sha256:bb", "tag": None,
+        "digest": "sha256:bb", "unique_ip_count": None, "pull_by_tag": None,
+        "pull_by_digest": 1, "version_check": 1, "owner": None, "extra_columns": {},
+        "row_number": 3,
+    },
+]
+
+
+def test_awkward_values_plain():
+    assert read(SAMPLE, SUMMARY) == SAMPLE_EXPECTED
+
+
+def test_gzip_equals_plain():
+    assert read(gzip.compress(SAMPLE), SUMMARY) == SAMPLE_EXPECTED
+
+
+def test_multi_member_gzip_with_padding():
+    third = len(SAMPLE) // 3
+    data = (gzip.compress(SAMPLE[:third]) + gzip.compress(SAMPLE[third : 2 * third])
+            + b"\x00\x00" + gzip.compress(SAMPLE[2 * third :]) + b"\x00" * 5)
+    assert read(data, SUMMARY) == SAMPLE_EXPECTED
+    assert read(data, SUMMARY, chunk=1) == SAMPLE_EXPECTED
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_every_chunk_boundary(compress):
+    data = gzip.compress(SAMPLE) if compress else SAMPLE
+    for size in (1, 2, 3, 7, 64):
+        assert read(data, SUMMARY, chunk=size) == SAMPLE_EXPECTED, size
+
+
+def test_bom_crlf_and_header_spellings():
+    data = (
+        "\ufeffACTION_DAY,Timestamp,action-day,Namespace ,  Repository\r\n"
+        "2025-07-01,2025-07-01 00:00:00,x,org,\"a\r\nb\"\r\n"
+        "2025-07-02,2025-07-02 13:14:15,y,org,r\r\n"
+    ).encode()
+    for chunk in (None, 1):
+        recs = read(data, chunk=chunk)
+        assert [r["action_day"] for r in recs] == ["2025-07-01", "2025-07-02"]
+        assert [r["timestamp"] for r in recs] == ["2025-07-01T00:00:00Z", "2025-07-02T13:14:15Z"]
+        assert recs[0]["repository"] == "a\r\nb"
+        # "action-day" repeats action_day: the first one wins, the repeat is kept as written.
+        assert recs[0]["extra_columns"] == {"action-day": "x"}
+
+
+def test_reordered_and_differently_cased_headers():
+    data = (b"Owner,VERSION CHECK,pull-by-digest,Pull By Tag,unique ip address,Repository,"
+            b"namespace\n" b"o,1,2,3,4,r,n\n")
+    (rec,) = read(data, VIEWS["repo-summary"])
+    assert rec == {
+        "owner": "o", "version_check": 1, "pull_by_digest": 2, "pull_by_tag": 3,
+        "unique_ip_count": 4, "repository": "r", "namespace": "n", "extra_columns": {},
+        "row_number": 1,
+    }
+
+
+def test_every_record_has_every_column():
+    data = b"namespace,timestamp\norg,2025-07-01 00:00:00\n"
+    (rec,) = read(data)
+    assert set(rec) == {*RAW.column_names, "extra_columns", "row_number"}
+    assert rec["tag"] is None
+    assert rec["extra_columns"] == {}
+
+
+def test_unknown_columns_kept_and_logged_once(caplog):
+    data = b"namespace, ip_hash ,repository,,Extra\norg,h1,r,z,\norg,h2,r,,null\n"
+    with caplog.at_level(logging.INFO, logger="tap_dockerdvp.csv_reader"):
+        recs = read(data, VIEWS["repo-summary"], label="org/2025/months/7/repo-summary#0")
+    assert [r["extra_columns"] for r in recs] == [
+        {"ip_hash": "h1", "_column_4": "z", "Extra": None},
+        {"ip_hash": "h2", "_column_4": None, "Extra": None},
+    ]
+    infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert infos == [
+        "org/2025/months/7/repo-summary#0: keeping unknown columns "
+        "['ip_hash', '_column_4', 'Extra'] in extra_columns"
+    ]
+
+
+def test_custom_logger(caplog):
+    log = logging.getLogger("custom.stream")
+    with caplog.at_level(logging.INFO, logger="custom.stream"):
+        read(b"namespace,ip_hash\norg,h\n", logger=log)
+    assert [r.name for r in caplog.records] == ["custom.stream"]
+
+
+def test_ragged_rows_and_blank_lines(caplog):
+    data = (
+        b"namespace,repository,pull_by_tag\n"
+        b"org,a,1\n"
+        b"org,b\n"
+        b"\n"
+        b"org,c,3,x,\n"
+        b"org\n"
+        b"\r\n"
+        b"org,d,4\n"
+    )
+    with caplog.at_level(logging.INFO, logger="tap_dockerdvp.csv_reader"):
+        recs = read(data, VIEWS["repo-summary"], label="f#1")
+    assert [(r["repository"], r["pull_by_tag"], r["row_number"]) for r in recs] == [
+        ("a", 1, 1), ("b", None, 2), ("c", 3, 3), (None, None, 4), ("d", 4, 5),
+    ]
+    assert recs[2]["extra_columns"] == {"_extra_1": "x", "_extra_2": None}
+    assert recs[1]["extra_columns"] == {}
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("f#1: 2 rows had fewer fields than the header")
+    assert "1 rows had more fields than the header" in warnings[0]
+    assert "2 blank lines skipped" in warnings[0]
+
+
+def test_no_warning_for_a_clean_file(caplog):
+    with caplog.at_level(logging.DEBUG, logger="tap_dockerdvp.csv_reader"):
+        read(SAMPLE, SUMMARY)
+    assert not [r for r in caplog.records if r.levelno >= logging.INFO]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("12", 12), (" 7 ", 7), ("12.0", 12), ("-3", -3), ("1e3", 1000),
+     ("123456789012345678901234567890", 123456789012345678901234567890)],
+)
+def test_integers(value, expected):
+    assert parse_integer(value) == expected
+    (rec,) = read(f"namespace,pull_by_tag\norg,{value}\n".encode(), VIEWS["repo-summary"])
+    assert rec["pull_by_tag"] == expected
+
+
+@pytest.mark.parametrize("value", ["abc", "12.5", "nan", "inf", "1,5"])
+def test_bad_integer(value):
+    data = f'namespace,unique_ip_count,pull_by_tag\norg,1,2\norg,3,"{value}"\n'.encode()
+    with pytest.raises(CsvFormatError, match=r"f\.csv: data row 2, column 'pull_by_tag'"):
+        read(data, VIEWS["repo-summary"])
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025-07-01 00:00:00", "2025-07-01T00:00:00Z"),
+        ("2025-07-01T12:34:56", "2025-07-01T12:34:56Z"),
+        ("2025-07-01T12:34:56Z", "2025-07-01T12:34:56Z"),
+        ("2025-07-01 12:34:56.123456", "2025-07-01T12:34:56.123456Z"),
+        ("2025-07-01 12:34:56.5 UTC", "2025-07-01T12:34:56.5Z"),
+        ("2025-07-01T01:00:00+02:00", "2025-06-30T23:00:00Z"),
+        ("2025-07-01T23:30:00-0100", "2025-07-02T00:30:00Z"),
+        ("2025-07-01T12:00:00.25+05", "2025-07-01T07:00:00.25Z"),
+        ("2025-07-01 12:00", "2025-07-01T12:00:00Z"),
+        ("2025-07-01", "2025-07-01T00:00:00Z"),
+        (" 2025-07-01 00:00:00 ", "2025-07-01T00:00:00Z"),
+    ],
+)
+def test_datetimes(value, expected):
+    assert parse_datetime(value) == expected
+    (rec,) = read(f"namespace,timestamp\norg,{value}\n".encode())
+    assert rec["timestamp"] == expected
+
+
+@pytest.mark.parametrize(
+    "value", ["yesterday", "2025-13-01 00:00:00", "2025-02-30", "2025-07-01 25:00:00", "2025-W27-1"]
+)
+def test_bad_datetime(value):
+    with pytest.raises(ValueError):
+        parse_datetime(value)
+    with pytest.raises(CsvFormatError, match="column 'timestamp'"):
+        read(f"namespace,timestamp\norg,{value}\n".encode())
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("2025-07-01", "2025-07-01"), ("2025-07-01 00:00:00", "2025-07-01"),
+     ("2025-07-01T23:59:59+05:00", "2025-07-01")],
+)
+def test_dates(value, expected):
+    assert parse_date(value) == expected
+    (rec,) = read(f"namespace,action_day\norg,{value}\n".encode())
+    assert rec["action_day"] == expected
+
+
+def test_bad_date():
+    with pytest.raises(CsvFormatError, match="data row 1, column 'action_day'"):
+        read(b"namespace,action_day\norg,07/01/2025\n")
+
+
+def test_truncated_gzip_at_every_byte():
+    data = gzip.compress(SAMPLE)
+    for cut in range(2, len(data)):
+        with pytest.raises(TruncatedFileError, match=r"^f\.csv: "):
+            read(data[:cut], SUMMARY)
+
+
+def test_truncated_second_member():
+    data = gzip.compress(SAMPLE[:40]) + gzip.compress(SAMPLE[40:])
+    with pytest.raises(TruncatedFileError):
+        read(data[:-3], SUMMARY)
+
+
+def test_bad_crc_and_length():
+    data = bytearray(gzip.compress(SAMPLE))
+    crc, size = struct.unpack("<II", data[-8:])
+    bad_crc = bytes(data[:-8]) + struct.pack("<II", crc ^ 1, size)
+    bad_len = bytes(data[:-8]) + struct.pack("<II", crc, size + 1)
+    for bad in (bad_crc, bad_len):
+        with pytest.raises(TruncatedFileError, match=r"f\.csv: corrupt or truncated gzip data"):
+            read(bad, SUMMARY)
+
+
+def test_corrupt_gzip_body():
+    data = bytearray(gzip.compress(SAMPLE * 20))
+    data[30] ^= 0xFF
+    with pytest.raises(TruncatedFileError):
+        read(bytes(data), SUMMARY)
+
+
+def test_trailing_garbage_after_gzip():
+    with pytest.raises(TruncatedFileError):
+        read(gzip.compress(SAMPLE) + b"garbage", SUMMARY)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_cut_last_line(compress):
+    data = SAMPLE + b"myorg,app,x"
+    if compress:
+        data = gzip.compress(data)
+    got = []
+    with pytest.raises(TruncatedFileError, match="does not end with a newline"):
+        for rec in iter_csv_records([data], SUMMARY, label="f.csv"):
+            got.append(rec)
+    assert len(got) == 4  # the caller discards them
+
+
+def test_cut_inside_quoted_field_after_a_newline():
+    data = SAMPLE + b'myorg,app,x,x,x,1,1,1,1,"first line\n'
+    with pytest.raises(TruncatedFileError, match="inside a quoted field"):
+        read(data, SUMMARY)
+
+
+def test_header_only_is_an_empty_export():
+    assert read(b"namespace,repository") == []
+    assert read(b"namespace,repository\n") == []
+    assert read(b"namespace,repository\r\n", chunk=1) == []
+    assert read(gzip.compress(b"namespace,repository")) == []
+
+
+@pytest.mark.parametrize("data", [b"", b"\n", b" , \n", b"\xef\xbb\xbf\r\n", gzip.compress(b"")])
+def test_no_header(data):
+    with pytest.raises(CsvFormatError, match=r"^f\.csv: the file has no header row$"):
+        read(data)
+
+
+def test_no_known_column():
+    with pytest.raises(CsvFormatError, match=r"f\.csv: .*'summary'.*\['foo', 'Bar'\]"):
+        read(b"foo,Bar\n1,2\n", SUMMARY)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_not_utf8(compress):
+    data = b"namespace,repository\n" + b"org,ok\n" * 3 + b"org,caf\xe9\n"
+    if compress:
+        data = gzip.compress(data)
+    with pytest.raises(CsvFormatError, match=r"f\.csv: the file is not valid UTF-8 \(near data"):
+        read(data)
+
+
+def test_utf8_split_across_chunks():
+    data = "namespace,repository\norg,café ☕\n".encode()
+    assert read(data, chunk=1)[0]["repository"] == "café ☕"
+
+
+def test_row_converter_directly():
+    conv = RowConverter(["Repository", "x", "Pull by tag", "namespace"], VIEWS["repo-summary"],
+                        label="L")
+    assert conv.width == 4
+    assert conv.unknown_headers == ["x"]
+    assert set(conv.missing) == {"unique_ip_count", "pull_by_digest", "version_check", "owner"}
+    rec = conv.convert(["r", "y", "5", "n"], 9)
+    assert rec == {
+        "repository": "r", "pull_by_tag": 5, "namespace": "n", "unique_ip_count": None,
+        "pull_by_digest": None, "version_check": None, "owner": None,
+        "extra_columns": {"x": "y"}, "row_number": 9,
+    }
+    assert conv.convert_ragged(["r"], 10)["pull_by_tag"] is None
+    assert conv.convert_ragged(["r", "y", "5", "n", "z"], 11)["extra_columns"] == {
+        "x": "y", "_extra_1": "z",
+    }
+    # every record gets its own extra_columns dict
+    a, b = conv.convert(["r", "y", "5", "n"], 1), conv.convert(["r", "y", "5", "n"], 2)
+    assert a["extra_columns"] is not b["extra_columns"]
+
+
+def test_chunks_may_be_bytearrays_and_empty():
+    chunks = [b"", bytearray(b"namespace,repo"), b"", memoryview(b"sitory\norg,r\n")]
+    (rec,) = iter_csv_records(chunks, RAW, label="f")
+    assert rec["repository"] == "r"
+
+
+def test_highly_compressible_gzip_in_small_and_large_chunks():
+    rows = 50_000
+    data = gzip.compress(b"namespace,repository\n" + b"org,r\n" * rows, 9)
+    for size in (len(data), 100, 7):
+        assert sum(1 for _ in iter_csv_records(
+            [data[i : i + size] for i in range(0, len(data), size)], RAW, label="f")) == rows
+
+
+def test_byte_source_round_trip_random():
+    import random
+
+    from tap_dockerdvp.csv_reader import _ByteSource
+
+    rnd = random.Random(7)
+    for _ in range(60):
+        parts = [
+            b"".join(
+                b"a" * rnd.randrange(1, 3000) if rnd.random() < 0.5
+                else rnd.randbytes(rnd.randrange(0, 50))
+                for _ in range(rnd.randrange(0, 20))
+            )
+            for _ in range(rnd.randrange(1, 4))
+        ]
+        data = b"".join(gzip.compress(p, rnd.choice([1, 6, 9])) for p in parts)
+        step = rnd.choice([1, 3, 17, 1000])
+        source = _ByteSource([data[i : i + step] for i in range(0, len(data), step)], "f")
+        size = rnd.choice([1, 5, 64, 4096])
+        out = bytearray()
+        while block := source.read1(size):
+            assert len(block) <= size
+            out += block
+        assert bytes(out) == b"".join(parts)
+
+
+def test_csv_error_becomes_format_error():
+    data = b"namespace,repository\norg," + b"x" * 200_000 + b"\n"
+    with pytest.raises(CsvFormatError, match=r"f\.csv: bad CSV near data row 1"):
+        read(data)
+
+
+def test_blank_value_in_integer_column_is_null():
+    (rec,) = read(b"namespace,pull_by_tag\norg,  \n", VIEWS["repo-summary"])
+    assert rec["pull_by_tag"] is None
