@@ -1,0 +1,5 @@
+"""`python -m tap_dockerdvp`."""
+
+from tap_dockerdvp.tap import TapDockerDVP
+
+TapDockerDVP.cli()

@@ -1,0 +1,61 @@
+"""Timespan arithmetic: the DVP API names a timespan only by year and number, the tap computes its dates.
+
+Weeks are ISO-8601 weeks, Monday to Sunday (the API's examples match ISO numbering: week 31 of 2022 starts on
+2022-08-01), so week 1 of a year may start in December of the year before. Months are calendar months. A
+timespan is complete once the day after its last day has begun in UTC: Docker publishes a month "on the first
+day of the following month", and a week cannot be final before its Sunday is over.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+
+WEEKS = "weeks"
+MONTHS = "months"
+TIMESPAN_TYPES = (WEEKS, MONTHS)
+# The API's singular keys: {"weeks": [{"week": 31}]}.
+SINGULAR = {WEEKS: "week", MONTHS: "month"}
+
+
+@dataclass(frozen=True, order=True)
+class Timespan:
+    """One week or month: the unit the export API serves and the tap bookmarks."""
+
+    start: dt.date  # first day
+    end: dt.date  # last day, inclusive (the API's PullModel.end is that Sunday at 00:00Z)
+    timespan_type: str
+    year: int
+    number: int
+
+    @classmethod
+    def of(cls, timespan_type: str, year: int, number: int) -> Timespan:
+        if timespan_type == WEEKS:
+            try:
+                start = dt.date.fromisocalendar(year, number, 1)
+            except ValueError as exc:
+                raise ValueError(f"{year} has no ISO week {number}") from exc
+            return cls(start, start + dt.timedelta(days=6), WEEKS, year, number)
+        if timespan_type == MONTHS:
+            if not 1 <= number <= 12:
+                raise ValueError(f"month {number} is out of range")
+            last_day = calendar.monthrange(year, number)[1]
+            return cls(dt.date(year, number, 1), dt.date(year, number, last_day), MONTHS, year, number)
+        raise ValueError(f"unknown timespan type {timespan_type!r}")
+
+    def is_complete(self, today: dt.date) -> bool:
+        """True once the whole timespan lies before ``today`` (UTC)."""
+        return self.end < today
+
+    @property
+    def start_iso(self) -> str:
+        return f"{self.start.isoformat()}T00:00:00Z"
+
+    @property
+    def end_iso(self) -> str:
+        return f"{self.end.isoformat()}T00:00:00Z"
+
+
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()

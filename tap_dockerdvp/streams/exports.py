@@ -1,0 +1,180 @@
+"""Export streams: one per DVP data view (`pull_events` for `raw`, one per summary view), under `timespans`.
+
+For each timespan the API lists one or more presigned URLs of gzip CSV files. Every file is streamed, parsed
+by header name and emitted row by row, with a deterministic key (timespan, file index, row number) so a
+re-extracted timespan upserts rather than duplicates.
+"""
+
+from __future__ import annotations
+
+import time
+import typing as t
+from functools import cached_property
+
+from tap_dockerdvp.client import DockerHubStream
+from tap_dockerdvp.csv_reader import TruncatedFileError, iter_csv_records
+from tap_dockerdvp.downloads import (
+    DownloadError,
+    RetriableDownloadError,
+    UrlExpiredError,
+    open_download,
+    storage_session,
+    wait_before_retry,
+)
+from tap_dockerdvp.streams.namespaces import dataset_offers
+from tap_dockerdvp.streams.timespans import EXPORTS, TimespansStream
+from tap_dockerdvp.views import KEY_PROPERTIES, VIEWS, ViewSpec
+
+if t.TYPE_CHECKING:
+    import requests
+    from singer_sdk.helpers.types import Context
+
+from singer_sdk.helpers.conform import TypeConformanceLevel
+
+CONTEXT_FIELDS = ("namespace", "timespan_type", "year", "timespan", "timespan_start", "timespan_end")
+
+
+class ExportStream(DockerHubStream):
+    """Rows of one data view's CSV files for each timespan its parent emits."""
+
+    spec: t.ClassVar[ViewSpec]
+    parent_stream_type = TimespansStream
+    primary_keys = KEY_PROPERTIES
+    replication_key = None
+    # No state partition per timespan: the parent's bookmark is the state.
+    state_partitioning_keys: t.ClassVar[list[str]] = []
+    # The CSV reader already types every value; the SDK's conformance pass would only cost time.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    path = EXPORTS + "/{year}/{timespan_type}/{timespan}/"
+
+    @cached_property
+    def schema(self) -> dict:  # type: ignore[override]
+        return self.spec.json_schema()
+
+    @cached_property
+    def storage(self) -> requests.Session:
+        return storage_session(self.user_agent)
+
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+        assert context is not None
+        if not self._offered(context):
+            return
+        base = {key: context[key] for key in CONTEXT_FIELDS}
+        files = self._list_files(context)
+        index = 0
+        while index < len(files):
+            for record in self._read_file(context, files, index):
+                record.update(base)
+                yield record
+            index += 1
+
+    def _offered(self, context: Context) -> bool:
+        namespace, timespan_type = context["namespace"], context["timespan_type"]
+        metadata = self._tap.streams["namespaces"].load_metadata()[namespace]  # type: ignore[attr-defined]
+        if dataset_offers(metadata, view=self.spec.view, timespan_type=timespan_type):
+            return True
+        self._log_once(
+            ("not-offered", namespace, timespan_type),
+            "Namespace %s does not offer the %s view for %s: %s skipped",
+            namespace,
+            self.spec.view,
+            timespan_type,
+            self.name,
+        )
+        return False
+
+    def _list_files(self, context: Context) -> list[dict]:
+        path = self.path.format(**context) + self.spec.view
+        listing = self.get_json(path, context, not_found_ok=True)
+        if listing is None:
+            self.logger.warning(
+                "%s: the API has no %s export for %s %d/%d (HTTP 404): no rows for that timespan",
+                context["namespace"],
+                self.spec.view,
+                context["timespan_type"],
+                context["year"],
+                context["timespan"],
+            )
+            return []
+        return list(listing.get("data") or [])
+
+    def _read_file(self, context: Context, files: list[dict], index: int) -> t.Iterator[dict]:
+        """Rows of file ``index``; on a broken download it retries and skips the rows already emitted.
+
+        An expired URL is replaced by asking the API for the timespan's files again (``files`` is updated).
+        """
+        label = (
+            f"{context['namespace']} {self.spec.view} {context['timespan_type']} "
+            f"{context['year']}/{context['timespan']} file {index + 1}/{len(files)}"
+        )
+        emitted = 0
+        attempt = 0
+        max_tries = int(self.config["max_retries"]) + 1
+        while True:
+            entry = files[index]
+            try:
+                chunks = open_download(
+                    self.storage,
+                    entry["url"],
+                    label=label,
+                    timeout=self.timeout,
+                    advertised_size=entry.get("size"),
+                )
+                for record in iter_csv_records(chunks, self.spec, label=label, logger=self.logger):
+                    if record["row_number"] <= emitted:
+                        continue
+                    record["file_index"] = index
+                    emitted = record["row_number"]
+                    yield record
+                return
+            except UrlExpiredError as exc:
+                attempt += 1
+                if attempt >= max_tries:
+                    raise DownloadError(f"{exc}; fresh URLs did not help after {attempt} tries") from None
+                self.logger.info("%s; asking the API for fresh download URLs", exc)
+                fresh = self._list_files(context)
+                if len(fresh) != len(files):
+                    raise DownloadError(
+                        f"{label}: the export changed from {len(files)} to {len(fresh)} files while being read; "
+                        "run again to re-extract the timespan"
+                    ) from None
+                files[:] = fresh
+            except (RetriableDownloadError, TruncatedFileError) as exc:
+                attempt += 1
+                if attempt >= max_tries:
+                    raise DownloadError(f"{exc} (gave up after {attempt} tries; raise `max_retries`?)") from None
+                base = float(self.config["retry_base_seconds"])
+                time.sleep(wait_before_retry(exc, attempt - 1, base=base, logger=self.logger, label=label))
+
+    def _log_once(self, key: tuple, message: str, *args: t.Any) -> None:
+        seen: set[tuple] = self._tap.__dict__.setdefault("_logged_once", set())
+        if key not in seen:
+            seen.add(key)
+            self.logger.info(message, *args)
+
+
+class PullEventsStream(ExportStream):
+    """The `raw` view: one record per pull action, for the `raw_timespan_type` granularity only."""
+
+    name = "pull_events"
+    spec = VIEWS["raw"]
+
+    def _offered(self, context: Context) -> bool:
+        if context["timespan_type"] != self.config["raw_timespan_type"]:
+            # A month's raw rows are the same pulls as its weeks': fetch one granularity only.
+            return False
+        return super()._offered(context)
+
+
+def _summary_stream(spec: ViewSpec) -> type[ExportStream]:
+    return type(
+        f"{spec.stream_name.title().replace('_', '')}Stream",
+        (ExportStream,),
+        {"name": spec.stream_name, "spec": spec, "__doc__": spec.description},
+    )
+
+
+SUMMARY_STREAMS: tuple[type[ExportStream], ...] = tuple(
+    _summary_stream(spec) for view, spec in VIEWS.items() if view != "raw"
+)
+EXPORT_STREAMS: tuple[type[ExportStream], ...] = (PullEventsStream, *SUMMARY_STREAMS)

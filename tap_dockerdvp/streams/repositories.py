@@ -1,0 +1,92 @@
+"""The `repositories` stream: every repository of each namespace, from Docker Hub's paginated listing."""
+
+from __future__ import annotations
+
+import typing as t
+from urllib.parse import parse_qsl
+
+from singer_sdk import typing as th
+from singer_sdk.pagination import BaseHATEOASPaginator
+
+from tap_dockerdvp.client import DockerHubStream
+from tap_dockerdvp.streams.namespaces import NamespacesStream
+
+if t.TYPE_CHECKING:
+    from urllib.parse import ParseResult
+
+    import requests
+    from singer_sdk.helpers.types import Context
+
+PAGE_SIZE = 100  # the Hub's maximum
+
+
+class NextLinkPaginator(BaseHATEOASPaginator):
+    def get_next_url(self, response: requests.Response) -> str | None:
+        return response.json().get("next")  # type: ignore[no-any-return]
+
+
+class RepositoriesStream(DockerHubStream):
+    """`GET {hub_url}/v2/namespaces/{namespace}/repositories`, all pages, plus the namespace's `extraRepos`."""
+
+    name = "repositories"
+    parent_stream_type = NamespacesStream
+    url_base_setting = "hub_url"
+    path = "/v2/namespaces/{namespace}/repositories"
+    records_jsonpath = "$.results[*]"
+    primary_keys = ("namespace", "name")
+    replication_key = None
+    state_partitioning_keys: t.ClassVar[list[str]] = []
+
+    schema = th.PropertiesList(
+        th.Property("namespace", th.StringType, required=True, description="The DVP namespace"),
+        th.Property("name", th.StringType, required=True, description="Repository name (`org/repo` for extra repos)"),
+        th.Property("source", th.StringType, description="`hub` (namespace listing) or `extra_repos` (metadata)"),
+        th.Property("repository_namespace", th.StringType, description="Namespace that owns the repository"),
+        th.Property("repository_type", th.StringType),
+        th.Property("status", th.IntegerType),
+        th.Property("status_description", th.StringType),
+        th.Property("description", th.StringType),
+        th.Property("is_private", th.BooleanType),
+        th.Property("star_count", th.IntegerType),
+        th.Property("pull_count", th.IntegerType, description="Public pull counter (not comparable to DVP counts)"),
+        th.Property("last_updated", th.DateTimeType),
+        th.Property("last_modified", th.DateTimeType),
+        th.Property("date_registered", th.DateTimeType),
+        th.Property("affiliation", th.StringType),
+        th.Property("media_types", th.ArrayType(th.StringType)),
+        th.Property("content_types", th.ArrayType(th.StringType)),
+        th.Property(
+            "categories",
+            th.ArrayType(th.ObjectType(th.Property("name", th.StringType), th.Property("slug", th.StringType))),
+        ),
+        th.Property("storage_size", th.IntegerType),
+    ).to_dict()
+
+    def get_new_paginator(self) -> NextLinkPaginator:
+        return NextLinkPaginator()
+
+    def get_url_params(self, context: Context | None, next_page_token: ParseResult | None) -> dict[str, t.Any]:
+        if next_page_token is not None:
+            return dict(parse_qsl(next_page_token.query))
+        return {"page": 1, "page_size": PAGE_SIZE}
+
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+        namespace = (context or {})["namespace"]
+        listed = set()
+        for record in super().get_records(context):
+            record["repository_namespace"] = record.get("namespace") or namespace
+            record["namespace"] = namespace
+            record["source"] = "hub"
+            listed.add(record["name"])
+            yield record
+        metadata = self._tap.streams["namespaces"].load_metadata().get(namespace, {})  # type: ignore[attr-defined]
+        for full_name in metadata.get("extraRepos") or []:
+            owner, _, name = str(full_name).rpartition("/")
+            if owner == namespace and name in listed:
+                continue
+            yield {
+                "namespace": namespace,
+                "name": full_name,
+                "source": "extra_repos",
+                "repository_namespace": owner or None,
+            }

@@ -1,0 +1,175 @@
+"""tap-dockerdvp: the tap class, its settings and its streams."""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+from functools import cached_property
+
+from singer_sdk import Stream, Tap
+from singer_sdk import typing as th
+
+from tap_dockerdvp import __version__
+from tap_dockerdvp.auth import DockerHubAuthenticator
+from tap_dockerdvp.periods import TIMESPAN_TYPES
+from tap_dockerdvp.streams.exports import EXPORT_STREAMS
+from tap_dockerdvp.streams.namespaces import NamespacesStream
+from tap_dockerdvp.streams.repositories import RepositoriesStream
+from tap_dockerdvp.streams.timespans import TimespansStream
+
+DEFAULT_API_URL = "https://hub.docker.com/api/publisher/analytics/v1"
+DEFAULT_HUB_URL = "https://hub.docker.com"
+
+
+class ConfigError(ValueError):
+    """A setting is invalid; the message names it."""
+
+
+class TapDockerDVP(Tap):
+    """Docker Verified Publisher analytics: namespaces, repositories, timespans, summaries and pull events."""
+
+    name = "tap-dockerdvp"
+    plugin_version = __version__
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "username",
+            th.StringType,
+            required=True,
+            title="Username",
+            description="Docker Hub username of a member of the publisher organization",
+        ),
+        th.Property(
+            "password",
+            th.StringType,
+            required=True,
+            secret=True,
+            title="Password or personal access token",
+            description="A Docker Hub personal access token (recommended) or the account password",
+        ),
+        th.Property(
+            "totp_secret",
+            th.StringType,
+            secret=True,
+            title="TOTP secret",
+            description="Base32 TOTP seed, only for accounts that log in with a password and two-factor auth",
+        ),
+        th.Property(
+            "namespaces",
+            th.ArrayType(th.StringType),
+            title="Namespaces",
+            description="DVP namespaces to extract (default: every namespace the account can read)",
+        ),
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            title="Start date",
+            description="On the first run, skip timespans that start before this date (YYYY-MM-DD)",
+        ),
+        th.Property(
+            "timespan_types",
+            th.ArrayType(th.StringType(allowed_values=list(TIMESPAN_TYPES))),
+            default=list(TIMESPAN_TYPES),
+            title="Timespan types",
+            description="Granularities to extract: `weeks`, `months` or both",
+        ),
+        th.Property(
+            "raw_timespan_type",
+            th.StringType(allowed_values=list(TIMESPAN_TYPES)),
+            default="weeks",
+            title="Raw timespan type",
+            description="Granularity of the raw pull files (`pull_events`): a month's rows are its weeks' rows",
+        ),
+        th.Property(
+            "api_url",
+            th.StringType,
+            default=DEFAULT_API_URL,
+            title="DVP API URL",
+            description="Base URL of the DVP Data API (point it at the simulator or a proxy)",
+        ),
+        th.Property(
+            "hub_url",
+            th.StringType,
+            default=DEFAULT_HUB_URL,
+            title="Docker Hub URL",
+            description="Base URL of Docker Hub, for login and repository listings",
+        ),
+        th.Property(
+            "request_timeout",
+            th.IntegerType,
+            default=300,
+            title="Request timeout",
+            description="Seconds to wait for a connection or for the next bytes of a response",
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType,
+            default=8,
+            title="Maximum retries",
+            description="Retries per request or file after a 429, 5xx, network error or broken download",
+        ),
+        th.Property(
+            "retry_base_seconds",
+            th.NumberType,
+            default=2.0,
+            title="Retry base wait",
+            description="First exponential-backoff wait in seconds (doubles per retry, with jitter, up to 5 min)",
+        ),
+        th.Property(
+            "user_agent",
+            th.StringType,
+            title="User agent",
+            description="User-Agent header to send (default: tap-dockerdvp/<version>)",
+        ),
+    ).to_dict()
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._namespace_metadata: dict[str, dict[str, t.Any]] | None = None
+
+    def discover_streams(self) -> list[Stream]:
+        streams: list[type[Stream]] = [NamespacesStream, RepositoriesStream, TimespansStream, *EXPORT_STREAMS]
+        return [stream(tap=self) for stream in streams]
+
+    @cached_property
+    def authenticator(self) -> DockerHubAuthenticator:
+        """One authenticator per run, so every stream shares the JWT and its refreshes."""
+        self.check_settings()
+        return DockerHubAuthenticator(
+            hub_url=self.config["hub_url"],
+            username=self.config["username"],
+            password=self.config["password"],
+            totp_secret=self.config.get("totp_secret") or None,
+            timeout=float(self.config["request_timeout"]),
+            max_tries=int(self.config["max_retries"]) + 1,
+            retry_base_seconds=float(self.config["retry_base_seconds"]),
+            user_agent=self.config.get("user_agent") or f"tap-dockerdvp/{__version__}",
+            logger=self.logger,
+        )
+
+    def check_settings(self) -> None:
+        """Checks the JSON schema cannot express; each failure names the setting."""
+        config = self.config
+        for key in ("username", "password"):
+            if not str(config.get(key) or "").strip():
+                raise ConfigError(f"setting `{key}` is empty: set it to your Docker Hub {key}")
+        start = config.get("start_date")
+        if start:
+            try:
+                dt.date.fromisoformat(str(start)[:10])
+            except ValueError:
+                raise ConfigError(f"setting `start_date` is not a date (YYYY-MM-DD): {start!r}") from None
+        unknown = sorted(set(config["timespan_types"]) - set(TIMESPAN_TYPES))
+        if unknown or not config["timespan_types"]:
+            raise ConfigError(
+                f"setting `timespan_types` must list weeks and/or months, got {config['timespan_types']!r}"
+            )
+        for key in ("api_url", "hub_url"):
+            if not str(config[key]).startswith(("http://", "https://")):
+                raise ConfigError(f"setting `{key}` must be an http(s) URL, got {config[key]!r}")
+        if int(config["max_retries"]) < 0 or int(config["request_timeout"]) <= 0:
+            raise ConfigError("settings `max_retries` must be >= 0 and `request_timeout` > 0")
+
+
+if __name__ == "__main__":
+    TapDockerDVP.cli()

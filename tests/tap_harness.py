@@ -1,0 +1,77 @@
+"""Run the tap in-process against a simulator and collect what it prints."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import io
+import json
+import typing as t
+
+from tap_dockerdvp.simulator import Simulator
+from tap_dockerdvp.tap import TapDockerDVP
+
+
+@dataclasses.dataclass
+class TapOutput:
+    messages: list[dict]
+
+    @property
+    def records(self) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {}
+        for message in self.messages:
+            if message["type"] == "RECORD":
+                out.setdefault(message["stream"], []).append(message["record"])
+        return out
+
+    def counts(self) -> dict[str, int]:
+        return {stream: len(rows) for stream, rows in self.records.items()}
+
+    @property
+    def states(self) -> list[dict]:
+        return [m["value"] for m in self.messages if m["type"] == "STATE"]
+
+    @property
+    def final_state(self) -> dict:
+        return self.states[-1]
+
+    def schemas(self) -> dict[str, dict]:
+        return {m["stream"]: m for m in self.messages if m["type"] == "SCHEMA"}
+
+
+def tap_config(sim: Simulator, **overrides: t.Any) -> dict[str, t.Any]:
+    config = {
+        "username": sim.config.username,
+        "password": sim.config.password,
+        "api_url": sim.api_url,
+        "hub_url": sim.hub_url,
+        "retry_base_seconds": 0.01,
+        "max_retries": 3,
+    }
+    config.update(overrides)
+    return config
+
+
+def catalog_selecting(config: dict[str, t.Any], streams: t.Iterable[str]) -> dict[str, t.Any]:
+    """A discovered catalog with only ``streams`` selected."""
+    wanted = set(streams)
+    catalog = copy.deepcopy(TapDockerDVP(config=config).catalog_dict)
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = entry["tap_stream_id"] in wanted
+    return catalog
+
+
+def run_tap(
+    config: dict[str, t.Any],
+    *,
+    state: dict | None = None,
+    catalog: dict | None = None,
+) -> TapOutput:
+    buffer = io.StringIO()
+    tap = TapDockerDVP(config=config, state=copy.deepcopy(state) if state else None, catalog=catalog)
+    with contextlib.redirect_stdout(buffer):
+        tap.sync_all()
+    return TapOutput([json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()])

@@ -1,0 +1,56 @@
+"""Retry-After in every form Docker Hub has sent it, and the backoff generator."""
+
+import time
+
+import pytest
+import requests
+
+from tap_dockerdvp import retries
+from tap_dockerdvp.totp import totp_code
+
+
+def _response(status: int, headers: dict[str, str]) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response.headers.update(headers)
+    return response
+
+
+class _Err(Exception):
+    def __init__(self, response: requests.Response) -> None:
+        super().__init__("x")
+        self.response = response
+
+
+def test_retry_after_seconds_and_epoch_and_http_date() -> None:
+    now = 1_746_136_900.0
+    assert retries.parse_retry_after("7", now=now) == 7
+    assert retries.parse_retry_after("1746136938", now=now) == pytest.approx(38)  # Docker's epoch form
+    assert retries.parse_retry_after("Sat, 02 May 2025 00:00:00 GMT", now=now) >= 0
+    assert retries.parse_retry_after("1746000000", now=now) == 0  # an epoch in the past: go now
+    assert retries.parse_retry_after("soon", now=now) is None
+    assert retries.parse_retry_after(None) is None
+
+
+def test_wait_generator_prefers_retry_after_then_backs_off_with_jitter() -> None:
+    gen = retries.wait_generator(base=1.0, cap=8.0)
+    next(gen)
+    assert gen.send(_Err(_response(429, {"Retry-After": "3"}))) == 3
+    epoch = str(int(time.time()) + 5)
+    assert 3.5 <= gen.send(_Err(_response(429, {"Retry-After": epoch}))) <= 5.5
+    waits = [gen.send(_Err(_response(503, {}))) for _ in range(6)]
+    assert all(0 < w <= 8.0 for w in waits)
+    assert waits[-1] >= 4.0  # capped at 8, jittered between half and all of it
+
+
+def test_rate_limit_reset_header_when_retry_after_is_missing() -> None:
+    reset = str(int(time.time()) + 4)
+    wait = retries.retry_after_of(_Err(_response(429, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset})))
+    assert wait is not None and 2.5 <= wait <= 4.5
+
+
+def test_totp_matches_rfc6238_vector() -> None:
+    # RFC 6238 appendix B, SHA1 seed "12345678901234567890", T=59 -> 94287082 (8 digits)
+    seed = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+    assert totp_code(seed, at=59, digits=8) == "94287082"
+    assert totp_code(seed.lower(), at=1111111109, digits=8) == "07081804"
