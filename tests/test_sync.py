@@ -7,11 +7,11 @@ import re
 from collections import Counter
 
 import pytest
+from tap_harness import catalog_selecting, run_tap, tap_config
 
 from tap_dockerdvp.simulator import SimConfig
 from tap_dockerdvp.simulator import data as simdata
 from tap_dockerdvp.views import VIEWS
-from tap_harness import catalog_selecting, run_tap, tap_config
 
 # A fixed clock in the past: every timespan the simulator lists is complete for the tap too.
 END = dt.date(2026, 11, 18)
@@ -53,7 +53,9 @@ def test_every_row_of_every_file_is_emitted_once(simulator, header_style: str) -
 
     counts = out.counts()
     repositories = counts.pop("repositories")
-    assert repositories == sum(cfg.repos_per_namespace + len(simdata.extra_repos(cfg, ns) or []) for ns in cfg.namespaces)
+    assert repositories == sum(
+        cfg.repos_per_namespace + len(simdata.extra_repos(cfg, ns) or []) for ns in cfg.namespaces
+    )
     assert counts == {k: v for k, v in expected_counts(cfg).items() if v}
     # Raw rows of weeks and months are the same pulls: only weeks were fetched.
     assert {r["timespan_type"] for r in out.records["pull_events"]} == {"weeks"}
@@ -117,10 +119,7 @@ def test_incomplete_timespans_are_never_emitted(simulator) -> None:
     for row in out.records["timespans"]:
         assert dt.date.fromisoformat(row["timespan_end"][:10]) < today
     current_week = today.isocalendar()
-    assert not any(
-        (r["year"], r["timespan"]) == (current_week[0], current_week[1])
-        for r in out.records["pull_events"]
-    )
+    assert not any((r["year"], r["timespan"]) == (current_week[0], current_week[1]) for r in out.records["pull_events"])
 
 
 def test_second_run_emits_nothing_and_a_new_week_is_emitted_exactly_once(simulator) -> None:
