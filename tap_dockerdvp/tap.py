@@ -12,8 +12,9 @@ from singer_sdk import typing as th
 from tap_dockerdvp import __version__
 from tap_dockerdvp.auth import DockerHubAuthenticator
 from tap_dockerdvp.periods import TIMESPAN_TYPES
-from tap_dockerdvp.streams.exports import EXPORT_STREAMS
+from tap_dockerdvp.streams.exports import SUMMARY_STREAMS
 from tap_dockerdvp.streams.namespaces import NamespacesStream
+from tap_dockerdvp.streams.pull_events import PullEventsStream
 from tap_dockerdvp.streams.repositories import RepositoriesStream
 from tap_dockerdvp.streams.timespans import TimespansStream
 
@@ -128,7 +129,13 @@ class TapDockerDVP(Tap):
         self._namespace_metadata: dict[str, dict[str, t.Any]] | None = None
 
     def discover_streams(self) -> list[Stream]:
-        streams: list[type[Stream]] = [NamespacesStream, RepositoriesStream, TimespansStream, *EXPORT_STREAMS]
+        streams: list[type[Stream]] = [
+            NamespacesStream,
+            RepositoriesStream,
+            TimespansStream,
+            PullEventsStream,
+            *SUMMARY_STREAMS,
+        ]
         return [stream(tap=self) for stream in streams]
 
     @cached_property

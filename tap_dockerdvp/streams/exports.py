@@ -1,4 +1,4 @@
-"""Export streams: one per DVP data view (`pull_events` for `raw`, one per summary view), under `timespans`.
+"""Export streams: one per DVP summary data view, and the base class `pull_events` shares, under `timespans`.
 
 For each timespan the API lists one or more presigned URLs of gzip CSV files. Every file is streamed, parsed
 by header name and emitted row by row, with a deterministic key (timespan, file index, row number) so a
@@ -153,19 +153,6 @@ class ExportStream(DockerHubStream):
             self.logger.info(message, *args)
 
 
-class PullEventsStream(ExportStream):
-    """The `raw` view: one record per pull action, for the `raw_timespan_type` granularity only."""
-
-    name = "pull_events"
-    spec = VIEWS["raw"]
-
-    def _offered(self, context: Context) -> bool:
-        if context["timespan_type"] != self.config["raw_timespan_type"]:
-            # A month's raw rows are the same pulls as its weeks': fetch one granularity only.
-            return False
-        return super()._offered(context)
-
-
 def _summary_stream(spec: ViewSpec) -> type[ExportStream]:
     return type(
         f"{spec.stream_name.title().replace('_', '')}Stream",
@@ -177,4 +164,3 @@ def _summary_stream(spec: ViewSpec) -> type[ExportStream]:
 SUMMARY_STREAMS: tuple[type[ExportStream], ...] = tuple(
     _summary_stream(spec) for view, spec in VIEWS.items() if view != "raw"
 )
-EXPORT_STREAMS: tuple[type[ExportStream], ...] = (PullEventsStream, *SUMMARY_STREAMS)
