@@ -17,15 +17,12 @@ import backoff
 import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
 
+from tap_dockerdvp.errors import AuthenticationError
 from tap_dockerdvp.retries import wait_generator
 from tap_dockerdvp.totp import InvalidTotpSecret, totp_code
 
 # Refresh this long before `exp`, so a request (or a resumed download) never starts with a dying token.
 REFRESH_MARGIN_SECONDS = 60
-
-
-class AuthenticationError(Exception):
-    """Docker Hub refused the credentials. The message names the setting to fix and holds no secret."""
 
 
 class _RetriableLoginError(Exception):

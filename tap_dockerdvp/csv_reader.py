@@ -101,14 +101,7 @@ _DATETIME_RE = re.compile(
 
 def _is_common_datetime(v: str) -> bool:
     """``YYYY-MM-DD HH:MM:SS`` or ``YYYY-MM-DDTHH:MM:SS`` by shape (the caller checks digits)."""
-    return (
-        len(v) == 19
-        and v[4] == "-"
-        and v[7] == "-"
-        and v[10] in " T"
-        and v[13] == ":"
-        and v[16] == ":"
-    )
+    return len(v) == 19 and v[4] == "-" and v[7] == "-" and v[10] in " T" and v[13] == ":" and v[16] == ":"
 
 
 def parse_datetime(value: str) -> str:
@@ -127,9 +120,7 @@ def parse_datetime(value: str) -> str:
     if m is None:
         raise ValueError(f"not a date-time: {value!r}")
     year, month, day, hour, minute, second, frac, _utc, sign, off_h, off_m = m.groups()
-    dt = datetime(
-        int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
-    )
+    dt = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
     if sign:
         offset = timedelta(hours=int(off_h), minutes=int(off_m or 0))
         dt = dt - offset if sign == "+" else dt + offset
@@ -264,8 +255,7 @@ class RowConverter:
         if not known_idx:
             shown = [h[:60] for h in header[:40]]
             raise CsvFormatError(
-                f"{label}: no column of the header matches the {spec.view!r} view; "
-                f"headers found: {shown!r}"
+                f"{label}: no column of the header matches the {spec.view!r} view; headers found: {shown!r}"
             )
         #: canonical column name → its field index in the file
         self.found = found
@@ -275,12 +265,9 @@ class RowConverter:
         kinds = {c.name: c.kind for c in spec.columns}
         #: (field index, name, kind) of the known non-string columns
         self._typed: tuple[tuple[int, str, str], ...] = tuple(
-            (i, name, kinds[name]) for i, name in zip(known_idx, names, strict=True)
-            if kinds[name] != "string"
+            (i, name, kinds[name]) for i, name in zip(known_idx, names, strict=True) if kinds[name] != "string"
         )
-        self.convert: Callable[[Sequence[str], int], dict[str, Any]] = self._build(
-            tuple(names), known_idx, extra_idx
-        )
+        self.convert: Callable[[Sequence[str], int], dict[str, Any]] = self._build(tuple(names), known_idx, extra_idx)
 
     def _build(
         self, names: tuple[str, ...], known_idx: list[int], extra_idx: list[int]
@@ -328,8 +315,7 @@ class RowConverter:
             except (ValueError, TypeError, ArithmeticError):
                 shown = v if len(v) <= 40 else v[:40] + "..."
                 raise CsvFormatError(
-                    f"{self.label}: data row {row_number}, column {name!r}: "
-                    f"{shown!r} is not a valid {kind}"
+                    f"{self.label}: data row {row_number}, column {name!r}: {shown!r} is not a valid {kind}"
                 ) from None
         raise CsvFormatError(f"{self.label}: data row {row_number}: a value could not be converted")
 
@@ -422,9 +408,7 @@ class _ByteSource(io.BufferedIOBase):
             try:
                 out = d.decompress(data, size)
             except zlib.error as exc:
-                raise TruncatedFileError(
-                    f"{self._label}: corrupt or truncated gzip data ({exc})"
-                ) from None
+                raise TruncatedFileError(f"{self._label}: corrupt or truncated gzip data ({exc})") from None
             if d.eof:
                 # The bytes after this member are the tail of the piece just handed to zlib,
                 # which is still in the current chunk: step back over them.
@@ -434,8 +418,7 @@ class _ByteSource(io.BufferedIOBase):
                 return out
             if not data and not d.eof:
                 raise TruncatedFileError(
-                    f"{self._label}: the gzip data ends before the end of its last member; "
-                    "the file looks cut"
+                    f"{self._label}: the gzip data ends before the end of its last member; the file looks cut"
                 )
 
     def read1(self, size: int | None = -1) -> bytes:
@@ -485,7 +468,10 @@ def iter_csv_records(
     log = logger or _LOG
     source = _ByteSource(chunks, label)
     text = io.TextIOWrapper(
-        source, encoding="utf-8-sig", errors="strict", newline=""  # type: ignore[type-var]
+        source,
+        encoding="utf-8-sig",
+        errors="strict",
+        newline="",  # type: ignore[type-var]
     )
     text._CHUNK_SIZE = _TEXT_CHUNK  # type: ignore[attr-defined]
     at_eof: list[bool] = []
@@ -504,8 +490,9 @@ def iter_csv_records(
             log.info("%s: keeping unknown columns %s in extra_columns", label, conv.unknown_headers)
         if conv.duplicate_headers:
             log.info(
-                "%s: columns %s repeat a column already found; the first is used, these are "
-                "kept in extra_columns", label, conv.duplicate_headers,
+                "%s: columns %s repeat a column already found; the first is used, these are kept in extra_columns",
+                label,
+                conv.duplicate_headers,
             )
         if conv.missing:
             log.debug("%s: columns not in the file (null): %s", label, list(conv.missing))
@@ -541,15 +528,17 @@ def iter_csv_records(
 
     if (n or blank) and source.last_byte != b"\n":
         raise TruncatedFileError(
-            f"{label}: the last line does not end with a newline; the file looks cut "
-            f"(after data row {n})"
+            f"{label}: the last line does not end with a newline; the file looks cut (after data row {n})"
         )
     if short or long:
         log.warning(
             "%s: %d rows had fewer fields than the header (missing values set to null), %d rows "
             "had more fields than the header (surplus values kept in extra_columns as _extra_N), "
             "%d blank lines skipped",
-            label, short, long, blank,
+            label,
+            short,
+            long,
+            blank,
         )
     elif blank:
         log.info("%s: %d blank lines skipped", label, blank)

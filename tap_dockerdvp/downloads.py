@@ -16,16 +16,13 @@ import urllib3
 
 from tap_dockerdvp import retries
 from tap_dockerdvp.csv_reader import TruncatedFileError
+from tap_dockerdvp.errors import DownloadError
 
 CHUNK_SIZE = 1 << 20
 
 
 class UrlExpiredError(Exception):
     """Storage refused the presigned URL (HTTP 403): ask the API for fresh URLs."""
-
-
-class DownloadError(Exception):
-    """A download failed for good; the message names the file, never its URL."""
 
 
 class RetriableDownloadError(Exception):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import typing as t
 from functools import cached_property
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 
-from tap_dockerdvp import __version__
+from tap_dockerdvp import __version__, redaction
 from tap_dockerdvp.auth import DockerHubAuthenticator
+from tap_dockerdvp.errors import ConfigError, TapError
 from tap_dockerdvp.periods import TIMESPAN_TYPES
 from tap_dockerdvp.streams.exports import SUMMARY_STREAMS
 from tap_dockerdvp.streams.namespaces import NamespacesStream
@@ -20,10 +22,6 @@ from tap_dockerdvp.streams.timespans import TimespansStream
 
 DEFAULT_API_URL = "https://hub.docker.com/api/publisher/analytics/v1"
 DEFAULT_HUB_URL = "https://hub.docker.com"
-
-
-class ConfigError(ValueError):
-    """A setting is invalid; the message names it."""
 
 
 class TapDockerDVP(Tap):
@@ -127,6 +125,16 @@ class TapDockerDVP(Tap):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self._namespace_metadata: dict[str, dict[str, t.Any]] | None = None
+        redaction.install([str(self.config.get(key) or "") for key in ("password", "totp_secret")])
+
+    @classmethod
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
+        """Run the CLI; an error the user can fix ends the run with its one-line message, not a traceback."""
+        try:
+            super().invoke(*args, **kwargs)
+        except TapError as exc:
+            cls.logger.error("%s", exc)
+            sys.exit(1)
 
     def discover_streams(self) -> list[Stream]:
         streams: list[type[Stream]] = [

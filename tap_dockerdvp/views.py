@@ -115,32 +115,40 @@ class ViewSpec:
         """The stream's JSON schema: context (key) properties, every column, ``extra_columns``."""
         props = [
             th.Property(
-                "namespace", th.StringType, required=True,
+                "namespace",
+                th.StringType,
+                required=True,
                 description="Docker Hub namespace (organisation) the export belongs to.",
             ),
             th.Property(
-                "timespan_type", th.StringType,
+                "timespan_type",
+                th.StringType,
                 description='Export timespan type: "months" or "weeks".',
             ),
             th.Property("year", th.IntegerType, description="Year of the export timespan."),
             th.Property(
-                "timespan", th.IntegerType,
+                "timespan",
+                th.IntegerType,
                 description="Month (1-12) or ISO week number of the export timespan.",
             ),
             th.Property(
-                "timespan_start", th.DateTimeType,
+                "timespan_start",
+                th.DateTimeType,
                 description="Start of the timespan (inclusive), UTC.",
             ),
             th.Property(
-                "timespan_end", th.DateTimeType,
+                "timespan_end",
+                th.DateTimeType,
                 description="End of the timespan, UTC.",
             ),
             th.Property(
-                "file_index", th.IntegerType,
+                "file_index",
+                th.IntegerType,
                 description="0-based position of the source file in the export's file list.",
             ),
             th.Property(
-                "row_number", th.IntegerType,
+                "row_number",
+                th.IntegerType,
                 description="1-based data row number within the source file.",
             ),
         ]
@@ -148,8 +156,11 @@ class ViewSpec:
             if col.name in _CONTEXT_NAMES:
                 continue  # the view's own namespace column is the context namespace property
             props.append(
-                th.Property(col.name, _TYPE_OF_KIND[col.kind],
-                            description=_DESCRIPTIONS.get(col.name, f"The {col.name} column."))
+                th.Property(
+                    col.name,
+                    _TYPE_OF_KIND[col.kind],
+                    description=_DESCRIPTIONS.get(col.name, f"The {col.name} column."),
+                )
             )
         props.append(
             th.Property(
@@ -162,8 +173,7 @@ class ViewSpec:
 
 
 _CONTEXT_NAMES = frozenset(
-    {"namespace", "timespan_type", "year", "timespan", "timespan_start", "timespan_end",
-     "file_index", "row_number"}
+    {"namespace", "timespan_type", "year", "timespan", "timespan_start", "timespan_end", "file_index", "row_number"}
 )
 
 _TYPE_OF_KIND: dict[str, Any] = {
@@ -180,7 +190,8 @@ _DESCRIPTIONS: dict[str, str] = {
     "country": "Country of the pulling IP.",
     "timestamp": "Time of the action, UTC (Docker exports are day-granular).",
     "action_day": "Day of the action (UTC).",
-    "repository": "Repository name within the namespace.",
+    "repository_namespace": "The file's Namespace column: the repository's namespace (differs for extraRepos).",
+    "repository": "Repository name within its namespace.",
     "reference": "Reference pulled: a tag or a digest.",
     "digest": "Image manifest digest.",
     "tag": "Image tag, when available.",
@@ -218,52 +229,97 @@ def _col(name: str, kind: str = "string", *aliases: str) -> Column:
 
 
 # --- shared columns -------------------------------------------------------------------------------
+# The file's own Namespace column: usually the exported namespace, but rows of `extraRepos` repositories carry
+# the repository's namespace. The record's `namespace` (part of the key) is always the exported namespace.
 _NAMESPACE = _col(
-    "namespace", "string",
-    "namespace_name", "org", "organization", "organisation", "org_name", "organization_name",
-    "publisher", "hub_namespace",
+    "repository_namespace",
+    "string",
+    "namespace",
+    "namespace_name",
+    "org",
+    "organization",
+    "organisation",
+    "org_name",
+    "organization_name",
+    "publisher",
+    "hub_namespace",
 )
 _REPOSITORY = _col(
-    "repository", "string",
-    "repo", "repository_name", "repo_name", "image_repository", "image_repo", "image", "image_name",
+    "repository",
+    "string",
+    "repo",
+    "repository_name",
+    "repo_name",
+    "image_repository",
+    "image_repo",
+    "image",
+    "image_name",
 )
 _REFERENCE = _col("reference", "string", "ref", "image_reference", "reference_name")
 _TAG = _col("tag", "string", "tag_name", "image_tag")
 _DIGEST = _col("digest", "string", "image_digest", "manifest_digest", "digest_sha", "sha256")
 _OWNER = _col("owner", "string", "owner_name", "ip_owner", "org_owner")
-_COUNTRY = _col("country", "string", "country_code", "country_name", "geo", "geo_country",
-                "ip_country")
+_COUNTRY = _col("country", "string", "country_code", "country_name", "geo", "geo_country", "ip_country")
 _UNIQUE_IP = _col(
-    "unique_ip_count", "integer",
-    "unique_ip_address", "unique_ip_addresses", "unique_ips", "unique_ip", "ip_count",
-    "ip_address_count", "unique_ip_address_count", "unique_ip_addresses_count", "ips",
-    "distinct_ips", "distinct_ip_count",
+    "unique_ip_count",
+    "integer",
+    "unique_ip_address",
+    "unique_ip_addresses",
+    "unique_ips",
+    "unique_ip",
+    "ip_count",
+    "ip_address_count",
+    "unique_ip_address_count",
+    "unique_ip_addresses_count",
+    "ips",
+    "distinct_ips",
+    "distinct_ip_count",
 )
 _PULL_BY_TAG = _col(
-    "pull_by_tag", "integer",
-    "pulls_by_tag", "pull_by_tag_count", "pulls_by_tag_count", "tag_pulls", "pull_by_tags",
+    "pull_by_tag",
+    "integer",
+    "pulls_by_tag",
+    "pull_by_tag_count",
+    "pulls_by_tag_count",
+    "tag_pulls",
+    "pull_by_tags",
 )
 _PULL_BY_DIGEST = _col(
-    "pull_by_digest", "integer",
-    "pulls_by_digest", "pull_by_digest_count", "pulls_by_digest_count", "digest_pulls",
+    "pull_by_digest",
+    "integer",
+    "pulls_by_digest",
+    "pull_by_digest_count",
+    "pulls_by_digest_count",
+    "digest_pulls",
     "pull_by_digests",
 )
 _VERSION_CHECK = _col(
-    "version_check", "integer",
-    "version_checks", "version_check_count", "version_checks_count",
+    "version_check",
+    "integer",
+    "version_checks",
+    "version_check_count",
+    "version_checks_count",
 )
 
 # --- raw (one row per action) ---------------------------------------------------------------------
 _RAW_COLUMNS = (
-    _col("type", "string", "ip_type", "type_of_ip", "network_type", "ip_address_type",
-         "connection_type"),
-    _col("host", "string", "cloud_provider", "cloud_service_provider", "csp", "host_provider",
-         "cloud", "provider"),
+    _col("type", "string", "ip_type", "type_of_ip", "network_type", "ip_address_type", "connection_type"),
+    _col("host", "string", "cloud_provider", "cloud_service_provider", "csp", "host_provider", "cloud", "provider"),
     _COUNTRY,
-    _col("timestamp", "date-time", "time", "event_time", "datetime", "date_time", "action_time",
-         "action_timestamp", "ts", "event_timestamp", "pull_time"),
-    _col("action_day", "date", "day", "date", "action_date", "event_day", "event_date", "pull_day",
-         "pull_date"),
+    _col(
+        "timestamp",
+        "date-time",
+        "time",
+        "event_time",
+        "datetime",
+        "date_time",
+        "action_time",
+        "action_timestamp",
+        "ts",
+        "event_timestamp",
+        "pull_time",
+    ),
+    _col("action_day", "date", "day", "date", "action_date", "event_day", "event_date", "pull_day", "pull_date"),
     _NAMESPACE,
     _REPOSITORY,
     _REFERENCE,
@@ -271,10 +327,27 @@ _RAW_COLUMNS = (
     _TAG,
     _col("http_method", "string", "method", "request_method", "http_verb", "verb"),
     _col("action", "string", "action_type", "event", "event_type", "pull_type"),
-    _col("user_agent_tool", "string", "user_agent", "ua_tool", "tool", "user_agent_name", "ua",
-         "client", "client_tool", "agent"),
-    _col("user_agent_version", "string", "ua_version", "tool_version", "user_agent_tool_version",
-         "client_version", "agent_version"),
+    _col(
+        "user_agent_tool",
+        "string",
+        "user_agent",
+        "ua_tool",
+        "tool",
+        "user_agent_name",
+        "ua",
+        "client",
+        "client_tool",
+        "agent",
+    ),
+    _col(
+        "user_agent_version",
+        "string",
+        "ua_version",
+        "tool_version",
+        "user_agent_tool_version",
+        "client_version",
+        "agent_version",
+    ),
     _col("domain", "string", "ip_domain", "domain_name", "ip_domain_name"),
     _OWNER,
 )
@@ -283,29 +356,59 @@ _COUNT_COLUMNS = (_UNIQUE_IP, _PULL_BY_TAG, _PULL_BY_DIGEST, _VERSION_CHECK)
 
 # --- extensions -----------------------------------------------------------------------------------
 _EXTENSION = _col(
-    "extension", "string",
-    "extension_name", "extension_repository", "extension_repo", "extension_image", "ext",
-    "ext_name", "repository", "repo", "repository_name", "repo_name", "image", "image_name",
+    "extension",
+    "string",
+    "extension_name",
+    "extension_repository",
+    "extension_repo",
+    "extension_image",
+    "ext",
+    "ext_name",
+    "repository",
+    "repo",
+    "repository_name",
+    "repo_name",
+    "image",
+    "image_name",
 )
-_INSTALLS = _col("installs", "integer", "install", "install_count", "installs_count",
-                 "num_installs")
-_UNINSTALLS = _col("uninstalls", "integer", "uninstall", "uninstall_count", "uninstalls_count",
-                   "num_uninstalls")
-_TOTAL_INSTALLS = _col("total_installs", "integer", "total_install", "installs_total",
-                       "cumulative_installs", "total_install_count")
-_TOTAL_UNINSTALLS = _col("total_uninstalls", "integer", "total_uninstall", "uninstalls_total",
-                         "cumulative_uninstalls", "total_uninstall_count")
+_INSTALLS = _col("installs", "integer", "install", "install_count", "installs_count", "num_installs")
+_UNINSTALLS = _col("uninstalls", "integer", "uninstall", "uninstall_count", "uninstalls_count", "num_uninstalls")
+_TOTAL_INSTALLS = _col(
+    "total_installs", "integer", "total_install", "installs_total", "cumulative_installs", "total_install_count"
+)
+_TOTAL_UNINSTALLS = _col(
+    "total_uninstalls",
+    "integer",
+    "total_uninstall",
+    "uninstalls_total",
+    "cumulative_uninstalls",
+    "total_uninstall_count",
+)
 _UPDATES = _col("updates", "integer", "update", "update_count", "updates_count", "num_updates")
-_UNIQUE_INSTALLS = _col("unique_installs", "integer", "unique_install", "unique_installs_count",
-                        "distinct_installs", "unique_installers")
-_UNIQUE_UNINSTALLS = _col("unique_uninstalls", "integer", "unique_uninstall",
-                          "unique_uninstalls_count", "distinct_uninstalls", "unique_uninstallers")
+_UNIQUE_INSTALLS = _col(
+    "unique_installs", "integer", "unique_install", "unique_installs_count", "distinct_installs", "unique_installers"
+)
+_UNIQUE_UNINSTALLS = _col(
+    "unique_uninstalls",
+    "integer",
+    "unique_uninstall",
+    "unique_uninstalls_count",
+    "distinct_uninstalls",
+    "unique_uninstallers",
+)
 _USAGE = _col("usage", "integer", "usages", "usage_count", "uses", "use_count")
-_UNIQUE_USERS = _col("unique_users", "integer", "unique_user", "unique_users_count",
-                     "distinct_users", "users", "user_count")
+_UNIQUE_USERS = _col(
+    "unique_users", "integer", "unique_user", "unique_users_count", "distinct_users", "users", "user_count"
+)
 
 _PREMIUM_COLUMNS = (
-    _NAMESPACE, _EXTENSION, _INSTALLS, _UNIQUE_INSTALLS, _UNINSTALLS, _UNIQUE_UNINSTALLS, _USAGE,
+    _NAMESPACE,
+    _EXTENSION,
+    _INSTALLS,
+    _UNIQUE_INSTALLS,
+    _UNINSTALLS,
+    _UNIQUE_UNINSTALLS,
+    _USAGE,
     _UNIQUE_USERS,
 )
 
@@ -349,8 +452,7 @@ _SPECS = (
         view="ext-summary",
         stream_name="ext_summary",
         dataset="extensions",
-        columns=(_NAMESPACE, _EXTENSION, _INSTALLS, _TOTAL_INSTALLS, _UNINSTALLS, _TOTAL_UNINSTALLS,
-                 _UPDATES),
+        columns=(_NAMESPACE, _EXTENSION, _INSTALLS, _TOTAL_INSTALLS, _UNINSTALLS, _TOTAL_UNINSTALLS, _UPDATES),
         description="Docker Desktop extension installs, uninstalls and updates.",
     ),
     ViewSpec(

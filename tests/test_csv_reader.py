@@ -38,17 +38,17 @@ SAMPLE = (
 )
 SAMPLE_EXPECTED = [
     {
-        "namespace": "myorg", "repository": "app", "reference": "latest", "tag": "latest",
+        "repository_namespace": "myorg", "repository": "app", "reference": "latest", "tag": "latest",
         "digest": "sha256:aa", "unique_ip_count": 3, "pull_by_tag": 10, "pull_by_digest": 2,
         "version_check": 7, "owner": "Amazon, Inc.", "extra_columns": {}, "row_number": 1,
     },
     {
-        "namespace": "myorg", "repository": 'we "quoted"', "reference": "v1", "tag": "v1",
+        "repository_namespace": "myorg", "repository": 'we "quoted"', "reference": "v1", "tag": "v1",
         "digest": None, "unique_ip_count": None, "pull_by_tag": 0, "pull_by_digest": 12,
         "version_check": None, "owner": "multi\nline", "extra_columns": {}, "row_number": 2,
     },
     {
-        "namespace": "myorg", "repository": "app", "reference": "sha256:bb", "tag": None,
+        "repository_namespace": "myorg", "repository": "app", "reference": "sha256:bb", "tag": None,
         "digest": "sha256:bb", "unique_ip_count": None, "pull_by_tag": None,
         "pull_by_digest": 1, "version_check": 1, "owner": None, "extra_columns": {},
         "row_number": 3,
@@ -100,7 +100,7 @@ def test_reordered_and_differently_cased_headers():
     (rec,) = read(data, VIEWS["repo-summary"])
     assert rec == {
         "owner": "o", "version_check": 1, "pull_by_digest": 2, "pull_by_tag": 3,
-        "unique_ip_count": 4, "repository": "r", "namespace": "n", "extra_columns": {},
+        "unique_ip_count": 4, "repository": "r", "repository_namespace": "n", "extra_columns": {},
         "row_number": 1,
     }
 
@@ -325,7 +325,7 @@ def test_row_converter_directly():
     assert set(conv.missing) == {"unique_ip_count", "pull_by_digest", "version_check", "owner"}
     rec = conv.convert(["r", "y", "5", "n"], 9)
     assert rec == {
-        "repository": "r", "pull_by_tag": 5, "namespace": "n", "unique_ip_count": None,
+        "repository": "r", "pull_by_tag": 5, "repository_namespace": "n", "unique_ip_count": None,
         "pull_by_digest": None, "version_check": None, "owner": None,
         "extra_columns": {"x": "y"}, "row_number": 9,
     }

@@ -76,6 +76,11 @@ def test_records_are_typed_and_keep_unknown_columns(simulator) -> None:
     assert event["extra_columns"].keys() == {"IP hash"}  # unknown columns keep the header as written
     assert {e["action"] for e in records["pull_events"]} <= {"pull_by_tag", "pull_by_digest", "version_check"}
     assert all(e["namespace"] in ("acme", "globex") for e in records["pull_events"])
+    # Rows of an extraRepos repository keep their own namespace; the key keeps the exported one.
+    assert {e["repository_namespace"] for e in records["pull_events"] if e["namespace"] == "acme"} == {
+        "acme",
+        "otherns",
+    }
     # \N is null, never the string.
     assert not any(v == "\\N" for e in records["pull_events"] for v in e.values())
 

@@ -9,24 +9,24 @@ from tap_dockerdvp.views import KEY_PROPERTIES, VIEWS, Column, ViewSpec, normali
 COUNTS = ["unique_ip_count", "pull_by_tag", "pull_by_digest", "version_check"]
 EXPECTED_COLUMNS = {
     "raw": [
-        "type", "host", "country", "timestamp", "action_day", "namespace", "repository",
+        "type", "host", "country", "timestamp", "action_day", "repository_namespace", "repository",
         "reference", "digest", "tag", "http_method", "action", "user_agent_tool",
         "user_agent_version", "domain", "owner",
     ],
-    "summary": ["namespace", "repository", "reference", "tag", "digest", *COUNTS, "owner"],
-    "repo-summary": ["namespace", "repository", *COUNTS, "owner"],
-    "namespace-summary": ["namespace", *COUNTS],
-    "geo-repo-summary": ["namespace", "repository", "country", *COUNTS],
+    "summary": ["repository_namespace", "repository", "reference", "tag", "digest", *COUNTS, "owner"],
+    "repo-summary": ["repository_namespace", "repository", *COUNTS, "owner"],
+    "namespace-summary": ["repository_namespace", *COUNTS],
+    "geo-repo-summary": ["repository_namespace", "repository", "country", *COUNTS],
     "ext-summary": [
-        "namespace", "extension", "installs", "total_installs", "uninstalls", "total_uninstalls",
+        "repository_namespace", "extension", "installs", "total_installs", "uninstalls", "total_uninstalls",
         "updates",
     ],
     "ext-premium-summary": [
-        "namespace", "extension", "installs", "unique_installs", "uninstalls", "unique_uninstalls",
+        "repository_namespace", "extension", "installs", "unique_installs", "uninstalls", "unique_uninstalls",
         "usage", "unique_users",
     ],
     "ext-premium-geo": [
-        "namespace", "extension", "installs", "unique_installs", "uninstalls", "unique_uninstalls",
+        "repository_namespace", "extension", "installs", "unique_installs", "uninstalls", "unique_uninstalls",
         "usage", "unique_users", "country",
     ],
 }
@@ -61,7 +61,7 @@ def test_canonical_columns(view):
         elif name == "action_day":
             assert kind == "date"
         elif name in COUNTS or (view.startswith("ext-") and name not in
-                                ("namespace", "extension", "country")):
+                                ("repository_namespace", "extension", "country")):
             assert kind == "integer", name
         else:
             assert kind == "string", name
@@ -166,7 +166,7 @@ def test_unknown_kind_is_rejected():
         ("ext-premium-summary", "UniqueUsers", "unique_users"),
         ("ext-premium-summary", "Usage", "usage"),
         ("ext-premium-geo", "Country", "country"),
-        ("namespace-summary", "Namespace", "namespace"),
+        ("namespace-summary", "Namespace", "repository_namespace"),
     ],
 )
 def test_aliases(view, header, column):
@@ -204,8 +204,6 @@ def test_json_schema(view):
     assert props["timespan_end"]["format"] == "date-time"
     for col in spec.columns:
         prop = props[col.name]
-        if col.name == "namespace":
-            continue
         assert "null" in prop["type"], col.name
         expected = {"string": "string", "integer": "integer", "number": "number",
                     "date": "string", "date-time": "string"}[col.kind]

@@ -14,13 +14,13 @@ from functools import cached_property
 from tap_dockerdvp.client import DockerHubStream
 from tap_dockerdvp.csv_reader import TruncatedFileError, iter_csv_records
 from tap_dockerdvp.downloads import (
-    DownloadError,
     RetriableDownloadError,
     UrlExpiredError,
     open_download,
     storage_session,
     wait_before_retry,
 )
+from tap_dockerdvp.errors import DownloadError
 from tap_dockerdvp.streams.namespaces import dataset_offers
 from tap_dockerdvp.streams.timespans import EXPORTS, TimespansStream
 from tap_dockerdvp.views import KEY_PROPERTIES, VIEWS, ViewSpec

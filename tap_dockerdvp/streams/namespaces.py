@@ -7,13 +7,10 @@ import typing as t
 from singer_sdk import typing as th
 
 from tap_dockerdvp.client import DockerHubStream
+from tap_dockerdvp.errors import NamespaceNotFoundError
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
-
-
-class NamespaceNotFoundError(Exception):
-    """A configured namespace is not visible to the account."""
 
 
 class NamespacesStream(DockerHubStream):

@@ -1,0 +1,57 @@
+"""Keep secrets out of log output: the password, the TOTP seed, JWTs and presigned URL signatures.
+
+The tap never logs a secret on purpose; this filter is the safety net for third-party debug logs (urllib3
+logs every URL with its query string at DEBUG) and for exception text.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+REDACTED = "[REDACTED]"
+# A JWT is three base64url parts, the first of which encodes '{"' and so starts with "eyJ".
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}")
+# Query parameters that carry credentials: S3/GCS presigned signatures and anything named like a secret.
+_SECRET_PARAM = re.compile(
+    r"(?i)((?:x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|signature|sig|token|"
+    r"access_token|secret|password|code)=)[^&\s\"'<>]+"
+)
+
+
+class SecretRedactor(logging.Filter):
+    """A handler filter that rewrites each record's message with every secret replaced."""
+
+    def __init__(self) -> None:
+        super().__init__("tap-dockerdvp-redactor")
+        self.secrets: list[str] = []
+
+    def add(self, secrets: list[str]) -> None:
+        known = set(self.secrets) | {s for s in secrets if s and len(s) >= 4}
+        self.secrets = sorted(known, key=len, reverse=True)  # longest first: a secret may contain another
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        text = _JWT.sub(REDACTED, text)
+        return _SECRET_PARAM.sub(lambda m: m.group(1) + REDACTED, text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: leave the record to the handler as it is
+            return True
+        record.msg, record.args = self.redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+def install(secrets: list[str]) -> None:
+    """Make every handler of the root logger (where the SDK and libraries log) redact ``secrets``."""
+    for handler in logging.getLogger().handlers:
+        redactor = next((f for f in handler.filters if isinstance(f, SecretRedactor)), None)
+        if redactor is None:
+            redactor = SecretRedactor()
+            handler.addFilter(redactor)
+        redactor.add(secrets)
