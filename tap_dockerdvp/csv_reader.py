@@ -481,8 +481,16 @@ def iter_csv_records(
     short = long = blank = 0
     try:
         header = next(reader, None)
-        if header is None or not any(h.replace("\ufeff", "").strip() for h in header):
+        if header is None:
+            # Rule: a file with no bytes at all is an empty export (Docker may send one for a quiet view).
+            log.warning("%s: the file is empty (no header, no rows): 0 rows", label)
+            return
+        if not any(h.replace("\ufeff", "").strip() for h in header):
             raise CsvFormatError(f"{label}: the file has no header row")
+        if header[0].lstrip().startswith(("<", "{", "[")):
+            raise CsvFormatError(
+                f"{label}: the file is not CSV but looks like an HTML or JSON error page: {','.join(header)[:80]!r}"
+            )
         if at_eof:
             raise TruncatedFileError(f"{label}: the file ends inside its quoted header row")
         conv = RowConverter(header, spec, label=label)

@@ -70,8 +70,25 @@ def run_tap(
     state: dict | None = None,
     catalog: dict | None = None,
 ) -> TapOutput:
+    output, error = run_tap_until_error(config, state=state, catalog=catalog)
+    if error is not None:
+        raise error
+    return output
+
+
+def run_tap_until_error(
+    config: dict[str, t.Any],
+    *,
+    state: dict | None = None,
+    catalog: dict | None = None,
+) -> tuple[TapOutput, Exception | None]:
+    """Run the tap; return what it printed and the exception that stopped it, if any."""
     buffer = io.StringIO()
-    tap = TapDockerDVP(config=config, state=copy.deepcopy(state) if state else None, catalog=catalog)
+    error = None
     with contextlib.redirect_stdout(buffer):
-        tap.sync_all()
-    return TapOutput([json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()])
+        try:
+            tap = TapDockerDVP(config=config, state=copy.deepcopy(state) if state else None, catalog=catalog)
+            tap.sync_all()
+        except Exception as exc:
+            error = exc
+    return TapOutput([json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]), error

@@ -292,7 +292,23 @@ def test_header_only_is_an_empty_export():
     assert read(gzip.compress(b"namespace,repository")) == []
 
 
-@pytest.mark.parametrize("data", [b"", b"\n", b" , \n", b"\xef\xbb\xbf\r\n", gzip.compress(b"")])
+@pytest.mark.parametrize("data", [b"", gzip.compress(b"")])
+def test_a_file_with_no_bytes_is_an_empty_export_and_says_so(data, caplog):
+    with caplog.at_level(logging.WARNING):
+        assert read(data) == []
+    assert "f.csv: the file is empty (no header, no rows): 0 rows" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"<html><body>502 Bad Gateway</body></html>\n", b'{"detail":"Internal error"}\n', b"<?xml version='1.0'?>\n"],
+)
+def test_an_error_page_instead_of_csv(data):
+    with pytest.raises(CsvFormatError, match=r"not CSV but looks like an HTML or JSON error page"):
+        read(data)
+
+
+@pytest.mark.parametrize("data", [b"\n", b" , \n", b"\xef\xbb\xbf\r\n"])
 def test_no_header(data):
     with pytest.raises(CsvFormatError, match=r"^f\.csv: the file has no header row$"):
         read(data)

@@ -12,7 +12,7 @@ import typing as t
 from functools import cached_property
 
 from tap_dockerdvp.client import DockerHubStream
-from tap_dockerdvp.csv_reader import TruncatedFileError, iter_csv_records
+from tap_dockerdvp.csv_reader import CsvFormatError, TruncatedFileError, iter_csv_records
 from tap_dockerdvp.downloads import (
     RetriableDownloadError,
     UrlExpiredError,
@@ -99,38 +99,31 @@ class ExportStream(DockerHubStream):
         return list(listing.get("data") or [])
 
     def _read_file(self, context: Context, files: list[dict], index: int) -> t.Iterator[dict]:
-        """Rows of file ``index``; on a broken download it retries and skips the rows already emitted.
-
-        An expired URL is replaced by asking the API for the timespan's files again (``files`` is updated).
-        """
+        """Rows of file ``index``. A broken download is read again, skipping the rows already emitted, so a
+        retry neither loses nor repeats a row; an expired URL is replaced by asking the API for the
+        timespan's files again (``files`` is updated in place)."""
         label = (
             f"{context['namespace']} {self.spec.view} {context['timespan_type']} "
             f"{context['year']}/{context['timespan']} file {index + 1}/{len(files)}"
         )
         emitted = 0
-        attempt = 0
+        failures = 0
         max_tries = int(self.config["max_retries"]) + 1
         while True:
             entry = files[index]
             try:
                 chunks = open_download(
-                    self.storage,
-                    entry["url"],
-                    label=label,
-                    timeout=self.timeout,
-                    advertised_size=entry.get("size"),
+                    self.storage, entry["url"], label=label, timeout=self.timeout, advertised_size=entry.get("size")
                 )
                 for record in iter_csv_records(chunks, self.spec, label=label, logger=self.logger):
-                    if record["row_number"] <= emitted:
-                        continue
-                    record["file_index"] = index
-                    emitted = record["row_number"]
-                    yield record
+                    if record["row_number"] > emitted:
+                        record["file_index"] = index
+                        emitted = record["row_number"]
+                        yield record
                 return
             except UrlExpiredError as exc:
-                attempt += 1
-                if attempt >= max_tries:
-                    raise DownloadError(f"{exc}; fresh URLs did not help after {attempt} tries") from None
+                failures += 1
+                self._give_up_after(failures, max_tries, exc)
                 self.logger.info("%s; asking the API for fresh download URLs", exc)
                 fresh = self._list_files(context)
                 if len(fresh) != len(files):
@@ -139,12 +132,19 @@ class ExportStream(DockerHubStream):
                         "run again to re-extract the timespan"
                     ) from None
                 files[:] = fresh
-            except (RetriableDownloadError, TruncatedFileError) as exc:
-                attempt += 1
-                if attempt >= max_tries:
-                    raise DownloadError(f"{exc} (gave up after {attempt} tries; raise `max_retries`?)") from None
+            except (RetriableDownloadError, TruncatedFileError, CsvFormatError) as exc:
+                failures += 1
+                # Bad content is retried only twice: an error page may be transient, a wrong format is not.
+                self._give_up_after(failures, min(max_tries, 3) if isinstance(exc, CsvFormatError) else max_tries, exc)
                 base = float(self.config["retry_base_seconds"])
-                time.sleep(wait_before_retry(exc, attempt - 1, base=base, logger=self.logger, label=label))
+                time.sleep(wait_before_retry(exc, failures - 1, base=base, logger=self.logger, label=label))
+
+    @staticmethod
+    def _give_up_after(failures: int, max_tries: int, exc: Exception) -> None:
+        if failures >= max_tries:
+            raise DownloadError(
+                f"{exc} (gave up after {failures} tries; the timespan's bookmark did not move: run again to resume)"
+            ) from None
 
     def _log_once(self, key: tuple, message: str, *args: t.Any) -> None:
         seen: set[tuple] = self._tap.__dict__.setdefault("_logged_once", set())

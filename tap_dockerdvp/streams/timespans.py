@@ -70,10 +70,12 @@ class TimespansStream(DockerHubStream):
                 "timespan_end": timespan.end_iso,
             }
             yield record
-            # Resumed here only after the SDK synced this timespan's children. When only a child stream is
-            # selected the SDK does not move this stream's bookmark itself, so move it here.
+            # Resumed here only after the SDK synced this timespan's children, wrote the record and moved the
+            # bookmark. When only a child stream is selected the SDK does not move it, so move it here. Then
+            # announce it at once: a run that dies in the next timespan resumes after this one.
             if not self.selected:
                 self._increment_stream_state(record, context=context)
+            self._write_state_message()
 
     def get_child_context(self, record: dict, context: Context | None) -> dict:
         return {key: record[key] for key in (*self.primary_keys, "timespan_start", "timespan_end")}
