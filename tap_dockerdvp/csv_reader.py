@@ -351,6 +351,9 @@ class _ByteSource(io.BufferedIOBase):
         self._gzip: bool | None = None  # None until the first bytes are seen
         self._zlib: Any = None  # the current member's decompressor; None between members
         self.last_byte = b""
+        # Appended to when the data ends without a final newline. The text layer must reach the end before it
+        # can hand out an unterminated last line, so this is set before csv.reader returns that (cut) row.
+        self.cut: list[bool] = []
         self.gzip_members = 0
 
     def readable(self) -> bool:
@@ -431,6 +434,8 @@ class _ByteSource(io.BufferedIOBase):
         out = self._read_gzip(size) if self._gzip else bytes(self._take(size))
         if out:
             self.last_byte = out[-1:]
+        elif self.last_byte not in (b"", b"\n") and not self.cut:
+            self.cut.append(True)
         return out
 
     def read(self, size: int | None = -1) -> bytes:
@@ -507,7 +512,13 @@ def iter_csv_records(
 
         convert = conv.convert
         width = conv.width
+        cut = source.cut
         for row in reader:
+            if cut:
+                # Never emit the unterminated last line: it is most likely a row cut short.
+                raise TruncatedFileError(
+                    f"{label}: the last line does not end with a newline; the file looks cut (after data row {n})"
+                )
             if at_eof:
                 # csv.reader completes a row after the end of input only inside a quoted field.
                 raise TruncatedFileError(

@@ -276,7 +276,9 @@ def test_cut_last_line(compress):
     with pytest.raises(TruncatedFileError, match="does not end with a newline"):
         for rec in iter_csv_records([data], SUMMARY, label="f.csv"):
             got.append(rec)
-    assert len(got) == 4  # the caller discards them
+    # The complete rows may come first; the cut row itself is never emitted.
+    assert len(got) <= 3
+    assert all(rec["repository"] != "x" for rec in got) and all(rec["reference"] != "x" for rec in got)
 
 
 def test_cut_inside_quoted_field_after_a_newline():
