@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 import typing as t
 from functools import cached_property
 
+from jsonschema import Draft7Validator, ValidationError
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
 
 from tap_dockerdvp import __version__, redaction
 from tap_dockerdvp.auth import DockerHubAuthenticator
@@ -146,10 +149,14 @@ class TapDockerDVP(Tap):
         ]
         return [stream(tap=self) for stream in streams]
 
+    def sync_all(self) -> None:
+        # Resolve the namespaces first: a namespace the account cannot see fails the run before any output.
+        self.streams["namespaces"].load_metadata()  # type: ignore[attr-defined]
+        super().sync_all()
+
     @cached_property
     def authenticator(self) -> DockerHubAuthenticator:
         """One authenticator per run, so every stream shares the JWT and its refreshes."""
-        self.check_settings()
         return DockerHubAuthenticator(
             hub_url=self.config["hub_url"],
             username=self.config["username"],
@@ -162,9 +169,23 @@ class TapDockerDVP(Tap):
             logger=self.logger,
         )
 
-    def check_settings(self) -> None:
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Validate settings before anything runs; a failure is one line that names the setting."""
+        with contextlib.suppress(ConfigValidationError):  # described below, one line per setting
+            super()._validate_config(raise_errors=True)  # also fills in the defaults
+        errors = [_describe(error) for error in Draft7Validator(self.config_jsonschema).iter_errors(self._config)]
+        if not errors:
+            try:
+                self.check_settings(self._config)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        if errors and raise_errors:
+            raise ConfigError("; ".join(errors))
+        return errors
+
+    @staticmethod
+    def check_settings(config: t.Mapping[str, t.Any]) -> None:
         """Checks the JSON schema cannot express; each failure names the setting."""
-        config = self.config
         for key in ("username", "password"):
             if not str(config.get(key) or "").strip():
                 raise ConfigError(f"setting `{key}` is empty: set it to your Docker Hub {key}")
@@ -184,6 +205,14 @@ class TapDockerDVP(Tap):
                 raise ConfigError(f"setting `{key}` must be an http(s) URL, got {config[key]!r}")
         if int(config["max_retries"]) < 0 or int(config["request_timeout"]) <= 0:
             raise ConfigError("settings `max_retries` must be >= 0 and `request_timeout` > 0")
+
+
+def _describe(error: ValidationError) -> str:
+    """A JSON-schema error as `setting `x`: problem`."""
+    if error.validator == "required":
+        return f"setting {error.message.split()[0].strip(chr(39))!r} is required".replace("'", "`")
+    setting = str(error.absolute_path[0]) if error.absolute_path else "config"
+    return f"setting `{setting}` is invalid: {error.message}"
 
 
 if __name__ == "__main__":
