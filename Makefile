@@ -1,0 +1,101 @@
+# tap-dockerdvp developer commands. `make demo` and `make test` set everything up on a fresh machine.
+#
+#   .venv            the tap, its dev tools (pytest, ruff, mypy, duckdb<1.3)
+#   .venv-meltano    meltano itself, kept apart so its pins (sqlalchemy<2.1, click<8.6, pip<27, ...)
+#                    never decide which versions the tap is tested with
+#   .meltano/        meltano's plugin venvs (tap-dockerdvp -e ., target-duckdb, target-jsonl) and system db
+#
+# Each setup step leaves a stamp file and reruns only when its inputs change.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+MELTANO_VERSION ?= 4.4.1
+PIP_FLAGS ?= --quiet --disable-pip-version-check
+
+VENV := .venv
+BIN := $(VENV)/bin
+MELTANO_VENV := .venv-meltano
+# MELTANO_BIN=/path/to/meltano uses that meltano instead of installing one into .venv-meltano
+ifeq ($(origin MELTANO_BIN),undefined)
+MELTANO_BIN := $(CURDIR)/$(MELTANO_VENV)/bin/meltano
+MELTANO_DEP := $(MELTANO_VENV)/.stamp-meltano-$(MELTANO_VERSION)
+else
+MELTANO_DEP :=
+endif
+export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
+# meltano installs its plugins with uv, which ignores pip's configuration: let it trust the system's
+# CA store (a TLS-inspecting proxy's CA lives there on some machines, this project's CI among them)
+export UV_SYSTEM_CERTS ?= 1
+export MELTANO_BIN
+
+DEV_STAMP := $(VENV)/.stamp-dev
+PLUGINS_STAMP := .meltano/.stamp-plugins
+
+.PHONY: help setup demo test test-fast lint format dist clean distclean
+
+help:
+	@echo "make demo       set up everything, then run the demo (simulator -> meltano -> DuckDB)"
+	@echo "make test       set up everything, then run the full test suite (with the meltano e2e tests)"
+	@echo "make test-fast  the test suite without the e2e tests"
+	@echo "make lint       ruff check, ruff format --check, mypy"
+	@echo "make format     ruff format + ruff check --fix"
+	@echo "make dist       build the wheel into dist/"
+	@echo "make clean      remove outputs, caches and build files (keeps the venvs)"
+	@echo "make distclean  clean, and remove .venv, .venv-meltano and .meltano"
+
+setup: $(DEV_STAMP) $(PLUGINS_STAMP)
+
+$(DEV_STAMP): pyproject.toml
+	@test -x $(BIN)/python || { echo "creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "installing tap-dockerdvp[dev] into $(VENV)"
+	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]'
+	@touch $@
+
+$(MELTANO_VENV)/.stamp-meltano-$(MELTANO_VERSION):
+	@test -x $(MELTANO_VENV)/bin/python || { echo "creating $(MELTANO_VENV)"; $(PYTHON) -m venv $(MELTANO_VENV); }
+	@echo '*' > $(MELTANO_VENV)/.gitignore
+	@echo "installing meltano==$(MELTANO_VERSION) into $(MELTANO_VENV)"
+	$(MELTANO_VENV)/bin/python -m pip install $(PIP_FLAGS) 'meltano==$(MELTANO_VERSION)'
+	@rm -f $(MELTANO_VENV)/.stamp-meltano-*
+	@touch $@
+
+# the tap plugin is `pip install -e .`: code changes need no reinstall, dependency changes do
+$(PLUGINS_STAMP): $(MELTANO_DEP) meltano.yml pyproject.toml
+	$(MELTANO_BIN) install
+	@touch $@
+
+demo: setup
+	$(BIN)/python scripts/demo.py $(DEMO_ARGS)
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(DEV_STAMP)
+	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+# Python paths only: ruff also formats code blocks in Markdown, and DEVELOPERS.md's are laid out by hand
+LINT_PATHS := tap_dockerdvp tests scripts
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy tap_dockerdvp
+
+format: $(DEV_STAMP)
+	$(BIN)/ruff format $(LINT_PATHS)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+
+dist: $(DEV_STAMP)
+	rm -rf dist
+	$(BIN)/python -m pip wheel $(PIP_FLAGS) --no-deps --wheel-dir dist .
+
+clean:
+	rm -rf output dist build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -path ./$(MELTANO_VENV) -prune -o -path ./.meltano -prune \
+		-o -name __pycache__ -type d -print0 | xargs -0 rm -rf
+
+distclean: clean
+	rm -rf $(VENV) $(MELTANO_VENV) .meltano
