@@ -17,6 +17,7 @@ from tap_dockerdvp import __version__, redaction
 from tap_dockerdvp.auth import DockerHubAuthenticator
 from tap_dockerdvp.errors import ConfigError, TapError
 from tap_dockerdvp.periods import TIMESPAN_TYPES
+from tap_dockerdvp.progress import RunProgress
 from tap_dockerdvp.streams.exports import SUMMARY_STREAMS
 from tap_dockerdvp.streams.namespaces import NamespacesStream
 from tap_dockerdvp.streams.pull_events import PullEventsStream
@@ -118,6 +119,13 @@ class TapDockerDVP(Tap):
             description="First exponential-backoff wait in seconds (doubles per retry, with jitter, up to 5 min)",
         ),
         th.Property(
+            "progress_interval_seconds",
+            th.IntegerType,
+            default=30,
+            title="Progress interval",
+            description="Seconds between progress lines (rows so far, rows/s) while a large file streams",
+        ),
+        th.Property(
             "user_agent",
             th.StringType,
             title="User agent",
@@ -128,6 +136,7 @@ class TapDockerDVP(Tap):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self._namespace_metadata: dict[str, dict[str, t.Any]] | None = None
+        self.progress = RunProgress(self.logger)
         redaction.install([str(self.config.get(key) or "") for key in ("password", "totp_secret")])
 
     @classmethod
@@ -153,6 +162,7 @@ class TapDockerDVP(Tap):
         # Resolve the namespaces first: a namespace the account cannot see fails the run before any output.
         self.streams["namespaces"].load_metadata()  # type: ignore[attr-defined]
         super().sync_all()
+        self.progress.run_done()
 
     @cached_property
     def authenticator(self) -> DockerHubAuthenticator:

@@ -204,3 +204,18 @@ def test_raw_timespan_type_months(simulator) -> None:
     assert len(out.records["pull_events"]) == sum(
         simdata.expected_rows(cfg, "acme", "raw", "months", y, n) for y, n, _s, _e in months
     )
+
+
+def test_progress_lines_per_file_timespan_and_run(simulator, caplog) -> None:
+    cfg = base_config(namespaces=("acme",), weeks=2)
+    sim = simulator(cfg)
+    with caplog.at_level("INFO"):
+        out = run_tap(tap_config(sim, timespan_types=["weeks"], progress_interval_seconds=0))
+    lines = [r.getMessage() for r in caplog.records]
+    events = out.counts()["pull_events"]
+    (year, week, _s, _e), _ = simdata.complete_timespans(cfg, "acme", "weeks")
+    first_week_rows = simdata.expected_rows(cfg, "acme", "raw", "weeks", year, week)
+    assert f"acme raw weeks {year}/{week} file 1/1: {first_week_rows} rows in" in "\n".join(lines)
+    assert any(line.startswith(f"acme weeks {year}/{week} done: ") and f"pull_events {first_week_rows}," in line
+               for line in lines)
+    assert any(line.startswith("Run done: ") and f"pull_events {events}," in line for line in lines)

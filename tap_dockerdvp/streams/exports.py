@@ -21,6 +21,7 @@ from tap_dockerdvp.downloads import (
     wait_before_retry,
 )
 from tap_dockerdvp.errors import DownloadError
+from tap_dockerdvp.progress import CHECK_EVERY_ROWS, FileProgress
 from tap_dockerdvp.streams.namespaces import dataset_offers
 from tap_dockerdvp.streams.timespans import EXPORTS, TimespansStream
 from tap_dockerdvp.views import KEY_PROPERTIES, VIEWS, ViewSpec
@@ -109,6 +110,7 @@ class ExportStream(DockerHubStream):
         emitted = 0
         failures = 0
         max_tries = int(self.config["max_retries"]) + 1
+        progress = FileProgress(self.logger, label, files[index].get("size"), self.config["progress_interval_seconds"])
         while True:
             entry = files[index]
             try:
@@ -120,6 +122,10 @@ class ExportStream(DockerHubStream):
                         record["file_index"] = index
                         emitted = record["row_number"]
                         yield record
+                        if not emitted % CHECK_EVERY_ROWS:
+                            progress.tick(emitted)
+                progress.done(emitted)
+                self._tap.progress.file_done(self.name, emitted, entry.get("size"))  # type: ignore[attr-defined]
                 return
             except UrlExpiredError as exc:
                 failures += 1

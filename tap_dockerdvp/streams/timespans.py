@@ -76,6 +76,9 @@ class TimespansStream(DockerHubStream):
             if not self.selected:
                 self._increment_stream_state(record, context=context)
             self._write_state_message()
+            self._tap.progress.timespan_done(  # type: ignore[attr-defined]
+                f"{context['namespace']} {timespan.timespan_type} {timespan.year}/{timespan.number}"
+            )
 
     def get_child_context(self, record: dict, context: Context | None) -> dict:
         return {key: record[key] for key in (*self.primary_keys, "timespan_start", "timespan_end")}
