@@ -8,6 +8,7 @@ held whole. Nothing here logs a URL: its query string is a credential.
 from __future__ import annotations
 
 import logging
+import time
 import typing as t
 from urllib.parse import urlsplit
 
@@ -38,6 +39,10 @@ def storage_session(user_agent: str) -> requests.Session:
     return session
 
 
+class _Broken(Exception):
+    """The body stopped early: resume from the last byte received."""
+
+
 def open_download(
     session: requests.Session,
     url: str,
@@ -46,43 +51,92 @@ def open_download(
     timeout: float,
     advertised_size: int | None = None,
     chunk_size: int = CHUNK_SIZE,
+    refresh_url: t.Callable[[], str] | None = None,
+    max_tries: int = 1,
+    retry_base_seconds: float = 2.0,
+    logger: logging.Logger | None = None,
 ) -> t.Iterator[bytes]:
-    """Yield the body of ``url`` in chunks.
+    """Yield the body of ``url`` in chunks, as one unbroken byte stream.
 
-    Raises `UrlExpiredError` for 403, `RetriableDownloadError` for 429/5xx and network errors before the
-    body, `TruncatedFileError` when the body ends short of its length or breaks off, and `DownloadError`
-    for other statuses.
+    A body that breaks off (reset, timeout, fewer bytes than its length) is resumed with an HTTP Range request
+    from the last byte received, so the decompressor and CSV parser downstream never notice; a 429/5xx or a
+    network error is retried with backoff; an expired URL (403) is replaced through ``refresh_url``. Each of
+    these counts against ``max_tries``; when they run out the error names the file, never its URL.
     """
-    try:
-        response = session.get(url, stream=True, timeout=timeout)
-    except requests.RequestException as exc:
-        raise RetriableDownloadError(f"{label}: {type(exc).__name__} while connecting") from None
-    with response:
-        status = response.status_code
-        if status == 403:
-            raise UrlExpiredError(f"{label}: storage refused the download URL (HTTP 403, expired or revoked)")
-        if status in (408, 429) or status >= 500:
-            raise RetriableDownloadError(f"{label}: HTTP {status} from storage", response)
-        if status != 200:
-            raise DownloadError(f"{label}: storage answered HTTP {status} for {urlsplit(url).path}")
-        expected = _expected_length(response, advertised_size)
-        received = 0
+    log = logger or logging.getLogger("tap-dockerdvp.downloads")
+    received = 0
+    failures = 0
+    etag: str | None = None
+    while True:
         try:
-            for chunk in response.raw.stream(chunk_size, decode_content=False):
-                received += len(chunk)
-                yield chunk
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise TruncatedFileError(
-                f"{label}: download broke off after {received} bytes ({type(exc).__name__})"
-            ) from None
-        if expected is not None and received < expected:
-            raise TruncatedFileError(f"{label}: received {received} of {expected} bytes")
+            headers = {"Range": f"bytes={received}-"} if received else {}
+            try:
+                response = session.get(url, stream=True, timeout=timeout, headers=headers)
+            except requests.RequestException as exc:
+                raise RetriableDownloadError(f"{label}: {type(exc).__name__} while connecting") from None
+            with response:
+                skip = _check_response(response, label=label, received=received)
+                if etag is not None and response.headers.get("ETag") not in (None, etag):
+                    # The object changed under us: resuming would splice two files. Start the file over.
+                    raise TruncatedFileError(f"{label}: the file changed while it was being downloaded")
+                etag = response.headers.get("ETag") or etag
+                expected = _expected_length(response, advertised_size, received - skip)
+                try:
+                    for chunk in response.raw.stream(chunk_size, decode_content=False):
+                        if skip:
+                            chunk, skip = chunk[skip:], max(0, skip - len(chunk))
+                            if not chunk:
+                                continue
+                        received += len(chunk)
+                        yield chunk
+                except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                    raise _Broken(
+                        f"{label}: download broke off after {received} bytes ({type(exc).__name__})"
+                    ) from None
+                if expected is not None and received < expected:
+                    raise _Broken(f"{label}: received {received} of {expected} bytes")
+                return
+        except UrlExpiredError as exc:
+            failures += 1
+            if refresh_url is None or failures >= max_tries:
+                raise
+            log.info("%s; asking the API for fresh download URLs", exc)
+            url = refresh_url()
+        except (RetriableDownloadError, _Broken) as exc:
+            failures += 1
+            if failures >= max_tries:
+                raise DownloadError(
+                    f"{exc} (gave up after {failures} tries; the timespan's bookmark did not move: run again to resume)"
+                ) from None
+            wait = wait_before_retry(exc, failures - 1, base=retry_base_seconds, logger=log, label=label)
+            if received:
+                log.info("%s: resuming the download at byte %d", label, received)
+            time.sleep(wait)
 
 
-def _expected_length(response: requests.Response, advertised_size: int | None) -> int | None:
+def _check_response(response: requests.Response, *, label: str, received: int) -> int:
+    """Raise for an unusable status; return how many leading body bytes to skip (a 200 to a Range request)."""
+    status = response.status_code
+    if status == 403:
+        raise UrlExpiredError(f"{label}: storage refused the download URL (HTTP 403, expired or revoked)")
+    if status in (408, 429) or status >= 500:
+        raise RetriableDownloadError(f"{label}: HTTP {status} from storage", response)
+    if status == 206 and received:
+        content_range = response.headers.get("Content-Range", "")
+        start = content_range.removeprefix("bytes ").split("-")[0]
+        if not start.isdigit() or int(start) > received:
+            raise TruncatedFileError(f"{label}: storage resumed at {content_range!r}, not at byte {received}")
+        return received - int(start)
+    if status == 200:
+        return received  # the server ignored the Range header: skip what we already have
+    raise DownloadError(f"{label}: storage answered HTTP {status} for {urlsplit(response.url).path}")
+
+
+def _expected_length(response: requests.Response, advertised_size: int | None, offset: int) -> int | None:
+    """Total bytes the file should have: the response's offset plus its Content-Length, else the API's size."""
     header = response.headers.get("Content-Length")
     if header and header.isdigit():
-        return int(header)
+        return offset + int(header)
     return advertised_size
 
 

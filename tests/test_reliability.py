@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 import pytest
-from tap_harness import TapOutput, run_tap, run_tap_until_error, tap_config
+from tap_harness import TapOutput, catalog_selecting, run_tap, run_tap_until_error, tap_config
 
 from tap_dockerdvp.errors import DownloadError
 from tap_dockerdvp.simulator import SimConfig
@@ -159,3 +160,30 @@ def test_giving_up_on_the_api_names_the_endpoint(simulator) -> None:
     _out, error = run_tap_until_error(weeks_only(sim, max_retries=1))
     assert error is not None
     assert "500 Server Error for /api/publisher/analytics/v1/namespaces/acme/pulls/exports/years" in str(error)
+
+
+@pytest.mark.parametrize("kind", ["truncate", "read_timeout"])
+def test_a_broken_download_resumes_where_it_stopped(simulator, kind) -> None:
+    cfg = sim_config(rows_per_week=2100, files_per_timespan=1)
+    sim = simulator(cfg)
+    if kind == "truncate":
+        sim.add_fault({"match": "download", "kind": "truncate", "fraction": 0.5})
+    else:
+        sim.add_fault({"match": "download", "kind": "slow", "seconds": 2.5})  # read timeout after the headers
+    out = run_tap(weeks_only(sim, request_timeout=1))
+    assert_exactly_once(out, cfg)
+    if kind == "truncate":
+        assert sim.stats["range_requests"] == 1  # resumed with a Range request, not downloaded again
+
+
+def test_short_lived_jwts_are_refreshed_during_a_long_run(simulator) -> None:
+    cfg = sim_config(token_ttl=2)
+    sim = simulator(cfg)
+    sim.add_fault({"match": "download", "kind": "slow", "seconds": 1.0, "times": None})
+    started = time.monotonic()
+    config = weeks_only(sim)
+    out = run_tap(config, catalog=catalog_selecting(config, ["pull_events"]))
+    elapsed = time.monotonic() - started
+    assert_exactly_once(out, cfg)
+    assert sim.stats["unauthorized"] == 0  # refreshed before expiry, never refused
+    assert 2 <= sim.stats["logins"] <= elapsed / 2 + 2  # not a login per request

@@ -14,7 +14,6 @@ from functools import cached_property
 from tap_dockerdvp.client import DockerHubStream
 from tap_dockerdvp.csv_reader import CsvFormatError, TruncatedFileError, iter_csv_records
 from tap_dockerdvp.downloads import (
-    RetriableDownloadError,
     UrlExpiredError,
     open_download,
     storage_session,
@@ -100,9 +99,13 @@ class ExportStream(DockerHubStream):
         return list(listing.get("data") or [])
 
     def _read_file(self, context: Context, files: list[dict], index: int) -> t.Iterator[dict]:
-        """Rows of file ``index``. A broken download is read again, skipping the rows already emitted, so a
-        retry neither loses nor repeats a row; an expired URL is replaced by asking the API for the
-        timespan's files again (``files`` is updated in place)."""
+        """Rows of file ``index``.
+
+        The download itself resumes where it broke off (see `open_download`), and refreshes an expired URL by
+        asking the API for the timespan's files again (``files`` is updated in place). Damage found only after
+        decompression (a bad CRC, a cut last line, an error page) makes the file be read again from the start,
+        skipping the rows already emitted, so a retry neither loses nor repeats a row.
+        """
         label = (
             f"{context['namespace']} {self.spec.view} {context['timespan_type']} "
             f"{context['year']}/{context['timespan']} file {index + 1}/{len(files)}"
@@ -110,13 +113,32 @@ class ExportStream(DockerHubStream):
         emitted = 0
         failures = 0
         max_tries = int(self.config["max_retries"]) + 1
+        retry_base = float(self.config["retry_base_seconds"])
         progress = FileProgress(self.logger, label, files[index].get("size"), self.config["progress_interval_seconds"])
-        while True:
-            entry = files[index]
-            try:
-                chunks = open_download(
-                    self.storage, entry["url"], label=label, timeout=self.timeout, advertised_size=entry.get("size")
+
+        def fresh_url() -> str:
+            fresh = self._list_files(context)
+            if len(fresh) != len(files):
+                raise DownloadError(
+                    f"{label}: the export changed from {len(files)} to {len(fresh)} files while being read; "
+                    "run again to re-extract the timespan"
                 )
+            files[:] = fresh
+            return str(files[index]["url"])
+
+        while True:
+            chunks = open_download(
+                self.storage,
+                files[index]["url"],
+                label=label,
+                timeout=self.timeout,
+                advertised_size=files[index].get("size"),
+                refresh_url=fresh_url,
+                max_tries=max_tries,
+                retry_base_seconds=retry_base,
+                logger=self.logger,
+            )
+            try:
                 for record in iter_csv_records(chunks, self.spec, label=label, logger=self.logger):
                     if record["row_number"] > emitted:
                         record["file_index"] = index
@@ -124,26 +146,17 @@ class ExportStream(DockerHubStream):
                         yield record
                         if not emitted % CHECK_EVERY_ROWS:
                             progress.tick(emitted)
-                progress.done(emitted)
-                self._tap.progress.file_done(self.name, emitted, entry.get("size"))  # type: ignore[attr-defined]
-                return
-            except UrlExpiredError as exc:
-                failures += 1
-                self._give_up_after(failures, max_tries, exc)
-                self.logger.info("%s; asking the API for fresh download URLs", exc)
-                fresh = self._list_files(context)
-                if len(fresh) != len(files):
-                    raise DownloadError(
-                        f"{label}: the export changed from {len(files)} to {len(fresh)} files while being read; "
-                        "run again to re-extract the timespan"
-                    ) from None
-                files[:] = fresh
-            except (RetriableDownloadError, TruncatedFileError, CsvFormatError) as exc:
+            except (TruncatedFileError, CsvFormatError) as exc:
                 failures += 1
                 # Bad content is retried only twice: an error page may be transient, a wrong format is not.
                 self._give_up_after(failures, min(max_tries, 3) if isinstance(exc, CsvFormatError) else max_tries, exc)
-                base = float(self.config["retry_base_seconds"])
-                time.sleep(wait_before_retry(exc, failures - 1, base=base, logger=self.logger, label=label))
+                time.sleep(wait_before_retry(exc, failures - 1, base=retry_base, logger=self.logger, label=label))
+                continue
+            except UrlExpiredError as exc:
+                raise DownloadError(f"{exc}; fresh URLs did not help after {max_tries} tries") from None
+            progress.done(emitted)
+            self._tap.progress.file_done(self.name, emitted, files[index].get("size"))  # type: ignore[attr-defined]
+            return
 
     @staticmethod
     def _give_up_after(failures: int, max_tries: int, exc: Exception) -> None:
