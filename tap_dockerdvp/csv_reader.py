@@ -252,7 +252,7 @@ class RowConverter:
             extra_idx.append(i)
             extra_keys.append(key)
             (self.unknown_headers if col is None else self.duplicate_headers).append(key)
-        if not known_idx:
+        if not known_idx and spec.match_required:
             shown = [h[:60] for h in header[:40]]
             raise CsvFormatError(
                 f"{label}: no column of the header matches the {spec.view!r} view; headers found: {shown!r}"
@@ -274,7 +274,7 @@ class RowConverter:
     ) -> Callable[[Sequence[str], int], dict[str, Any]]:
         to_none = _NULL_MAP.get
         identity = known_idx == list(range(self.width))
-        pick = _picker(known_idx)
+        pick = _picker(known_idx) if known_idx else (lambda row: ())
         memos = {kind: _Memo(parse) for kind, parse in _PARSERS.items()}
         # (name, converter) of the typed columns; a converter maps None to None.
         typed = tuple((name, memos[kind].__getitem__) for _, name, kind in self._typed)

@@ -84,6 +84,9 @@ class ViewSpec:
     dataset: str  # "pulls" or "extensions" (NamespaceMetadata.datasets[].name)
     columns: tuple[Column, ...]
     description: str
+    # False for a schemaless view (the generic report stream): a header with no known column is fine, every
+    # column then lands in ``extra_columns``.
+    match_required: bool = True
 
     def __post_init__(self) -> None:
         # Fail at import time, not on the first file, if an alias is ambiguous inside this view.

@@ -11,6 +11,8 @@ import time
 import typing as t
 from functools import cached_property
 
+from singer_sdk.helpers.conform import TypeConformanceLevel
+
 from tap_dockerdvp.client import DockerHubStream
 from tap_dockerdvp.csv_reader import CsvFormatError, TruncatedFileError, iter_csv_records
 from tap_dockerdvp.downloads import (
@@ -28,8 +30,6 @@ from tap_dockerdvp.views import KEY_PROPERTIES, VIEWS, ViewSpec
 if t.TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context
-
-from singer_sdk.helpers.conform import TypeConformanceLevel
 
 CONTEXT_FIELDS = ("namespace", "timespan_type", "year", "timespan", "timespan_start", "timespan_end")
 
@@ -60,13 +60,11 @@ class ExportStream(DockerHubStream):
         if not self._offered(context):
             return
         base = {key: context[key] for key in CONTEXT_FIELDS}
-        files = self._list_files(context)
-        index = 0
-        while index < len(files):
+        files = self._list_files(context)  # refreshed in place when URLs expire; its length never changes
+        for index in range(len(files)):
             for record in self._read_file(context, files, index):
                 record.update(base)
                 yield record
-            index += 1
 
     def _offered(self, context: Context) -> bool:
         namespace, timespan_type = context["namespace"], context["timespan_type"]
