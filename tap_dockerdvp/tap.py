@@ -18,9 +18,17 @@ from tap_dockerdvp.auth import DockerHubAuthenticator
 from tap_dockerdvp.errors import ConfigError, TapError
 from tap_dockerdvp.periods import TIMESPAN_TYPES
 from tap_dockerdvp.progress import RunProgress
+from tap_dockerdvp.report_views import OTHER, REPORT_SPECS, normalise_type, report_type_of
 from tap_dockerdvp.streams.exports import SUMMARY_STREAMS
 from tap_dockerdvp.streams.namespaces import NamespacesStream
 from tap_dockerdvp.streams.pull_events import PullEventsStream
+from tap_dockerdvp.streams.pull_stats import (
+    PULL_STATS_GROUPS,
+    PULL_STATS_PERIODS,
+    NamespacePullStatsStream,
+    RepositoryPullStatsStream,
+)
+from tap_dockerdvp.streams.reports import DATA_SOURCES, REPORT_STREAMS, ReportsStream, data_sources
 from tap_dockerdvp.streams.repositories import RepositoriesStream
 from tap_dockerdvp.streams.timespans import TimespansStream
 
@@ -82,6 +90,43 @@ class TapDockerDVP(Tap):
             default="weeks",
             title="Raw timespan type",
             description="Granularity of the raw pull files (`pull_events`): a month's rows are its weeks' rows",
+        ),
+        th.Property(
+            "data_source",
+            th.StringType(allowed_values=list(DATA_SOURCES)),
+            default="auto",
+            title="Data source",
+            description="Where to read analytics: `export` (legacy DVP export API), `reports` (the DVP program's "
+            "report catalogue), `both`, or `auto`: per namespace, whichever has data (checked once per run)",
+        ),
+        th.Property(
+            "report_type_map",
+            th.ObjectType(additional_properties=th.StringType),
+            title="Report type map",
+            description="Catalogue report `type` -> report stream (summary, trends, technographic, "
+            "technographic_companies, tracked_companies or other), for type names this tap does not know",
+        ),
+        th.Property(
+            "pull_stats_timespan",
+            th.StringType(allowed_values=list(TIMESPAN_TYPES)),
+            default="weeks",
+            title="Pull statistics timespan",
+            description="`timespan` of the pull statistics endpoints: `weeks` or `months`",
+        ),
+        th.Property(
+            "pull_stats_period",
+            th.StringType(allowed_values=list(PULL_STATS_PERIODS)),
+            default="last-12-months",
+            title="Pull statistics period",
+            description="`period` of the pull statistics endpoints (a rolling window ending now)",
+        ),
+        th.Property(
+            "pull_stats_group",
+            th.StringType(allowed_values=list(PULL_STATS_GROUPS)),
+            default="namespace",
+            title="Pull statistics group",
+            description="`group` of namespace_pull_stats: `namespace` totals or one row per `repo` "
+            "(repository_pull_stats always has one row per repository)",
         ),
         th.Property(
             "api_url",
@@ -155,6 +200,10 @@ class TapDockerDVP(Tap):
             TimespansStream,
             PullEventsStream,
             *SUMMARY_STREAMS,
+            ReportsStream,
+            *REPORT_STREAMS,
+            NamespacePullStatsStream,
+            RepositoryPullStatsStream,
         ]
         return [stream(tap=self) for stream in streams]
 
@@ -163,6 +212,10 @@ class TapDockerDVP(Tap):
         self.streams["namespaces"].load_metadata()  # type: ignore[attr-defined]
         super().sync_all()
         self.progress.run_done()
+
+    def sources_for(self, namespace: str) -> frozenset[str]:
+        """The data planes read for ``namespace`` this run (`export`, `reports`), decided once and logged."""
+        return data_sources(self, namespace)
 
     @cached_property
     def authenticator(self) -> DockerHubAuthenticator:
@@ -213,6 +266,12 @@ class TapDockerDVP(Tap):
         for key in ("api_url", "hub_url"):
             if not str(config[key]).startswith(("http://", "https://")):
                 raise ConfigError(f"setting `{key}` must be an http(s) URL, got {config[key]!r}")
+        for key, target in dict(config.get("report_type_map") or {}).items():
+            if not report_type_of(str(target))[1] and normalise_type(str(target)) != OTHER:
+                raise ConfigError(
+                    f"setting `report_type_map` maps {key!r} to {target!r}: use one of "
+                    f"{', '.join((*REPORT_SPECS, OTHER))}"
+                )
         if int(config["max_retries"]) < 0 or int(config["request_timeout"]) <= 0:
             raise ConfigError("settings `max_retries` must be >= 0 and `request_timeout` > 0")
 

@@ -19,6 +19,7 @@ _SIM = Simulator(
         end_date=dt.date(2026, 11, 18),
         include_partial=False,
         extension_namespaces=("globex",),
+        report_namespaces=("globex",),  # the report streams need a catalogue with reports
     )
 ).start()
 atexit.register(_SIM.stop)

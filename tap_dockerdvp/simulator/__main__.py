@@ -17,7 +17,7 @@ import threading
 from datetime import date
 from pathlib import Path
 
-from .data import HEADER_STYLES, LOGIN_MODES, SimConfig
+from .data import HEADER_STYLES, LOGIN_MODES, REPORT_URL_STYLES, SimConfig
 from .server import Simulator
 
 
@@ -74,6 +74,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--url-ttl", type=int, default=d.url_ttl, help="presigned URL lifetime, seconds")
     g.add_argument("--repos-page-max", type=int, default=d.repos_page_max)
     g.add_argument("--rate-limit", type=int, default=d.rate_limit, help="X-RateLimit-Limit value")
+    r = p.add_argument_group("DVP program reports (SimConfig)")
+    r.add_argument("--report-namespaces", type=_csv, default=d.report_namespaces, help="namespaces with reports")
+    r.add_argument(
+        "--empty-export-namespaces",
+        type=_csv,
+        default=d.empty_export_namespaces,
+        help="namespaces whose legacy export answers with no data",
+    )
+    r.add_argument("--report-types", type=_csv, default=d.report_types, help="catalogue `type` strings")
+    r.add_argument("--unknown-report-types", type=_csv, default=d.unknown_report_types)
+    r.add_argument("--report-granularities", type=_csv, default=d.report_granularities, help="weekly,monthly")
+    r.add_argument("--report-retention", type=int, default=d.report_retention, help="newest N per type")
+    r.add_argument("--report-url-style", choices=REPORT_URL_STYLES, default=d.report_url_style)
     return p
 
 

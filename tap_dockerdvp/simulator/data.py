@@ -33,6 +33,7 @@ NULL = "\\N"  # how the exports write an unknown value
 GZIP_LEVEL = 1  # fast; the benchmark writes files of millions of rows
 
 HEADER_STYLES = ("title", "snake", "upper")
+REPORT_URL_STYLES = ("hub", "presigned", "redirect")  # see simulator/reports.py
 LOGIN_MODES = ("legacy", "token-only")
 TIMESPAN_TYPES = ("weeks", "months")
 PULL_VIEWS = ("raw", "summary", "repo-summary", "namespace-summary", "geo-repo-summary")
@@ -166,12 +167,27 @@ class SimConfig:
     url_ttl: int = 21600
     repos_page_max: int = 100
     rate_limit: int = 180  # X-RateLimit-Limit (reported, not enforced; use a rate_limit fault for 429)
+    # The DVP program's report catalogue (simulator/reports.py). Namespaces not listed have an empty catalogue.
+    report_namespaces: tuple[str, ...] = ()
+    # Namespaces whose legacy export answers with no data (no years; legacy /pulls null), as mezmo found.
+    empty_export_namespaces: tuple[str, ...] = ()
+    report_types: tuple[str, ...] = (
+        "summary",
+        "trend",
+        "technographic",
+        "technographic-companies",
+        "tracked_companies",
+    )
+    unknown_report_types: tuple[str, ...] = ("benchmark",)  # types a tap cannot know yet
+    report_granularities: tuple[str, ...] = ("weekly", "monthly")
+    report_retention: int = 4  # the catalogue keeps the newest N reports per type and granularity
+    report_url_style: str = "hub"  # hub (Bearer on the Hub host), presigned (other host), redirect (hub -> storage)
 
     def __post_init__(self) -> None:
         def fix(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
 
-        for name in ("namespaces", "extension_namespaces", "extra_columns"):
+        for name in ("namespaces", "extension_namespaces", "extra_columns", *_REPORT_TUPLES):
             value = getattr(self, name)
             if isinstance(value, str):
                 value = [v.strip() for v in value.split(",") if v.strip()]
@@ -193,13 +209,29 @@ class SimConfig:
         unknown = set(self.extension_namespaces) - set(self.namespaces)
         if unknown:
             raise ValueError(f"extension_namespaces not in namespaces: {sorted(unknown)}")
+        unknown = (set(self.report_namespaces) | set(self.empty_export_namespaces)) - set(self.namespaces)
+        if unknown:
+            raise ValueError(f"report_namespaces / empty_export_namespaces not in namespaces: {sorted(unknown)}")
+        if self.report_retention < 1 or self.report_url_style not in REPORT_URL_STYLES:
+            raise ValueError(f"report_retention must be >= 1 and report_url_style one of {REPORT_URL_STYLES}")
+        if set(self.report_granularities) - {"weekly", "monthly"}:
+            raise ValueError("report_granularities: weekly and/or monthly")
 
     def to_json(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["end_date"] = self.end_date.isoformat()
-        for name in ("namespaces", "extension_namespaces", "extra_columns"):
+        for name in ("namespaces", "extension_namespaces", "extra_columns", *_REPORT_TUPLES):
             out[name] = list(out[name])
         return out
+
+
+_REPORT_TUPLES = (
+    "report_namespaces",
+    "empty_export_namespaces",
+    "report_types",
+    "unknown_report_types",
+    "report_granularities",
+)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ A rule is a JSON object::
 
 ``match`` is an endpoint kind (``login``, ``api``, ``download``, ``repositories``, or a finer one:
 ``users-login``, ``2fa-login``, ``auth-token``, ``root``, ``namespaces``, ``namespace``, ``years``,
-``timespans``, ``timespan``, ``exports``, ``pulls``), ``*`` for every request, or else a substring
+``timespans``, ``timespan``, ``exports``, ``pulls``, ``reports`` (the report catalogue),
+``report-download`` (report files)), ``*`` for every request, or else a substring
 or a regular expression searched in the request path (query string included). ``method`` optionally
 limits the rule to one HTTP method. The rule lets the first ``after`` matching requests through,
 then hits the next ``times`` ones (``times`` null or negative: every one). Rules are tried in

@@ -10,6 +10,8 @@ Endpoints (``{url}`` is ``http://127.0.0.1:PORT``):
   <token>``).
 - ``GET /_storage/exports/{id}/pulls.csv.gz?X-Amz-...``: presigned export downloads (Range
   supported).
+- ``{url}/api/publisher/proxylytics/v1/...``: the DVP program's report catalogue, report files and pull
+  endpoints; ``/_storage/reports/...`` presigned report files (see :mod:`.reports`).
 - ``GET /v2/namespaces/{ns}/repositories[/{repo}]``: Hub repository listing (auth optional;
   anonymous callers do not see private repositories).
 - Control: ``GET/POST/DELETE /_sim/faults`` (see :mod:`.faults`), ``GET/DELETE /_sim/stats``,
@@ -46,6 +48,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from . import data
+from . import reports as sim_reports
 from .data import SimConfig
 from .faults import FaultRule, FaultSet
 
@@ -576,6 +579,9 @@ def classify(path: str) -> tuple[str, str, dict[str, str]]:
         return "login", _LOGIN_ROUTES[clean], {}
     if path.startswith(STORAGE_PREFIX):
         return "download", "download", {}
+    proxylytics = sim_reports.classify(path)  # the DVP program's reports and pull endpoints
+    if proxylytics is not None:
+        return proxylytics
     if path.startswith("/_sim/") or path == "/_sim":
         return "control", "control", {}
     if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
@@ -814,6 +820,9 @@ class _Handler(BaseHTTPRequestHandler):
                 "auth-token": self._auth_token,
             }[self.kind]()
             return
+        if self.kind in ("reports", "report-download"):
+            sim_reports.handle(self)
+            return
         if self.group == "download":
             if self.method not in ("GET", "HEAD"):
                 self._storage_error(405, "MethodNotAllowed", "The specified method is not allowed")
@@ -969,7 +978,7 @@ class _Handler(BaseHTTPRequestHandler):
         cfg = self.sim.config
         ns = self._namespace(cfg)
         self._dataset_views(cfg, ns)
-        years = data.listed_years(cfg, ns)
+        years = [] if ns in cfg.empty_export_namespaces else data.listed_years(cfg, ns)
         self._json(200, {"years": [{"year": y} for y in years] or None})
 
     def _api_timespans(self) -> None:
@@ -1018,6 +1027,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Fail(400, {"message": f"invalid period: {period}", "errinfo": {}})
         if group not in ("", "repo", "namespace"):
             raise _Fail(400, {"message": f"invalid group: {group}", "errinfo": {}})
+        # The legacy API answers a namespace of `empty_export_namespaces` with no data; proxylytics has it.
+        legacy = self.params.get("plane") != "proxylytics"
+        empty = set(cfg.empty_export_namespaces) if legacy else set()
         if "ns" not in self.params:  # /repos/pulls?repos=ns/repo&repos=...
             repos = [r for r in self.query.get("repos", []) if r]
             if not repos or len(repos) > 50:
@@ -1025,11 +1037,14 @@ class _Handler(BaseHTTPRequestHandler):
             out: dict[str, Any] = {}
             for full in repos:
                 ns, _, repo = full.partition("/")
-                ok = ns in cfg.namespaces and repo in data.repo_names(cfg, ns)
+                ok = ns in cfg.namespaces and repo in data.repo_names(cfg, ns) and ns not in empty
                 out[full] = {"pulls": _pulls(cfg, ns, ttype, period, "repo", repo) if ok else None}
             self._json(200, {"repos": out})
             return
         namespace = self._namespace(cfg)
+        if namespace in empty:
+            self._json(200, {"pulls": None})
+            return
         repo_name = self.params.get("repo")
         if repo_name is not None:
             if repo_name not in data.repo_names(cfg, namespace):

@@ -45,6 +45,8 @@ class TimespansStream(DockerHubStream):
         wanted = list(self.config["timespan_types"])
         partitions = []
         for namespace, metadata in self._tap.streams["namespaces"].load_metadata().items():  # type: ignore[attr-defined]
+            if "export" not in self._tap.sources_for(namespace):  # type: ignore[attr-defined]
+                continue  # `data_source`: this namespace is read from the report catalogue only (logged there)
             offered = offered_timespan_types(metadata)
             for timespan_type in wanted:
                 if timespan_type in offered:
@@ -54,7 +56,8 @@ class TimespansStream(DockerHubStream):
         return partitions
 
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
-        assert context is not None
+        if not context:  # no partition (e.g. every namespace is read from the report catalogue)
+            return
         after, start_date = self._window(context)
         for timespan in self._complete_timespans(context, after or start_date):
             if (after is not None and timespan.start <= after) or (

@@ -1,0 +1,331 @@
+"""The DVP program's CSV reports: one :class:`~tap_dockerdvp.views.ViewSpec` per report type.
+
+The report catalogue (``GET {hub_url}/api/publisher/proxylytics/v1/namespaces/{ns}/reports``) lists
+entries ``{"type": ..., "url": ".../<name>_weekly_YYYY_MM_DD.csv", ...}``. The columns below are the ones
+Docker documents for each report (docs "Insights and analytics", DVP program tab); the reader maps them by
+header name, so order and extra columns do not matter. Catalogue ``type`` strings are only partly known
+(``trend`` and ``technographic`` were seen, ``summary`` is implied): :func:`report_type_of` accepts several
+spellings and everything else goes to the generic ``report_other`` stream.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from singer_sdk import typing as th
+
+from tap_dockerdvp.views import Column, ViewSpec, normalise_header
+
+OTHER = "other"
+WEEK, MONTH = "week", "month"
+GRANULARITIES = (WEEK, MONTH)
+
+#: Primary key of every report stream (the generic one included).
+REPORT_KEY_PROPERTIES: tuple[str, ...] = (
+    "namespace",
+    "report_type",
+    "granularity",
+    "period_start",
+    "file_index",
+    "row_number",
+)
+
+
+def _c(name: str, kind: str = "string", *aliases: str) -> Column:
+    """A column that also matches its spellings without ``_`` (``DATAdownloads`` style headers)."""
+    spellings: list[str] = []
+    for spelling in (name, *aliases):
+        for variant in (spelling, spelling.replace("_", "")):
+            if variant != name and variant not in spellings:
+                spellings.append(variant)
+    return Column(name, kind, tuple(spellings))
+
+
+_GRANULARITY = _c("date_granularity", "string", "granularity")
+_REFERENCE_DATE = _c("date_reference", "date", "reference_date", "period_start")
+_PUBLISHER = _c("publisher_name", "string", "publisher")
+_IMAGE_REPOSITORY = _c("image_repository", "string", "repository", "image_repo")
+_COUNTRY = _c("ip_country", "string", "country")
+_CSP = _c("cloud_service_provider", "string", "csp", "cloud_provider")
+_USER_AGENT = _c("user_agent", "string")
+_DOWNLOADS = _c("data_downloads", "integer", "downloads")
+_VERSION_CHECKS = _c("version_checks", "integer", "version_check")
+_PULLS = _c("pulls", "integer", "pull_count")
+_AUTH_USERS = _c("unique_authenticated_users", "integer")
+_DOMAIN = _c("domain", "string", "company_domain")
+_DVPP_IMAGE = _c("dvpp_image", "string", "dvp_image")
+_PAIRED_IMAGE = _c("paired_image", "string")
+_COMMON = (_GRANULARITY, _REFERENCE_DATE)
+
+REPORT_SPECS: dict[str, ViewSpec] = {
+    spec.view: spec
+    for spec in (
+        ViewSpec(
+            view="summary",
+            stream_name="report_summary",
+            dataset="reports",
+            columns=(
+                *_COMMON,
+                _PUBLISHER,
+                _c("level", "string"),
+                _c("reference", "string"),
+                _DOWNLOADS,
+                _VERSION_CHECKS,
+                _c("event_count", "integer", "events"),
+            ),
+            description="Summary report: the same totals at several LEVELs (every row and its LEVEL are kept).",
+        ),
+        ViewSpec(
+            view="trends",
+            stream_name="report_trends",
+            dataset="reports",
+            columns=(
+                *_COMMON,
+                _PUBLISHER,
+                _IMAGE_REPOSITORY,
+                # The file's NAMESPACE column; the record's `namespace` is the catalogue's namespace.
+                _c("repository_namespace", "string", "namespace", "image_namespace"),
+                _COUNTRY,
+                _CSP,
+                _USER_AGENT,
+                _c("tag", "string"),
+                _DOWNLOADS,
+                _VERSION_CHECKS,
+                _PULLS,
+                _AUTH_USERS,
+                _c("unique_unauthenticated_users", "integer"),
+            ),
+            description="Trends report: pulls by repository, country, cloud, user agent, tag (null tag: by digest).",
+        ),
+        ViewSpec(
+            view="technographic",
+            stream_name="report_technographic",
+            dataset="reports",
+            columns=(
+                *_COMMON,
+                _c("publisher_id", "string"),
+                _PUBLISHER,
+                _DVPP_IMAGE,
+                _PAIRED_IMAGE,
+                _c("users", "integer"),
+                _c("total_pullers", "integer"),
+                _c("pct_users", "number", "percent_users", "users_pct"),
+                _c("domains", "integer"),
+                _c("total_domains", "integer"),
+                _c("pct_domains", "number", "percent_domains", "domains_pct"),
+            ),
+            description="Technographic report: images pulled together with the publisher's images.",
+        ),
+        ViewSpec(
+            view="technographic_companies",
+            stream_name="report_technographic_companies",
+            dataset="reports",
+            columns=(*_COMMON, _PUBLISHER, _DOMAIN, _DVPP_IMAGE, _PAIRED_IMAGE),
+            description="Technographic companies report: company domains behind each image pairing.",
+        ),
+        ViewSpec(
+            view="tracked_companies",
+            stream_name="report_tracked_companies",
+            dataset="reports",
+            columns=(
+                *_COMMON,
+                _PUBLISHER,
+                _DOMAIN,
+                _COUNTRY,
+                _CSP,
+                _USER_AGENT,
+                _c("inferred_use_case", "string", "use_case"),
+                _IMAGE_REPOSITORY,
+                _DOWNLOADS,
+                _VERSION_CHECKS,
+                _PULLS,
+                _AUTH_USERS,
+            ),
+            description="Tracked companies report: pulls of the companies the publisher tracks.",
+        ),
+    )
+}
+
+#: The generic report: no known column, every column kept in ``values`` (header as written → value).
+GENERIC_SPEC = ViewSpec(
+    view=OTHER,
+    stream_name="report_other",
+    dataset="reports",
+    columns=(),
+    description="Rows of report types this tap does not know yet, as header → value.",
+    match_required=False,
+)
+
+# Catalogue `type` spellings (normalised, `_report(s)` suffix removed) → report type. Only `trend` and
+# `technographic` were seen in the wild; the others are guesses. A bare `companies` is ambiguous: it goes to
+# report_other unless the `report_type_map` setting says which it is.
+_TYPE_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "summary": ("summary", "summaries", "pull_summary", "pulls_summary"),
+    "trends": ("trend", "trends", "pull_trends", "pulls_trends"),
+    "technographic": ("technographic", "technographics", "techno", "technographic_pairs"),
+    "technographic_companies": (
+        "technographic_companies",
+        "technographic_company",
+        "technographics_companies",
+        "technographic_domains",
+        "companies_technographic",
+    ),
+    "tracked_companies": (
+        "tracked_companies",
+        "tracked_company",
+        "companies_tracked",
+        "company_tracking",
+        "tracked_domains",
+        "tracked",
+    ),
+}
+_TYPES: dict[str, str] = {
+    variant: report_type
+    for report_type, spellings in _TYPE_SPELLINGS.items()
+    for spelling in spellings
+    for variant in (spelling, spelling.replace("_", ""))
+}
+_SUFFIX = re.compile(r"(?:_?reports?)$")
+
+
+def normalise_type(catalogue_type: str) -> str:
+    """``"Technographic-Companies Report"`` → ``technographic_companies``: the partition key of a type."""
+    text = normalise_header(str(catalogue_type))
+    stripped = _SUFFIX.sub("", text).strip("_")
+    return stripped or text or "unknown"
+
+
+def report_type_of(catalogue_type: str, overrides: Mapping[str, str] | None = None) -> tuple[str, bool]:
+    """(report type, known) for a catalogue ``type``: a key of :data:`REPORT_SPECS`, or the normalised type.
+
+    ``overrides`` (the ``report_type_map`` setting) maps catalogue types, as written or normalised, to a key
+    of :data:`REPORT_SPECS` or ``other``.
+    """
+    name = normalise_type(catalogue_type)
+    for key, target in (overrides or {}).items():
+        if key == catalogue_type or normalise_type(key) == name:
+            target = normalise_type(target)
+            target = _TYPES.get(target, target)
+            return (target, True) if target in REPORT_SPECS else (name, False)
+    found = _TYPES.get(name)
+    return (found, True) if found else (name, False)
+
+
+# --------------------------------------------------------------------------------------------------
+# periods
+
+
+_FILE_DATE = re.compile(
+    r"(?i)(?:^|[_\-.])(weekly|monthly|week|month)[_\-](\d{4})[_\-](\d{2})[_\-](\d{2})\.csv(?:\.gz)?$"
+)
+_GRANULARITY_WORDS = {"week": WEEK, "weekly": WEEK, "weeks": WEEK, "month": MONTH, "monthly": MONTH, "months": MONTH}
+_GRANULARITY_KEYS = ("granularity", "dategranularity", "periodtype", "frequency", "cadence", "timespan")
+_START_KEYS = ("periodstart", "datereference", "start", "startdate", "referencedate", "date", "period")
+
+
+@dataclass(frozen=True)
+class Period:
+    granularity: str  # "week" or "month"
+    start: dt.date
+    end: dt.date  # last day, inclusive
+
+    @classmethod
+    def of(cls, granularity: str, start: dt.date) -> Period:
+        if granularity == WEEK:
+            return cls(WEEK, start, start + dt.timedelta(days=6))
+        last = calendar.monthrange(start.year, start.month)[1]
+        return cls(MONTH, start, dt.date(start.year, start.month, last))
+
+    @property
+    def start_iso(self) -> str:
+        return f"{self.start.isoformat()}T00:00:00Z"
+
+    @property
+    def end_iso(self) -> str:
+        return f"{self.end.isoformat()}T00:00:00Z"
+
+    def next_start(self) -> dt.date:
+        return self.end + dt.timedelta(days=1)
+
+
+def file_name_of(url: str) -> str:
+    """The last path segment of a URL, without its query string (which may hold a signature)."""
+    return unquote(urlsplit(url).path.rstrip("/").rpartition("/")[2])
+
+
+def period_of(entry: Mapping[str, Any], file_name: str) -> Period | None:
+    """The report's period: from ``..._weekly_YYYY_MM_DD.csv`` in its file name, else from entry fields."""
+    m = _FILE_DATE.search(file_name)
+    if m:
+        try:
+            return Period.of(_GRANULARITY_WORDS[m[1].lower()], dt.date(int(m[2]), int(m[3]), int(m[4])))
+        except ValueError:
+            pass
+    fields = {normalise_header(str(k)).replace("_", ""): v for k, v in entry.items()}  # periodStart, period_start
+    granularity = next(
+        (_GRANULARITY_WORDS.get(str(fields[k]).strip().lower()) for k in _GRANULARITY_KEYS if k in fields), None
+    )
+    for key in _START_KEYS:
+        value = fields.get(key)
+        if granularity and isinstance(value, str):
+            try:
+                return Period.of(granularity, dt.date.fromisoformat(value.strip()[:10]))
+            except ValueError:
+                continue
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# schemas
+
+
+_CONTEXT_PROPERTIES = (
+    th.Property("namespace", th.StringType, required=True, description="Docker Hub namespace of the catalogue"),
+    th.Property(
+        "report_type",
+        th.StringType,
+        required=True,
+        description="Report type: the stream's type, or for report_other the normalised catalogue type",
+    ),
+    th.Property("granularity", th.StringType, required=True, description="`week` or `month`"),
+    th.Property("period_start", th.DateTimeType, required=True, description="First day of the period, 00:00Z"),
+    th.Property("period_end", th.DateTimeType, description="Last day of the period (inclusive), 00:00Z"),
+    th.Property(
+        "file_index",
+        th.IntegerType,
+        required=True,
+        description="0-based position of the file among the period's files (sorted by file name)",
+    ),
+    th.Property("file_name", th.StringType, description="The report's file name (no query string)"),
+    th.Property("row_number", th.IntegerType, required=True, description="1-based data row within the file"),
+)
+
+_TYPES_JSON = {
+    "string": th.StringType,
+    "integer": th.IntegerType,
+    "number": th.NumberType,
+    "date": th.DateType,
+    "date-time": th.DateTimeType,
+}
+_NULLABLE_STRINGS = th.ObjectType(additional_properties=th.CustomType({"type": ["string", "null"]}))
+
+
+def report_json_schema(spec: ViewSpec) -> dict[str, Any]:
+    """Schema of a report stream: the context (key) properties, the report's columns, ``extra_columns``."""
+    props = list(_CONTEXT_PROPERTIES)
+    if spec is GENERIC_SPEC:
+        props.append(th.Property("catalogue_type", th.StringType, description="The catalogue's `type`, as written"))
+        props.append(th.Property("values", _NULLABLE_STRINGS, description="Every column: header as written → value"))
+        return th.PropertiesList(*props).to_dict()
+    for col in spec.columns:
+        props.append(th.Property(col.name, _TYPES_JSON[col.kind], description=f"The {col.name.upper()} column."))
+    props.append(
+        th.Property("extra_columns", _NULLABLE_STRINGS, description="Columns the report does not document, by header")
+    )
+    return th.PropertiesList(*props).to_dict()

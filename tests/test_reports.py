@@ -1,0 +1,345 @@
+"""The DVP program's report catalogue: report streams, the data_source choice, incremental state, retention."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections import Counter
+
+import pytest
+from tap_harness import catalog_selecting, run_tap, run_tap_until_error, tap_config
+
+from tap_dockerdvp.report_views import Period, file_name_of, period_of, report_type_of
+from tap_dockerdvp.simulator import SimConfig
+from tap_dockerdvp.simulator import data as simdata
+from tap_dockerdvp.simulator import reports as simreports
+
+END = dt.date(2026, 11, 18)  # a fixed clock in the past: every listed report is complete for the tap too
+REPORT_STREAMS = (
+    "report_summary",
+    "report_trends",
+    "report_technographic",
+    "report_technographic_companies",
+    "report_tracked_companies",
+    "report_other",
+)
+STREAM_OF_TYPE = {
+    "summary": "report_summary",
+    "trend": "report_trends",
+    "technographic": "report_technographic",
+    "technographic-companies": "report_technographic_companies",
+    "tracked_companies": "report_tracked_companies",
+}
+
+
+def sim_config(**overrides) -> SimConfig:
+    values = dict(
+        weeks=6,
+        rows_per_week=140,
+        end_date=END,
+        include_partial=False,
+        report_namespaces=("globex",),
+        empty_export_namespaces=("globex",),  # globex: reports only, like the publisher in the issue
+    )
+    values.update(overrides)
+    return SimConfig(**values)
+
+
+def expected_report_rows(cfg: SimConfig, namespaces=None) -> Counter:
+    """Rows per report stream, and periods for `reports`, of every report the catalogues list."""
+    expected: Counter = Counter()
+    for ns in namespaces or cfg.report_namespaces:
+        periods = set()
+        for entry in simreports.catalogue_entries(cfg, ns):
+            _header, rows = simreports.report_table(cfg, ns, entry["type"], entry["granularity"], entry["start"])
+            expected[STREAM_OF_TYPE.get(entry["type"], "report_other")] += len(rows)
+            periods.add((entry["type"], entry["granularity"], entry["start"]))
+        expected["reports"] += len(periods)
+    return expected
+
+
+def report_counts(out) -> Counter:
+    return Counter({k: v for k, v in out.counts().items() if k == "reports" or k.startswith("report_")})
+
+
+def assert_unique_keys(out) -> None:
+    schemas = out.schemas()
+    for stream, rows in out.records.items():
+        keys = schemas[stream]["key_properties"]
+        assert len({tuple(r[k] for k in keys) for r in rows}) == len(rows), f"duplicate keys in {stream}"
+
+
+def test_auto_reads_each_namespace_where_its_data_is(simulator, caplog) -> None:
+    cfg = sim_config()
+    sim = simulator(cfg)
+    with caplog.at_level(logging.INFO):
+        out = run_tap(tap_config(sim))
+
+    assert report_counts(out) == expected_report_rows(cfg)
+    for stream in (*REPORT_STREAMS, "reports"):
+        assert {r["namespace"] for r in out.records[stream]} == {"globex"}, stream
+    for stream in ("timespans", "pull_events", "repo_summary"):
+        assert {r["namespace"] for r in out.records[stream]} == {"acme"}, stream
+    assert_unique_keys(out)
+    log = caplog.text
+    assert "Namespace acme: data_source=auto: the legacy export lists years: reading the legacy export" in log
+    assert "Namespace globex: data_source=auto: the report catalogue lists reports: reading the report catalogue" in log
+
+
+def test_report_records_are_typed_and_keep_every_row(simulator) -> None:
+    cfg = sim_config(report_namespaces=("acme",), empty_export_namespaces=())
+    sim = simulator(cfg)
+    config = tap_config(sim, data_source="reports", namespaces=["acme"])
+    records = run_tap(config, catalog=catalog_selecting(config, ["reports", *REPORT_STREAMS])).records
+
+    for stream in REPORT_STREAMS:
+        for row in records[stream]:
+            assert row["period_start"][:10] == (row.get("date_reference") or row["period_start"][:10])
+            assert row["granularity"] in ("week", "month")
+            assert not re.search(r"[?&]X-Amz|/", row["file_name"])
+            assert row["publisher_name" if stream != "report_other" else "values"]
+    # `\N` and `\\N` are null, never strings; the publisher name keeps its quoted comma.
+    for stream in REPORT_STREAMS:
+        for row in records[stream]:
+            values = row["values"].values() if stream == "report_other" else row.values()
+            assert not any(isinstance(v, str) and v.endswith("\\N") for v in values), stream
+    trends = records["report_trends"]
+    assert {r["publisher_name"] for r in trends} == {"Acme, Inc."}
+    assert any(r["tag"] is None for r in trends) and any(r["tag"] for r in trends)  # null tag: pulls by digest
+    for row in trends:
+        assert isinstance(row["pulls"], int) and row["pulls"] == row["data_downloads"] + row["version_checks"]
+        assert "/" in row["image_repository"] and row["repository_namespace"] in ("acme", "otherns")
+    # A week's trend PULLS add up to the raw pull rows of that week.
+    week = min(r["period_start"] for r in trends if r["granularity"] == "week")
+    year, number, _ = dt.date.fromisoformat(week[:10]).isocalendar()
+    raw = simdata.expected_rows(cfg, "acme", "raw", "weeks", year, number)
+    assert sum(r["pulls"] for r in trends if r["period_start"] == week and r["granularity"] == "week") == raw
+
+    # LEVEL values are not settled (docs vs mezmo): every row is kept with its LEVEL.
+    assert {r["level"] for r in records["report_summary"]} == {"namespace", "publisher", "repository", "tag", "digest"}
+    assert all(r["event_count"] == r["data_downloads"] + r["version_checks"] for r in records["report_summary"])
+
+    techno = records["report_technographic"]
+    assert all(isinstance(r["pct_users"], (int, float)) and isinstance(r["total_pullers"], int) for r in techno)
+    # Monthly files have no PUBLISHER_ID column: mapped by header name, the column is null, nothing shifts.
+    assert {r["publisher_id"] is None for r in techno if r["granularity"] == "month"} == {True}
+    assert all(r["publisher_id"] for r in techno if r["granularity"] == "week")
+    assert all(r["paired_image"].startswith(("library/", "bitnami/")) for r in techno)
+    tracked = records["report_tracked_companies"]
+    assert {r["inferred_use_case"] for r in tracked} <= {"Local Dev", "CI/CD", "Prod", "Unknown"}
+
+    months = [r for r in records["reports"] if r["granularity"] == "month"]
+    october = [r for r in months if r["period_start"][:7] == "2026-10"]
+    assert october and all(r["period_end"] == "2026-10-31T00:00:00Z" for r in october)
+
+
+def test_unknown_report_type_goes_to_report_other_and_is_logged(simulator, caplog) -> None:
+    cfg = sim_config(report_types=("trend",), unknown_report_types=("benchmark",))
+    sim = simulator(cfg)
+    config = tap_config(sim, namespaces=["globex"])
+    with caplog.at_level(logging.INFO):
+        out = run_tap(config, catalog=catalog_selecting(config, ["report_other", "report_trends"]))
+    assert "report type 'benchmark' is not known to this tap" in caplog.text
+    other = out.records["report_other"]
+    assert len(other) == expected_report_rows(cfg)["report_other"]
+    assert {r["report_type"] for r in other} == {"benchmark"} == {r["catalogue_type"] for r in other}
+    first = other[0]["values"]
+    assert list(first)[:3] == ["DATE_GRANULARITY", "DATE_REFERENCE", "PUBLISHER_NAME"]  # headers as written
+    assert any(r["values"]["PEER_GROUP"] == "all, publishers" and r["values"]["PEER_RANK"] is None for r in other)
+    # Its own bookmark, like any report type.
+    contexts = [p["context"] for p in out.final_state["bookmarks"]["reports"]["partitions"]]
+    assert {"namespace": "globex", "report_type": "benchmark", "granularity": "week"} in contexts
+
+
+def test_report_type_map_names_a_type_the_tap_does_not_know(simulator) -> None:
+    cfg = sim_config(report_types=(), unknown_report_types=("companies",), report_granularities=("weekly",))
+    sim = simulator(cfg)
+    config = tap_config(sim, namespaces=["globex"], report_type_map={"companies": "tracked_companies"})
+    out = run_tap(config, catalog=catalog_selecting(config, list(REPORT_STREAMS)))
+    assert set(out.counts()) == {"report_tracked_companies"}
+    assert out.counts()["report_tracked_companies"] == expected_report_rows(cfg)["report_other"]
+    assert "PEER_GROUP" in out.records["report_tracked_companies"][0]["extra_columns"]
+
+    _out, error = run_tap_until_error(tap_config(sim, report_type_map={"companies": "nonsense"}))
+    assert error is not None and "report_type_map" in str(error)
+
+
+def test_second_run_emits_nothing_and_a_new_week_exactly_once(simulator, caplog) -> None:
+    cfg = sim_config()
+    sim = simulator(cfg)
+    config = tap_config(sim, namespaces=["globex"])
+    first = run_tap(config)
+    assert report_counts(first) == expected_report_rows(cfg)
+
+    second = run_tap(config, state=first.final_state)
+    assert report_counts(second) == Counter()
+    assert second.final_state["bookmarks"]["reports"] == first.final_state["bookmarks"]["reports"]
+
+    sim.set_end_date(END + dt.timedelta(days=7))
+    with caplog.at_level(logging.WARNING):
+        third = run_tap(config, state=second.final_state)
+    new_week = (END - dt.timedelta(days=END.weekday())).isoformat()
+    periods = {(r["report_type"], r["granularity"], r["period_start"][:10]) for r in third.records["reports"]}
+    types = ("summary", "trends", "technographic", "technographic_companies", "tracked_companies", "benchmark")
+    assert periods == {(t, "week", new_week) for t in types}
+    expected = sum(
+        len(simreports.report_table(sim.config, "globex", t, "weekly", dt.date.fromisoformat(new_week))[1])
+        for t in (*cfg.report_types, *cfg.unknown_report_types)
+    )
+    assert sum(len(third.records.get(s, [])) for s in REPORT_STREAMS) == expected
+    assert "can no longer be extracted" not in caplog.text
+
+
+def test_a_bookmark_older_than_the_catalogue_warns_of_the_gap(simulator, caplog) -> None:
+    start = END - dt.timedelta(weeks=8)  # the clock moves six weeks and must stay in the past
+    sim = simulator(sim_config(end_date=start, report_retention=4, report_types=("trend",), unknown_report_types=()))
+    config = tap_config(sim, namespaces=["globex"])
+    first = run_tap(config)
+    last_week = max(r["period_start"][:10] for r in first.records["reports"] if r["granularity"] == "week")
+
+    sim.set_end_date(start + dt.timedelta(weeks=6))  # six new weeks; the catalogue keeps the newest four
+    with caplog.at_level(logging.WARNING):
+        second = run_tap(config, state=first.final_state)
+    gaps = [r for r in caplog.records if "can no longer be extracted" in r.getMessage()]
+    assert len(gaps) == 1 and gaps[0].levelno == logging.WARNING
+    missing_from = (dt.date.fromisoformat(last_week) + dt.timedelta(weeks=1)).isoformat()
+    assert f"globex trends weekly reports: no report for {missing_from} to " in gaps[0].getMessage()
+    weeks = sorted(r["period_start"][:10] for r in second.records["reports"] if r["granularity"] == "week")
+    assert len(weeks) == 4 and weeks[0] == (dt.date.fromisoformat(last_week) + dt.timedelta(weeks=3)).isoformat()
+
+
+def test_child_only_selection_still_moves_the_bookmark(simulator) -> None:
+    sim = simulator(sim_config())
+    config = tap_config(sim, namespaces=["globex"])
+    catalog = catalog_selecting(config, ["report_trends"])
+    first = run_tap(config, catalog=catalog)
+    assert set(first.counts()) == {"report_trends"}
+    partitions = first.final_state["bookmarks"]["reports"]["partitions"]
+    assert partitions and all(p["replication_key_value"] for p in partitions)
+    assert first.final_state["bookmarks"]["report_trends"] in ({}, {"partitions": []})
+    assert run_tap(config, catalog=catalog, state=first.final_state).counts() == {}
+
+
+def test_bookmark_in_state_messages_never_passes_unemitted_rows(simulator) -> None:
+    sim = simulator(sim_config(report_types=("trend",), unknown_report_types=()))
+    out = run_tap(tap_config(sim, namespaces=["globex"]))
+    emitted: set[tuple] = set()
+    for message in out.messages:
+        if message["type"] == "RECORD" and message["stream"] == "report_trends":
+            record = message["record"]
+            emitted.add((record["granularity"], record["period_start"]))
+        if message["type"] == "STATE":
+            for partition in message["value"]["bookmarks"].get("reports", {}).get("partitions", []):
+                bookmark = partition.get("replication_key_value")
+                if bookmark:
+                    assert (partition["context"]["granularity"], bookmark) in emitted
+
+
+@pytest.mark.parametrize("style", ["hub", "presigned", "redirect"])
+def test_report_urls_on_the_hub_or_presigned_elsewhere(simulator, style: str) -> None:
+    """The Bearer token goes to the Hub's host only; storage refuses a request that carries it (400)."""
+    cfg = sim_config(report_url_style=style)
+    sim = simulator(cfg)
+    out = run_tap(tap_config(sim, namespaces=["globex"]))
+    assert report_counts(out) == expected_report_rows(cfg)
+    assert sim.stats["storage_denied"] == 0
+    downloads = sim.stats["endpoints"]["report-download"]
+    assert downloads == len(simreports.catalogue_entries(cfg, "globex")) * (2 if style == "redirect" else 1)
+
+
+def test_faults_on_the_catalogue_and_report_files_lose_nothing(simulator) -> None:
+    cfg = sim_config()
+    sim = simulator(cfg)
+    sim.add_fault(
+        [
+            {"match": "reports", "kind": "status", "status": 502, "times": 2},
+            {"match": "report-download", "kind": "rate_limit", "retry_after": 0, "after": 1},
+            {"match": "report-download", "kind": "truncate", "fraction": 0.4, "after": 3},
+            {"match": "report-download", "kind": "cut_csv", "after": 5},
+            {"match": "report-download", "kind": "reset", "after": 7},
+            {"match": "report-download", "kind": "expire_url", "after": 9},
+            {"match": "report-download", "kind": "status", "status": 404, "after": 11},
+            {"match": "report-download", "kind": "html", "after": 13},
+        ]
+    )
+    out = run_tap(tap_config(sim, namespaces=["globex"]))
+    assert sim.stats["faults_injected"] == 9
+    assert report_counts(out) == expected_report_rows(cfg)
+    assert_unique_keys(out)
+
+
+@pytest.mark.parametrize(
+    ("setting", "reports", "exports"),
+    [("export", False, True), ("reports", True, False), ("both", True, True), ("auto", True, True)],
+)
+def test_data_source_setting(simulator, setting: str, reports: bool, exports: bool) -> None:
+    cfg = sim_config(report_namespaces=("acme",), empty_export_namespaces=(), report_types=("summary",))
+    sim = simulator(cfg)
+    config = tap_config(sim, namespaces=["acme"], timespan_types=["weeks"], data_source=setting)
+    out = run_tap(config, catalog=catalog_selecting(config, ["reports", "report_summary", "timespans"]))
+    assert ("report_summary" in out.counts()) is reports
+    assert ("timespans" in out.counts()) is exports
+    if setting == "export":
+        assert sim.stats["endpoints"].get("reports", 0) == 0  # the catalogue is not even asked
+
+
+def test_an_unreadable_catalogue_falls_back_to_the_export_in_auto_mode(simulator, caplog) -> None:
+    sim = simulator(sim_config(report_namespaces=(), empty_export_namespaces=()))
+    sim.add_fault({"match": "reports", "kind": "status", "status": 403, "times": None})
+    config = tap_config(sim, namespaces=["acme"], timespan_types=["weeks"])
+    catalog = catalog_selecting(config, ["timespans", "reports", "report_trends"])
+    with caplog.at_level(logging.INFO):
+        out = run_tap(config, catalog=catalog)
+    assert out.counts() == {"timespans": 6}
+    assert "the report catalogue is not readable" in caplog.text
+
+    _out, error = run_tap_until_error(tap_config(sim, namespaces=["acme"], data_source="reports"), catalog=catalog)
+    assert error is not None and "403" in str(error)
+
+
+def test_catalogue_types_file_names_and_periods() -> None:
+    for spelling, expected in [
+        ("trend", "trends"),
+        ("Trends", "trends"),
+        ("summary_report", "summary"),
+        ("technographic", "technographic"),
+        ("technographic-companies", "technographic_companies"),
+        ("TechnographicCompanies", "technographic_companies"),
+        ("tracked companies", "tracked_companies"),
+        ("tracked-companies-report", "tracked_companies"),
+    ]:
+        assert report_type_of(spelling) == (expected, True), spelling
+    assert report_type_of("companies") == ("companies", False)  # ambiguous: report_other unless mapped
+    assert report_type_of("Benchmark") == ("benchmark", False)
+    assert report_type_of("companies", {"companies": "tracked-companies"}) == ("tracked_companies", True)
+
+    url = "https://hub.example/r/acme_trend_weekly_2026_08_31.csv?X-Amz-Signature=abc&X-Amz-Expires=60"
+    assert file_name_of(url) == "acme_trend_weekly_2026_08_31.csv"
+    week = period_of({}, file_name_of(url))
+    assert week == Period("week", dt.date(2026, 8, 31), dt.date(2026, 9, 6))
+    assert period_of({}, "x_monthly_2024_02_01.csv") == Period("month", dt.date(2024, 2, 1), dt.date(2024, 2, 29))
+    assert period_of({"granularity": "monthly", "periodStart": "2026-03-01"}, "report.csv") == Period(
+        "month", dt.date(2026, 3, 1), dt.date(2026, 3, 31)
+    )
+    assert period_of({"type": "trend"}, "report.csv") is None
+
+
+@pytest.mark.parametrize("style", ["hub", "redirect"])
+def test_no_token_or_signature_in_any_output_at_debug(simulator, tmp_path, style: str) -> None:
+    from test_secrets import JWT, SIGNED_PARAM, run_cli
+
+    sim = simulator(sim_config(report_url_style=style, weeks=2, report_types=("trend",), namespaces=("globex",)))
+    sim.add_fault(
+        [
+            {"match": "report-download", "kind": "expire_url", "after": 1},
+            {"match": "report-download", "kind": "truncate", "after": 2},
+        ]
+    )
+    code, stdout, stderr = run_cli(tap_config(sim), tmp_path, style)
+    assert code == 0, stderr[-2000:]
+    assert sim.stats["faults_injected"] == 2
+    assert "DEBUG" in stderr and '"stream":"report_trends"' in stdout.replace(" ", "")
+    for text in (stdout, stderr):
+        assert sim.config.password not in text
+        assert not JWT.search(text) and not SIGNED_PARAM.search(text)
