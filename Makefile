@@ -3,7 +3,11 @@
 #   .venv            the tap, its dev tools (pytest, ruff, mypy, duckdb<1.3)
 #   .venv-meltano    meltano itself, kept apart so its pins (sqlalchemy<2.1, click<8.6, pip<27, ...)
 #                    never decide which versions the tap is tested with
-#   .meltano/        meltano's plugin venvs (tap-dockerdvp -e ., target-duckdb, target-jsonl) and system db
+#   .meltano/        meltano's plugin venvs (tap-dockerdvp -e ., target-duckdb, target-jsonl, target-postgres)
+#                    and system db
+#
+# tests/test_e2e_postgres.py needs a PostgreSQL server: `make postgres` (or .ci/run, which CI runs) installs
+# and starts one on localhost; without one the test is skipped, except with CI=true, where it fails.
 #
 # Each setup step leaves a stamp file and reruns only when its inputs change.
 
@@ -34,12 +38,13 @@ export MELTANO_BIN
 DEV_STAMP := $(VENV)/.stamp-dev
 PLUGINS_STAMP := .meltano/.stamp-plugins
 
-.PHONY: help setup demo test test-fast lint format dist clean distclean
+.PHONY: help setup demo test test-fast postgres lint format dist clean distclean
 
 help:
 	@echo "make demo       set up everything, then run the demo (simulator -> meltano -> DuckDB)"
 	@echo "make test       set up everything, then run the full test suite (with the meltano e2e tests)"
 	@echo "make test-fast  the test suite without the e2e tests"
+	@echo "make postgres   install and start PostgreSQL on localhost for the e2e test (root or sudo)"
 	@echo "make lint       ruff check, ruff format --check, mypy"
 	@echo "make format     ruff format + ruff check --fix"
 	@echo "make dist       build the wheel into dist/"
@@ -75,6 +80,10 @@ test: setup
 
 test-fast: $(DEV_STAMP)
 	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+# the server, role and database that tests/test_e2e_postgres.py uses by default (see .ci/postgres.sh)
+postgres:
+	bash .ci/postgres.sh >/dev/null
 
 # Python paths only: ruff also formats code blocks in Markdown, and DEVELOPERS.md's are laid out by hand
 LINT_PATHS := tap_dockerdvp tests scripts

@@ -70,7 +70,7 @@ class DockerHubAuthenticator(APIAuthenticatorBase):
             self.session.headers["User-Agent"] = user_agent
         self._token: str | None = None
         self._expires_at: float | None = None
-        self._margin = REFRESH_MARGIN_SECONDS
+        self._margin: float = REFRESH_MARGIN_SECONDS
         self._lock = threading.Lock()
         self._relogin_after_401 = False
         self._tokens_after_401: set[str] = set()

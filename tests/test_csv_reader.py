@@ -38,19 +38,45 @@ SAMPLE = (
 )
 SAMPLE_EXPECTED = [
     {
-        "repository_namespace": "myorg", "repository": "app", "reference": "latest", "tag": "latest",
-        "digest": "sha256:aa", "unique_ip_count": 3, "pull_by_tag": 10, "pull_by_digest": 2,
-        "version_check": 7, "owner": "Amazon, Inc.", "extra_columns": {}, "row_number": 1,
+        "repository_namespace": "myorg",
+        "repository": "app",
+        "reference": "latest",
+        "tag": "latest",
+        "digest": "sha256:aa",
+        "unique_ip_count": 3,
+        "pull_by_tag": 10,
+        "pull_by_digest": 2,
+        "version_check": 7,
+        "owner": "Amazon, Inc.",
+        "extra_columns": {},
+        "row_number": 1,
     },
     {
-        "repository_namespace": "myorg", "repository": 'we "quoted"', "reference": "v1", "tag": "v1",
-        "digest": None, "unique_ip_count": None, "pull_by_tag": 0, "pull_by_digest": 12,
-        "version_check": None, "owner": "multi\nline", "extra_columns": {}, "row_number": 2,
+        "repository_namespace": "myorg",
+        "repository": 'we "quoted"',
+        "reference": "v1",
+        "tag": "v1",
+        "digest": None,
+        "unique_ip_count": None,
+        "pull_by_tag": 0,
+        "pull_by_digest": 12,
+        "version_check": None,
+        "owner": "multi\nline",
+        "extra_columns": {},
+        "row_number": 2,
     },
     {
-        "repository_namespace": "myorg", "repository": "app", "reference": "sha256:bb", "tag": None,
-        "digest": "sha256:bb", "unique_ip_count": None, "pull_by_tag": None,
-        "pull_by_digest": 1, "version_check": 1, "owner": None, "extra_columns": {},
+        "repository_namespace": "myorg",
+        "repository": "app",
+        "reference": "sha256:bb",
+        "tag": None,
+        "digest": "sha256:bb",
+        "unique_ip_count": None,
+        "pull_by_tag": None,
+        "pull_by_digest": 1,
+        "version_check": 1,
+        "owner": None,
+        "extra_columns": {},
         "row_number": 3,
     },
 ]
@@ -66,8 +92,13 @@ def test_gzip_equals_plain():
 
 def test_multi_member_gzip_with_padding():
     third = len(SAMPLE) // 3
-    data = (gzip.compress(SAMPLE[:third]) + gzip.compress(SAMPLE[third : 2 * third])
-            + b"\x00\x00" + gzip.compress(SAMPLE[2 * third :]) + b"\x00" * 5)
+    data = (
+        gzip.compress(SAMPLE[:third])
+        + gzip.compress(SAMPLE[third : 2 * third])
+        + b"\x00\x00"
+        + gzip.compress(SAMPLE[2 * third :])
+        + b"\x00" * 5
+    )
     assert read(data, SUMMARY) == SAMPLE_EXPECTED
     assert read(data, SUMMARY, chunk=1) == SAMPLE_EXPECTED
 
@@ -82,7 +113,7 @@ def test_every_chunk_boundary(compress):
 def test_bom_crlf_and_header_spellings():
     data = (
         "\ufeffACTION_DAY,Timestamp,action-day,Namespace ,  Repository\r\n"
-        "2025-07-01,2025-07-01 00:00:00,x,org,\"a\r\nb\"\r\n"
+        '2025-07-01,2025-07-01 00:00:00,x,org,"a\r\nb"\r\n'
         "2025-07-02,2025-07-02 13:14:15,y,org,r\r\n"
     ).encode()
     for chunk in (None, 1):
@@ -95,12 +126,17 @@ def test_bom_crlf_and_header_spellings():
 
 
 def test_reordered_and_differently_cased_headers():
-    data = (b"Owner,VERSION CHECK,pull-by-digest,Pull By Tag,unique ip address,Repository,"
-            b"namespace\n" b"o,1,2,3,4,r,n\n")
+    data = b"Owner,VERSION CHECK,pull-by-digest,Pull By Tag,unique ip address,Repository,namespace\no,1,2,3,4,r,n\n"
     (rec,) = read(data, VIEWS["repo-summary"])
     assert rec == {
-        "owner": "o", "version_check": 1, "pull_by_digest": 2, "pull_by_tag": 3,
-        "unique_ip_count": 4, "repository": "r", "repository_namespace": "n", "extra_columns": {},
+        "owner": "o",
+        "version_check": 1,
+        "pull_by_digest": 2,
+        "pull_by_tag": 3,
+        "unique_ip_count": 4,
+        "repository": "r",
+        "repository_namespace": "n",
+        "extra_columns": {},
         "row_number": 1,
     }
 
@@ -123,8 +159,7 @@ def test_unknown_columns_kept_and_logged_once(caplog):
     ]
     infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert infos == [
-        "org/2025/months/7/repo-summary#0: keeping unknown columns "
-        "['ip_hash', '_column_4', 'Extra'] in extra_columns"
+        "org/2025/months/7/repo-summary#0: keeping unknown columns ['ip_hash', '_column_4', 'Extra'] in extra_columns"
     ]
 
 
@@ -136,20 +171,15 @@ def test_custom_logger(caplog):
 
 
 def test_ragged_rows_and_blank_lines(caplog):
-    data = (
-        b"namespace,repository,pull_by_tag\n"
-        b"org,a,1\n"
-        b"org,b\n"
-        b"\n"
-        b"org,c,3,x,\n"
-        b"org\n"
-        b"\r\n"
-        b"org,d,4\n"
-    )
+    data = b"namespace,repository,pull_by_tag\norg,a,1\norg,b\n\norg,c,3,x,\norg\n\r\norg,d,4\n"
     with caplog.at_level(logging.INFO, logger="tap_dockerdvp.csv_reader"):
         recs = read(data, VIEWS["repo-summary"], label="f#1")
     assert [(r["repository"], r["pull_by_tag"], r["row_number"]) for r in recs] == [
-        ("a", 1, 1), ("b", None, 2), ("c", 3, 3), (None, None, 4), ("d", 4, 5),
+        ("a", 1, 1),
+        ("b", None, 2),
+        ("c", 3, 3),
+        (None, None, 4),
+        ("d", 4, 5),
     ]
     assert recs[2]["extra_columns"] == {"_extra_1": "x", "_extra_2": None}
     assert recs[1]["extra_columns"] == {}
@@ -168,8 +198,14 @@ def test_no_warning_for_a_clean_file(caplog):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("12", 12), (" 7 ", 7), ("12.0", 12), ("-3", -3), ("1e3", 1000),
-     ("123456789012345678901234567890", 123456789012345678901234567890)],
+    [
+        ("12", 12),
+        (" 7 ", 7),
+        ("12.0", 12),
+        ("-3", -3),
+        ("1e3", 1000),
+        ("123456789012345678901234567890", 123456789012345678901234567890),
+    ],
 )
 def test_integers(value, expected):
     assert parse_integer(value) == expected
@@ -218,8 +254,7 @@ def test_bad_datetime(value):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("2025-07-01", "2025-07-01"), ("2025-07-01 00:00:00", "2025-07-01"),
-     ("2025-07-01T23:59:59+05:00", "2025-07-01")],
+    [("2025-07-01", "2025-07-01"), ("2025-07-01 00:00:00", "2025-07-01"), ("2025-07-01T23:59:59+05:00", "2025-07-01")],
 )
 def test_dates(value, expected):
     assert parse_date(value) == expected
@@ -336,20 +371,26 @@ def test_utf8_split_across_chunks():
 
 
 def test_row_converter_directly():
-    conv = RowConverter(["Repository", "x", "Pull by tag", "namespace"], VIEWS["repo-summary"],
-                        label="L")
+    conv = RowConverter(["Repository", "x", "Pull by tag", "namespace"], VIEWS["repo-summary"], label="L")
     assert conv.width == 4
     assert conv.unknown_headers == ["x"]
     assert set(conv.missing) == {"unique_ip_count", "pull_by_digest", "version_check", "owner"}
     rec = conv.convert(["r", "y", "5", "n"], 9)
     assert rec == {
-        "repository": "r", "pull_by_tag": 5, "repository_namespace": "n", "unique_ip_count": None,
-        "pull_by_digest": None, "version_check": None, "owner": None,
-        "extra_columns": {"x": "y"}, "row_number": 9,
+        "repository": "r",
+        "pull_by_tag": 5,
+        "repository_namespace": "n",
+        "unique_ip_count": None,
+        "pull_by_digest": None,
+        "version_check": None,
+        "owner": None,
+        "extra_columns": {"x": "y"},
+        "row_number": 9,
     }
     assert conv.convert_ragged(["r"], 10)["pull_by_tag"] is None
     assert conv.convert_ragged(["r", "y", "5", "n", "z"], 11)["extra_columns"] == {
-        "x": "y", "_extra_1": "z",
+        "x": "y",
+        "_extra_1": "z",
     }
     # every record gets its own extra_columns dict
     a, b = conv.convert(["r", "y", "5", "n"], 1), conv.convert(["r", "y", "5", "n"], 2)
@@ -366,8 +407,10 @@ def test_highly_compressible_gzip_in_small_and_large_chunks():
     rows = 50_000
     data = gzip.compress(b"namespace,repository\n" + b"org,r\n" * rows, 9)
     for size in (len(data), 100, 7):
-        assert sum(1 for _ in iter_csv_records(
-            [data[i : i + size] for i in range(0, len(data), size)], RAW, label="f")) == rows
+        assert (
+            sum(1 for _ in iter_csv_records([data[i : i + size] for i in range(0, len(data), size)], RAW, label="f"))
+            == rows
+        )
 
 
 def test_byte_source_round_trip_random():
@@ -379,8 +422,7 @@ def test_byte_source_round_trip_random():
     for _ in range(60):
         parts = [
             b"".join(
-                b"a" * rnd.randrange(1, 3000) if rnd.random() < 0.5
-                else rnd.randbytes(rnd.randrange(0, 50))
+                b"a" * rnd.randrange(1, 3000) if rnd.random() < 0.5 else rnd.randbytes(rnd.randrange(0, 50))
                 for _ in range(rnd.randrange(0, 20))
             )
             for _ in range(rnd.randrange(1, 4))

@@ -9,25 +9,56 @@ from tap_dockerdvp.views import KEY_PROPERTIES, VIEWS, Column, ViewSpec, normali
 COUNTS = ["unique_ip_count", "pull_by_tag", "pull_by_digest", "version_check"]
 EXPECTED_COLUMNS = {
     "raw": [
-        "type", "host", "country", "timestamp", "action_day", "repository_namespace", "repository",
-        "reference", "digest", "tag", "http_method", "action", "user_agent_tool",
-        "user_agent_version", "domain", "owner",
+        "type",
+        "host",
+        "country",
+        "timestamp",
+        "action_day",
+        "repository_namespace",
+        "repository",
+        "reference",
+        "digest",
+        "tag",
+        "http_method",
+        "action",
+        "user_agent_tool",
+        "user_agent_version",
+        "domain",
+        "owner",
     ],
     "summary": ["repository_namespace", "repository", "reference", "tag", "digest", *COUNTS, "owner"],
     "repo-summary": ["repository_namespace", "repository", *COUNTS, "owner"],
     "namespace-summary": ["repository_namespace", *COUNTS],
     "geo-repo-summary": ["repository_namespace", "repository", "country", *COUNTS],
     "ext-summary": [
-        "repository_namespace", "extension", "installs", "total_installs", "uninstalls", "total_uninstalls",
+        "repository_namespace",
+        "extension",
+        "installs",
+        "total_installs",
+        "uninstalls",
+        "total_uninstalls",
         "updates",
     ],
     "ext-premium-summary": [
-        "repository_namespace", "extension", "installs", "unique_installs", "uninstalls", "unique_uninstalls",
-        "usage", "unique_users",
+        "repository_namespace",
+        "extension",
+        "installs",
+        "unique_installs",
+        "uninstalls",
+        "unique_uninstalls",
+        "usage",
+        "unique_users",
     ],
     "ext-premium-geo": [
-        "repository_namespace", "extension", "installs", "unique_installs", "uninstalls", "unique_uninstalls",
-        "usage", "unique_users", "country",
+        "repository_namespace",
+        "extension",
+        "installs",
+        "unique_installs",
+        "uninstalls",
+        "unique_uninstalls",
+        "usage",
+        "unique_users",
+        "country",
     ],
 }
 STREAMS = {
@@ -60,8 +91,9 @@ def test_canonical_columns(view):
             assert kind == "date-time"
         elif name == "action_day":
             assert kind == "date"
-        elif name in COUNTS or (view.startswith("ext-") and name not in
-                                ("repository_namespace", "extension", "country")):
+        elif name in COUNTS or (
+            view.startswith("ext-") and name not in ("repository_namespace", "extension", "country")
+        ):
             assert kind == "integer", name
         else:
             assert kind == "string", name
@@ -107,8 +139,7 @@ def test_aliases_are_normalised(view):
 
 def test_ambiguous_alias_is_rejected():
     with pytest.raises(ValueError, match="ambiguous"):
-        ViewSpec("v", "v", "pulls", (Column("a", "string", ("x",)), Column("b", "string", ("x",))),
-                 "d")
+        ViewSpec("v", "v", "pulls", (Column("a", "string", ("x",)), Column("b", "string", ("x",))), "d")
     with pytest.raises(ValueError, match="ambiguous"):
         ViewSpec("v", "v", "pulls", (Column("a", "string"), Column("b", "string", ("a",))), "d")
 
@@ -182,7 +213,12 @@ def test_unknown_header_does_not_match():
 
 def test_key_properties():
     assert KEY_PROPERTIES == (
-        "namespace", "timespan_type", "year", "timespan", "file_index", "row_number",
+        "namespace",
+        "timespan_type",
+        "year",
+        "timespan",
+        "file_index",
+        "row_number",
     )
 
 
@@ -205,15 +241,19 @@ def test_json_schema(view):
     for col in spec.columns:
         prop = props[col.name]
         assert "null" in prop["type"], col.name
-        expected = {"string": "string", "integer": "integer", "number": "number",
-                    "date": "string", "date-time": "string"}[col.kind]
+        expected = {
+            "string": "string",
+            "integer": "integer",
+            "number": "number",
+            "date": "string",
+            "date-time": "string",
+        }[col.kind]
         assert expected in prop["type"]
         if col.kind in ("date", "date-time"):
             assert prop["format"] == col.kind
     extra = props["extra_columns"]
     assert "object" in extra["type"]
     assert extra["additionalProperties"] == {"type": ["string", "null"]}
-    expected_names = {*KEY_PROPERTIES, "timespan_start", "timespan_end", "extra_columns",
-                      *spec.column_names}
+    expected_names = {*KEY_PROPERTIES, "timespan_start", "timespan_end", "extra_columns", *spec.column_names}
     assert set(props) == expected_names
     assert all(p.get("description") for p in props.values())

@@ -1,0 +1,273 @@
+"""End to end into a real PostgreSQL: simulator -> `meltano run tap-dockerdvp target-postgres`.
+
+MeltanoLabs' target-postgres is built on the same SDK SQL-target base as MeltanoLabs' target-snowflake, so
+this is what a warehouse sees: one table per stream, the streams' keys as primary keys, integer counts
+and timestamp columns, and upserts on the keys. The test loads everything, checks row counts against what
+the simulator served, the column types and the primary keys; then clears the state and runs the same
+timespans again: every row is written again (``_sdc_batched_at`` moves) and the counts do not change.
+
+The server: TAP_DOCKERDVP_TEST_PG_URL (``postgresql://user:password@host:port/database``), else the
+libpq variables PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE, else what `.ci/postgres.sh` sets up
+(tap_dockerdvp_test on localhost:5432). `make postgres` (that script) installs, starts and prepares one;
+.ci/run does the same and exports the variables. Without a reachable server the test is skipped, except in
+CI (CI=true), where it fails. Each run loads into a schema of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from e2e_support import (
+    TIMESPAN_TYPES,
+    Meltano,
+    Sim,
+    base_env,
+    expected_counts,
+    expected_pulls,
+    key_properties,
+    meltano_runner,
+    require_meltano,
+    run_simulator,
+)
+
+psycopg = pytest.importorskip("psycopg", reason="psycopg is a dev dependency: pip install -e '.[dev]'")
+
+pytestmark = pytest.mark.e2e
+
+STATE_ID = "dev:tap-dockerdvp-to-target-postgres"
+INTEGER_TYPES = {"bigint", "integer", "smallint"}
+TIMESTAMP_TYPES = {"timestamp without time zone", "timestamp with time zone"}
+SETUP_HINT = (
+    "run `make postgres` (installs and starts PostgreSQL on localhost, as root or with sudo) "
+    "or set TAP_DOCKERDVP_TEST_PG_URL=postgresql://user:password@host:port/database"
+)
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def connection_settings() -> dict[str, Any]:
+    url = os.environ.get("TAP_DOCKERDVP_TEST_PG_URL")
+    if url:
+        parts = urlsplit(url)
+        return {
+            "host": parts.hostname or "localhost",
+            "port": parts.port or 5432,
+            "user": unquote(parts.username or ""),
+            "password": unquote(parts.password or ""),
+            "dbname": parts.path.lstrip("/") or unquote(parts.username or ""),
+        }
+    if any(os.environ.get(v) for v in ("PGHOST", "PGUSER", "PGDATABASE")):
+        user = os.environ.get("PGUSER") or "postgres"
+        return {
+            "host": os.environ.get("PGHOST") or "localhost",
+            "port": int(os.environ.get("PGPORT") or 5432),
+            "user": user,
+            "password": os.environ.get("PGPASSWORD") or "",
+            "dbname": os.environ.get("PGDATABASE") or user,
+        }
+    # what .ci/postgres.sh creates
+    return {
+        "host": "localhost",
+        "port": 5432,
+        "user": "tap_dockerdvp_test",
+        "password": "tap_dockerdvp_test",
+        "dbname": "tap_dockerdvp_test",
+    }
+
+
+@dataclass
+class Postgres:
+    settings: dict[str, Any]
+    schema: str
+
+    def query(self, sql: str, params: tuple | list | None = None) -> list[tuple]:
+        with psycopg.connect(**self.settings, connect_timeout=10) as con:
+            return con.execute(sql, params).fetchall()
+
+    def counts(self) -> dict[str, int]:
+        tables = [
+            r[0]
+            for r in self.query(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", [self.schema]
+            )
+        ]
+        return {
+            t: self.query(f'SELECT count(*) FROM "{self.schema}"."{t}"')[0][0]  # noqa: S608
+            for t in sorted(tables)
+        }
+
+    def column_types(self) -> dict[tuple[str, str], str]:
+        rows = self.query(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = %s",
+            [self.schema],
+        )
+        return {(table, column): dtype for table, column, dtype in rows}
+
+    def primary_keys(self) -> dict[str, list[str]]:
+        rows = self.query(
+            """SELECT tc.table_name, k.column_name
+               FROM information_schema.table_constraints tc
+               JOIN information_schema.key_column_usage k
+                 ON k.constraint_schema = tc.constraint_schema AND k.constraint_name = tc.constraint_name
+                AND k.table_name = tc.table_name
+               WHERE tc.table_schema = %s AND tc.constraint_type = 'PRIMARY KEY'
+               ORDER BY tc.table_name, k.ordinal_position""",
+            [self.schema],
+        )
+        keys: dict[str, list[str]] = {}
+        for table, column in rows:
+            keys.setdefault(table, []).append(column)
+        return keys
+
+    def batched_at(self, table: str) -> tuple[Any, Any]:
+        """(min, max) of _sdc_batched_at: when the oldest and the newest row were last written."""
+        (row,) = self.query(f'SELECT min(_sdc_batched_at), max(_sdc_batched_at) FROM "{self.schema}"."{table}"')  # noqa: S608
+        return row[0], row[1]
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    settings = connection_settings()
+    where = f"{settings['user']}@{settings['host']}:{settings['port']}/{settings['dbname']}"
+    try:
+        with psycopg.connect(**settings, connect_timeout=5) as con:
+            con.execute("SELECT 1")
+    except psycopg.Error as exc:
+        reason = f"no PostgreSQL reachable as {where}: {' '.join(str(exc).split())[:300]}"
+        if in_ci():
+            pytest.fail(f"{reason} (CI=true: the PostgreSQL end-to-end test must run; .ci/run starts the server)")
+        pytest.skip(f"{reason}; {SETUP_HINT}")
+    schema = f"e2e_{os.getpid()}_{secrets.token_hex(3)}"
+    pg = Postgres(settings=settings, schema=schema)
+    try:
+        yield pg
+    finally:
+        with psycopg.connect(**settings, connect_timeout=10, autocommit=True) as con:
+            con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
+    with run_simulator(tmp_path_factory.mktemp("simulator")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def meltano(postgres: Postgres, sim: Sim, tmp_path_factory: pytest.TempPathFactory) -> Meltano:
+    meltano_bin = require_meltano(("extractors", "tap-dockerdvp"), ("loaders", "target-postgres"))
+    s = postgres.settings
+    return meltano_runner(
+        meltano_bin,
+        sim,
+        tmp_path_factory.mktemp("meltano"),
+        TARGET_POSTGRES_HOST=str(s["host"]),
+        TARGET_POSTGRES_PORT=str(s["port"]),
+        TARGET_POSTGRES_USER=s["user"],
+        TARGET_POSTGRES_PASSWORD=s["password"],
+        TARGET_POSTGRES_DATABASE=s["dbname"],
+        TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=postgres.schema,
+    )
+
+
+def test_meltano_yml_declares_real_target_postgres_settings(meltano: Meltano) -> None:
+    """The settings meltano.yml declares for target-postgres are the installed target's own."""
+    from plugin_definitions import MELTANO_YML, load_yaml
+
+    about = json.loads(meltano("invoke", "target-postgres", "--about", "--format", "json", name="about"))
+    loader = next(p for p in load_yaml(MELTANO_YML)["plugins"]["loaders"] if p["name"] == "target-postgres")
+    unknown = sorted({s["name"] for s in loader["settings"]} - set(about["settings"]["properties"]))
+    assert not unknown, f"meltano.yml declares target-postgres settings it does not have: {unknown}"
+    assert set(loader["capabilities"]) <= set(about["capabilities"])
+    assert "upsert" in about["settings"]["properties"]["load_method"]["enum"]
+
+
+def test_load_then_reload_the_same_timespans_upserts(meltano: Meltano, postgres: Postgres, sim: Sim) -> None:
+    expected = expected_counts(sim.cfg)
+    assert expected["pull_events"] > 0 and expected["repo_summary"] > 0 and expected["timespans"] > 0
+
+    # -- first run: every row ------------------------------------------------------------------
+    meltano("run", "tap-dockerdvp", "target-postgres", name="run1")
+    counts = postgres.counts()
+    missing = sorted(set(expected) - set(counts))
+    assert not missing, f"tables not created: {missing} (created: {sorted(counts)})"
+    mismatched = {t: (counts[t], expected[t]) for t in expected if counts[t] != expected[t]}
+    assert not mismatched, f"rows loaded != rows served, as {{table: (loaded, served)}}: {mismatched}"
+    for timespan_type in TIMESPAN_TYPES:
+        ((loaded,),) = postgres.query(
+            f'SELECT COALESCE(SUM(pull_by_tag + pull_by_digest), 0) FROM "{postgres.schema}".repo_summary '  # noqa: S608
+            "WHERE timespan_type = %s",
+            [timespan_type],
+        )
+        assert int(loaded) == expected_pulls(sim.cfg, timespan_type), timespan_type
+
+    # -- column types --------------------------------------------------------------------------
+    types = postgres.column_types()
+    for key in [
+        ("repo_summary", "pull_by_tag"),
+        ("repo_summary", "pull_by_digest"),
+        ("repo_summary", "unique_ip_count"),
+        ("summary", "version_check"),
+        ("namespace_summary", "pull_by_tag"),
+        ("geo_repo_summary", "unique_ip_count"),
+        ("ext_summary", "installs"),
+        ("pull_events", "row_number"),
+        ("pull_events", "file_index"),
+        ("timespans", "year"),
+        ("timespans", "timespan"),
+    ]:
+        assert types.get(key) in INTEGER_TYPES, f"{key}: {types.get(key)}"
+    for key in [
+        ("timespans", "timespan_start"),
+        ("timespans", "timespan_end"),
+        ("repo_summary", "timespan_start"),
+        ("pull_events", "timestamp"),
+    ]:
+        assert types.get(key) in TIMESTAMP_TYPES, f"{key}: {types.get(key)}"
+    assert types.get(("pull_events", "action_day")) == "date"
+    for key in [("pull_events", "repository"), ("repositories", "name"), ("namespaces", "namespace")]:
+        assert types.get(key) in ("text", "character varying"), f"{key}: {types.get(key)}"
+
+    # -- primary keys: the streams' key_properties ---------------------------------------------
+    keys = key_properties(sim)
+    loaded_keys = postgres.primary_keys()
+    assert loaded_keys["pull_events"] == ["namespace", "timespan_type", "year", "timespan", "file_index", "row_number"]
+    assert loaded_keys["timespans"] == ["namespace", "timespan_type", "year", "timespan"]
+    wrong = {t: (loaded_keys.get(t), keys[t]) for t in counts if t in keys and loaded_keys.get(t) != keys[t]}
+    assert not wrong, f"primary keys in PostgreSQL != the streams' key_properties, as {{table: (db, tap)}}: {wrong}"
+
+    # -- the state was saved; clear it and load the same timespans again -----------------------
+    state = json.loads(meltano("state", "get", STATE_ID, name="state"))
+    assert "timespans" in json.dumps(state), state
+    first = {t: postgres.batched_at(t) for t in counts if counts[t]}
+    meltano("state", "clear", "--force", STATE_ID, name="state-clear")
+    meltano("run", "tap-dockerdvp", "target-postgres", name="run2")
+
+    assert postgres.counts() == counts, "loading the same timespans again changed the row counts (duplicates?)"
+    # every row was written again (an upsert on its key), not skipped: its _sdc_batched_at moved
+    not_rewritten = {
+        t: (postgres.batched_at(t)[0], first[t][1]) for t in first if postgres.batched_at(t)[0] <= first[t][1]
+    }
+    assert not not_rewritten, (
+        f"rows the second run did not write again, as {{table: (oldest now, newest before)}}: {not_rewritten}"
+    )
+    for table in ("pull_events", "repo_summary", "timespans"):
+        columns = ", ".join(f'"{c}"' for c in keys[table])
+        ((distinct,),) = postgres.query(
+            f'SELECT count(*) FROM (SELECT DISTINCT {columns} FROM "{postgres.schema}"."{table}") d'  # noqa: S608
+        )
+        assert distinct == counts[table], f"{table}: {counts[table]} rows but {distinct} distinct keys"
+
+
+def test_base_env_keeps_no_target_postgres_settings_of_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's TARGET_POSTGRES_* (a real warehouse) never reaches these runs."""
+    monkeypatch.setenv("TARGET_POSTGRES_HOST", "warehouse.example")
+    assert "TARGET_POSTGRES_HOST" not in base_env()

@@ -1,0 +1,104 @@
+"""What a user gets from the built wheel: `pip install` and `pipx install` give a working `tap-dockerdvp`.
+
+Builds the wheel (`pip wheel --no-deps .`), checks what it holds (py.typed, the LICENSE, the version from
+`tap_dockerdvp/__init__.py`, the console scripts, nothing but the package), then installs it into a fresh
+venv with pip and with pipx (dependencies from the package index, as for a user) and runs
+`tap-dockerdvp --version` and `--about --format json` from each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import tap_dockerdvp
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 600
+
+
+def run(*cmd: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT) -> str:
+    proc = subprocess.run(
+        [str(c) for c in cmd],
+        cwd=cwd,
+        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, f"`{' '.join(map(str, cmd))}` exited with {proc.returncode}:\n{proc.stderr[-4000:]}"
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", out, ROOT)
+    (built,) = out.glob("tap_dockerdvp-*.whl")
+    return built
+
+
+def test_the_wheel_holds_the_package_py_typed_and_the_license(wheel: Path) -> None:
+    version = tap_dockerdvp.__version__
+    assert wheel.name == f"tap_dockerdvp-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        dist_info = f"tap_dockerdvp-{version}.dist-info"
+        assert "tap_dockerdvp/py.typed" in names, "py.typed missing: type checkers would ignore the package"
+        assert "tap_dockerdvp/tap.py" in names and "tap_dockerdvp/simulator/server.py" in names
+        licenses = [n for n in names if n.startswith(f"{dist_info}/") and n.rsplit("/", 1)[-1] == "LICENSE"]
+        assert licenses, f"no LICENSE in {dist_info}: {names[-10:]}"
+        assert zf.read(licenses[0]) == (ROOT / "LICENSE").read_bytes()
+        metadata = zf.read(f"{dist_info}/METADATA").decode()
+        entry_points = zf.read(f"{dist_info}/entry_points.txt").decode()
+    assert f"\nVersion: {version}\n" in metadata
+    assert "\nLicense-Expression: Apache-2.0\n" in metadata
+    assert "Requires-Dist: singer-sdk" in metadata and "Requires-Python: >=3.10" in metadata
+    assert "tap-dockerdvp = tap_dockerdvp.tap:TapDockerDVP.cli" in entry_points
+    assert "dockerdvp-simulator = tap_dockerdvp.simulator.__main__:main" in entry_points
+    strays = sorted({n.split("/", 1)[0] for n in names} - {"tap_dockerdvp", dist_info})
+    assert not strays, f"the wheel carries more than the package: {strays}"
+
+
+def check_cli(executable: Path) -> None:
+    """Run the installed command away from this checkout (so nothing of it can be imported by accident)."""
+    assert executable.is_file(), f"{executable} was not installed"
+    version = run(executable, "--version", cwd=executable.parent)
+    assert f"v{tap_dockerdvp.__version__}" in version, version
+    about = json.loads(run(executable, "--about", "--format", "json", cwd=executable.parent))
+    assert about["name"] == "tap-dockerdvp" and about["version"] == tap_dockerdvp.__version__
+    assert {"username", "password"} <= set(about["settings"]["properties"])
+
+
+def test_pip_install_gives_a_working_tap_dockerdvp(wheel: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    run(sys.executable, "-m", "venv", venv)
+    run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", wheel)
+    check_cli(venv / "bin" / "tap-dockerdvp")
+    # installed as a package, not from this checkout
+    code = "import tap_dockerdvp; print(tap_dockerdvp.__file__)"
+    where = run(venv / "bin" / "python", "-c", code, cwd=tmp_path).strip()
+    assert Path(where).is_relative_to(venv), where
+
+
+def test_pipx_install_gives_a_working_tap_dockerdvp(wheel: Path, tmp_path: Path) -> None:
+    pytest.importorskip("pipx", reason="pipx is a dev dependency: pip install -e '.[dev]'")
+    env = {
+        "PIPX_HOME": str(tmp_path / "pipx"),
+        "PIPX_BIN_DIR": str(tmp_path / "bin"),
+        "PIPX_MAN_DIR": str(tmp_path / "man"),
+    }
+    run(sys.executable, "-m", "pipx", "install", "--python", sys.executable, wheel, env=env)
+    check_cli(tmp_path / "bin" / "tap-dockerdvp")
+    listing = run(sys.executable, "-m", "pipx", "list", "--short", env=env)
+    assert f"tap-dockerdvp {tap_dockerdvp.__version__}" in listing, listing
