@@ -222,23 +222,23 @@ def _report_table(
         return header, rows
 
     if kind == "trend":
-        trend: dict[tuple, list] = {}
+        trend: dict[tuple, tuple[list[int], tuple[set[int], set[int]]]] = {}
         for t, c, ci in events:
             tag = DIGEST_TAG if t[10] == 1 else t[8]
             key = (f"{t[3]}/{t[5]}", t[3], c[0], _csp(c[1]), _agent(c[3]), tag)
-            a = trend.setdefault(key, [0, 0, set(), set()])
-            a[1 if t[10] == 2 else 0] += 1
-            a[2 if ci % 3 == 0 else 3].add(ci)
-        header = (
+            counts, uniques = trend.setdefault(key, ([0, 0], (set(), set())))
+            counts[1 if t[10] == 2 else 0] += 1
+            uniques[0 if ci % 3 == 0 else 1].add(ci)
+        header_text = (
             "DATE_GRANULARITY,DATE_REFERENCE,PUBLISHER_NAME,IMAGE_REPOSITORY,NAMESPACE,IP_COUNTRY,"
             "CLOUD_SERVICE_PROVIDER,USER_AGENT,TAG,DATA_DOWNLOADS,VERSION_CHECKS,PULLS,"
             "UNIQUE_AUTHENTICATED_USERS,UNIQUE_UNAUTHENTICATED_USERS"
         )
         rows = [
             [*lead, publisher, *key, d, v, d + v, len(auth), len(anon)]
-            for key, (d, v, auth, anon) in sorted(trend.items())
+            for key, ((d, v), (auth, anon)) in sorted(trend.items())
         ]
-        return header.split(","), rows
+        return header_text.split(","), rows
 
     repos = [r for r, _n in Counter(f"{t[3]}/{t[5]}" for t, _c, _ci in events).most_common(3)]
     domains = sorted({c[5] for _t, c, _ci in events if c[5] not in ("", data.NULL) and c[2] == "business"})
@@ -275,22 +275,22 @@ def _report_table(
 
     if kind == "tracked_companies":
         tracked = set(domains[:4])
-        acc2: dict[tuple, list] = {}
+        acc2: dict[tuple, tuple[list[int], set[int]]] = {}
         for t, c, ci in events:
             if c[5] not in tracked:
                 continue
             tool = _agent(c[3])
             key = (c[5], c[0], _csp(c[1]), tool, _USE_CASES.get(tool, "Unknown"), f"{t[3]}/{t[5]}")
-            a = acc2.setdefault(key, [0, 0, set()])
-            a[1 if t[10] == 2 else 0] += 1
+            tally, authenticated = acc2.setdefault(key, ([0, 0], set()))
+            tally[1 if t[10] == 2 else 0] += 1
             if ci % 3 == 0:
-                a[2].add(ci)
-        header = (
+                authenticated.add(ci)
+        header_text = (
             "DATE_GRANULARITY,DATE_REFERENCE,PUBLISHER_NAME,DOMAIN,IP_COUNTRY,CLOUD_SERVICE_PROVIDER,USER_AGENT,"
             "INFERRED_USE_CASE,IMAGE_REPOSITORY,DATA_DOWNLOADS,VERSION_CHECKS,PULLS,UNIQUE_AUTHENTICATED_USERS"
         )
-        rows = [[*lead, publisher, *key, d, v, d + v, len(auth)] for key, (d, v, auth) in sorted(acc2.items())]
-        return header.split(","), rows
+        rows = [[*lead, publisher, *key, d, v, d + v, len(auth)] for key, ((d, v), auth) in sorted(acc2.items())]
+        return header_text.split(","), rows
 
     # A report type no tap knows yet.
     header = ["DATE_GRANULARITY", "DATE_REFERENCE", "PUBLISHER_NAME", "PEER_GROUP", "PEER_RANK", "PULLS_PERCENTILE"]

@@ -29,6 +29,8 @@ from tap_dockerdvp.streams.reports import PROXYLYTICS, REPORTS
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
+    from tap_dockerdvp.streams.repositories import RepositoriesStream
+
 MAX_REPOS_PER_REQUEST = 50
 ALL = "*"  # the key value of a column the API did not group by
 PULL_STATS_PERIODS = ("last-2-months", "last-3-months", "last-6-months", "last-12-months")
@@ -169,7 +171,7 @@ class RepositoryPullStatsStream(PullStatsStream):
 
     def _repositories(self, namespace: str) -> list[str]:
         """`ns/repo` of every Hub repository of the namespace, then its extraRepos (order kept, no duplicates)."""
-        listing = self._tap.streams["repositories"]
+        listing = t.cast("RepositoriesStream", self._tap.streams["repositories"])
         names: list[str] = []
         for item in listing.request_records({"namespace": namespace}):
             owner = item.get("namespace") or namespace
