@@ -124,6 +124,7 @@ class ExportStream(DockerHubStream):
             files[:] = fresh
             return str(files[index]["url"])
 
+        next_tick = CHECK_EVERY_ROWS
         while True:
             chunks = open_download(
                 self.storage,
@@ -137,13 +138,14 @@ class ExportStream(DockerHubStream):
                 logger=self.logger,
             )
             try:
-                for record in iter_csv_records(chunks, self.spec, label=label, logger=self.logger):
+                for record in self._parse_download(chunks, label=label, skip=emitted):
                     if record["row_number"] > emitted:
                         record["file_index"] = index
                         emitted = record["row_number"]
                         yield record
-                        if not emitted % CHECK_EVERY_ROWS:
+                        if emitted >= next_tick:  # `pull_events` yields batches: row numbers jump
                             progress.tick(emitted)
+                            next_tick = emitted + CHECK_EVERY_ROWS
             except (TruncatedFileError, CsvFormatError) as exc:
                 failures += 1
                 # Bad content is retried only twice: an error page may be transient, a wrong format is not.
@@ -155,6 +157,11 @@ class ExportStream(DockerHubStream):
             progress.done(emitted)
             self._tap.progress.file_done(self.name, emitted, files[index].get("size"))  # type: ignore[attr-defined]
             return
+
+    def _parse_download(self, chunks: t.Iterable[bytes], *, label: str, skip: int) -> t.Iterator[dict]:
+        """The records of one download of a file. The first ``skip`` rows were emitted by an earlier attempt: the
+        caller drops them, an override may leave them out itself (`pull_events` yields batches of rows)."""
+        return iter_csv_records(chunks, self.spec, label=label, logger=self.logger)
 
     @staticmethod
     def _give_up_after(failures: int, max_tries: int, exc: Exception) -> None:
