@@ -457,6 +457,39 @@ def _eof_marker(flag: list[bool]) -> Iterator[str]:
 # records
 
 
+def header_converter(
+    header: list[str] | None, spec: ViewSpec, *, label: str, log: logging.Logger, cut_in_header: bool
+) -> RowConverter | None:
+    """The `RowConverter` for a file's header row, under the rules every reader shares; None for an empty file.
+
+    Rules: a file with no bytes at all is an empty export (Docker may send one for a quiet view) and is logged;
+    a blank header, an HTML/JSON error page, or a header cut inside quotes is an error.
+    """
+    if header is None:
+        log.warning("%s: the file is empty (no header, no rows): 0 rows", label)
+        return None
+    if not any(h.replace("\ufeff", "").strip() for h in header):
+        raise CsvFormatError(f"{label}: the file has no header row")
+    if header[0].lstrip().startswith(("<", "{", "[")):
+        raise CsvFormatError(
+            f"{label}: the file is not CSV but looks like an HTML or JSON error page: {','.join(header)[:80]!r}"
+        )
+    if cut_in_header:
+        raise TruncatedFileError(f"{label}: the file ends inside its quoted header row")
+    conv = RowConverter(header, spec, label=label)
+    if conv.unknown_headers:
+        log.info("%s: keeping unknown columns %s in extra_columns", label, conv.unknown_headers)
+    if conv.duplicate_headers:
+        log.info(
+            "%s: columns %s repeat a column already found; the first is used, these are kept in extra_columns",
+            label,
+            conv.duplicate_headers,
+        )
+    if conv.missing:
+        log.debug("%s: columns not in the file (null): %s", label, list(conv.missing))
+    return conv
+
+
 def iter_csv_records(
     chunks: Iterable[bytes],
     spec: ViewSpec,
@@ -485,31 +518,9 @@ def iter_csv_records(
     n = 0  # data rows yielded
     short = long = blank = 0
     try:
-        header = next(reader, None)
-        if header is None:
-            # Rule: a file with no bytes at all is an empty export (Docker may send one for a quiet view).
-            log.warning("%s: the file is empty (no header, no rows): 0 rows", label)
+        conv = header_converter(next(reader, None), spec, label=label, log=log, cut_in_header=bool(at_eof))
+        if conv is None:
             return
-        if not any(h.replace("\ufeff", "").strip() for h in header):
-            raise CsvFormatError(f"{label}: the file has no header row")
-        if header[0].lstrip().startswith(("<", "{", "[")):
-            raise CsvFormatError(
-                f"{label}: the file is not CSV but looks like an HTML or JSON error page: {','.join(header)[:80]!r}"
-            )
-        if at_eof:
-            raise TruncatedFileError(f"{label}: the file ends inside its quoted header row")
-        conv = RowConverter(header, spec, label=label)
-        if conv.unknown_headers:
-            log.info("%s: keeping unknown columns %s in extra_columns", label, conv.unknown_headers)
-        if conv.duplicate_headers:
-            log.info(
-                "%s: columns %s repeat a column already found; the first is used, these are kept in extra_columns",
-                label,
-                conv.duplicate_headers,
-            )
-        if conv.missing:
-            log.debug("%s: columns not in the file (null): %s", label, list(conv.missing))
-
         convert = conv.convert
         width = conv.width
         cut = source.cut

@@ -41,6 +41,7 @@ from tap_dockerdvp.csv_reader import (
     RowConverter,
     TruncatedFileError,
     _ByteSource,
+    header_converter,
     parse_date,
     parse_datetime,
     parse_integer,
@@ -309,30 +310,9 @@ def iter_row_batches(
     reader = csv.reader(chain(chain.from_iterable(feed), eof_marker()))
     rows_out: _Rows | None = None
     try:
-        header = next(reader, None)
-        if header is None:
-            # Rule: a file with no bytes at all is an empty export (Docker may send one for a quiet view).
-            log.warning("%s: the file is empty (no header, no rows): 0 rows", label)
+        conv = header_converter(next(reader, None), spec, label=label, log=log, cut_in_header=bool(eof_at))
+        if conv is None:
             return
-        if not any(h.replace("\ufeff", "").strip() for h in header):
-            raise CsvFormatError(f"{label}: the file has no header row")
-        if header[0].lstrip().startswith(("<", "{", "[")):
-            raise CsvFormatError(
-                f"{label}: the file is not CSV but looks like an HTML or JSON error page: {','.join(header)[:80]!r}"
-            )
-        if eof_at:
-            raise TruncatedFileError(f"{label}: the file ends inside its quoted header row")
-        conv = RowConverter(header, spec, label=label)
-        if conv.unknown_headers:
-            log.info("%s: keeping unknown columns %s in extra_columns", label, conv.unknown_headers)
-        if conv.duplicate_headers:
-            log.info(
-                "%s: columns %s repeat a column already found; the first is used, these are kept in extra_columns",
-                label,
-                conv.duplicate_headers,
-            )
-        if conv.missing:
-            log.debug("%s: columns not in the file (null): %s", label, list(conv.missing))
         rows_out = _Rows(_FileRows(conv), skip)
         clean = True
         want = batch_rows + 1  # one row more than a batch: the last row read waits for the next read

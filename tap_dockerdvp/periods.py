@@ -57,5 +57,14 @@ class Timespan:
         return f"{self.end.isoformat()}T00:00:00Z"
 
 
+def to_date(value: str | dt.date | dt.datetime) -> dt.date:
+    """The date of a bookmark, a setting or a record value (ISO text, a date or a datetime)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
 def utc_today() -> dt.date:
     return dt.datetime.now(dt.timezone.utc).date()

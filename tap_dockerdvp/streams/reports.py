@@ -29,7 +29,7 @@ from tap_dockerdvp.client import DockerHubStream
 from tap_dockerdvp.csv_reader import CsvFormatError, TruncatedFileError, iter_csv_records
 from tap_dockerdvp.downloads import open_download, storage_session, wait_before_retry
 from tap_dockerdvp.errors import DownloadError, TapError
-from tap_dockerdvp.periods import utc_today
+from tap_dockerdvp.periods import to_date, utc_today
 from tap_dockerdvp.report_views import (
     GENERIC_SPEC,
     REPORT_KEY_PROPERTIES,
@@ -40,6 +40,7 @@ from tap_dockerdvp.report_views import (
     report_json_schema,
     report_type_of,
 )
+from tap_dockerdvp.streams.completed_periods import CompletedPeriodStream
 from tap_dockerdvp.streams.timespans import EXPORTS
 
 if t.TYPE_CHECKING:
@@ -218,7 +219,7 @@ def _describe(sources: frozenset[str]) -> str:
 # streams
 
 
-class ReportsStream(DockerHubStream):
+class ReportsStream(CompletedPeriodStream):
     """One record per listed report period, per (namespace, report type, granularity) partition, oldest first.
 
     Only complete periods are emitted. The bookmark (``period_start``) moves after the period's child stream
@@ -230,7 +231,6 @@ class ReportsStream(DockerHubStream):
     path = CATALOGUE
     primary_keys = ("namespace", "report_type", "granularity", "period_start")
     replication_key = "period_start"
-    is_sorted = True
 
     schema = th.PropertiesList(
         th.Property("namespace", th.StringType, required=True, description="Docker Hub namespace"),
@@ -262,9 +262,13 @@ class ReportsStream(DockerHubStream):
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
         if not context:  # no partition: no namespace reads the report catalogue this run
             return
+        yield from self.emit_periods(self._new_periods(context), context)
+
+    def _new_periods(self, context: Context) -> t.Iterator[dict]:
+        """Records of the complete report periods after the bookmark (or from `start_date`), oldest first."""
         namespace, report_type, granularity = context["namespace"], context["report_type"], context["granularity"]
         periods = load_catalogue(self, namespace).periods(report_type, granularity)
-        bookmark, start_date = self._window(context)
+        bookmark, start_date = self.bookmark_window(context)
         self._check_retention(context, periods, bookmark, start_date)
         today = utc_today()
         for period, files in periods:
@@ -282,7 +286,7 @@ class ReportsStream(DockerHubStream):
                     period.end,
                 )
                 break
-            record = {
+            yield {
                 "namespace": namespace,
                 "report_type": report_type,
                 "granularity": granularity,
@@ -292,22 +296,9 @@ class ReportsStream(DockerHubStream):
                 "report_stream": REPORT_SPECS[report_type].stream_name if files[0].known else GENERIC_SPEC.stream_name,
                 "file_names": [f.file_name for f in files],
             }
-            yield record
-            # As in `timespans`: resumed once the children emitted the period and the SDK moved the bookmark;
-            # move it here when only children are selected, and announce it at once.
-            if not self.selected:
-                self._increment_stream_state(record, context=context)
-            self._write_state_message()
 
     def get_child_context(self, record: dict, context: Context | None) -> dict:
         return {k: record[k] for k in ("namespace", "report_type", "granularity", "period_start", "period_end")}
-
-    def _window(self, context: Context) -> tuple[dt.date | None, dt.date | None]:
-        bookmark = self.get_context_state(context).get("replication_key_value")
-        if bookmark:
-            return _to_date(bookmark), None
-        start = self.config.get("start_date")
-        return None, (_to_date(start) if start else None)
 
     def _check_retention(
         self,
@@ -388,7 +379,7 @@ class ReportStream(DockerHubStream):
         assert context is not None
         if not self.handles(context["report_type"]):
             return
-        start = _to_date(context["period_start"])
+        start = to_date(context["period_start"])
         files = load_catalogue(self, context["namespace"]).files(context["report_type"], context["granularity"], start)
         base = {k: context[k] for k in ("namespace", "report_type", "granularity", "period_start", "period_end")}
         for index in range(len(files)):
@@ -536,11 +527,3 @@ def _host(url: str) -> tuple[str, int | None]:
     parts = urlsplit(url)
     default = {"http": 80, "https": 443}.get(parts.scheme)
     return (parts.hostname or "").lower(), parts.port or default
-
-
-def _to_date(value: str | dt.date | dt.datetime) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])

@@ -7,8 +7,8 @@ import typing as t
 
 from singer_sdk import typing as th
 
-from tap_dockerdvp.client import DockerHubStream
 from tap_dockerdvp.periods import SINGULAR, Timespan, utc_today
+from tap_dockerdvp.streams.completed_periods import CompletedPeriodStream
 from tap_dockerdvp.streams.namespaces import offered_timespan_types
 
 if t.TYPE_CHECKING:
@@ -17,7 +17,7 @@ if t.TYPE_CHECKING:
 EXPORTS = "/namespaces/{namespace}/pulls/exports/years"
 
 
-class TimespansStream(DockerHubStream):
+class TimespansStream(CompletedPeriodStream):
     """Complete timespans per (namespace, timespan type), oldest first.
 
     The SDK syncs a timespan's child streams (the exports) before it writes the timespan record and moves the
@@ -29,7 +29,6 @@ class TimespansStream(DockerHubStream):
     path = EXPORTS
     primary_keys = ("namespace", "timespan_type", "year", "timespan")
     replication_key = "timespan_start"
-    is_sorted = True
 
     schema = th.PropertiesList(
         th.Property("namespace", th.StringType, required=True, description="Docker Hub namespace"),
@@ -55,16 +54,15 @@ class TimespansStream(DockerHubStream):
                     self.logger.info("Namespace %s offers no %s: skipped", namespace, timespan_type)
         return partitions
 
-    def get_records(self, context: Context | None) -> t.Iterable[dict]:
-        if not context:  # no partition (e.g. every namespace is read from the report catalogue)
-            return
-        after, start_date = self._window(context)
+    def _new_timespans(self, context: Context) -> t.Iterator[dict]:
+        """Records of the complete timespans after the bookmark (or from `start_date`), oldest first."""
+        after, start_date = self.bookmark_window(context)
         for timespan in self._complete_timespans(context, after or start_date):
             if (after is not None and timespan.start <= after) or (
                 start_date is not None and timespan.start < start_date
             ):
                 continue
-            record = {
+            yield {
                 "namespace": context["namespace"],
                 "timespan_type": timespan.timespan_type,
                 "year": timespan.year,
@@ -72,27 +70,18 @@ class TimespansStream(DockerHubStream):
                 "timespan_start": timespan.start_iso,
                 "timespan_end": timespan.end_iso,
             }
-            yield record
-            # Resumed here only after the SDK synced this timespan's children, wrote the record and moved the
-            # bookmark. When only a child stream is selected the SDK does not move it, so move it here. Then
-            # announce it at once: a run that dies in the next timespan resumes after this one.
-            if not self.selected:
-                self._increment_stream_state(record, context=context)
-            self._write_state_message()
-            self._tap.progress.timespan_done(  # type: ignore[attr-defined]
-                f"{context['namespace']} {timespan.timespan_type} {timespan.year}/{timespan.number}"
-            )
+
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+        if not context:  # no partition (e.g. every namespace is read from the report catalogue)
+            return
+        yield from self.emit_periods(self._new_timespans(context), context)
+
+    def period_done(self, record: dict, context: Context) -> None:
+        label = f"{record['namespace']} {record['timespan_type']} {record['year']}/{record['timespan']}"
+        self._tap.progress.timespan_done(label)  # type: ignore[attr-defined]
 
     def get_child_context(self, record: dict, context: Context | None) -> dict:
         return {key: record[key] for key in (*self.primary_keys, "timespan_start", "timespan_end")}
-
-    def _window(self, context: Context) -> tuple[dt.date | None, dt.date | None]:
-        """(start of the last extracted timespan, start_date): a bookmark wins over start_date."""
-        bookmark = self.get_context_state(context).get("replication_key_value")
-        if bookmark:
-            return _to_date(bookmark), None
-        start = self.config.get("start_date")
-        return None, (_to_date(start) if start else None)
 
     def _complete_timespans(self, context: Context, not_before: dt.date | None) -> list[Timespan]:
         namespace, timespan_type = context["namespace"], context["timespan_type"]
@@ -118,11 +107,3 @@ class TimespansStream(DockerHubStream):
                         timespan.end,
                     )
         return sorted(set(found))
-
-
-def _to_date(value: str | dt.date | dt.datetime) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
