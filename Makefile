@@ -86,7 +86,7 @@ postgres:
 	bash .ci/postgres.sh >/dev/null
 
 # Python paths only: ruff also formats code blocks in Markdown, and DEVELOPERS.md's are laid out by hand
-LINT_PATHS := tap_dockerdvp tests scripts
+LINT_PATHS := tap_dockerdvp tests scripts benchmarks
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
