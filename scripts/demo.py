@@ -86,6 +86,8 @@ def simulator(args: argparse.Namespace) -> Iterator[str]:
         cmd += ["--end-date", today, "--namespaces", args.namespaces]
         # the first namespace also publishes Docker Desktop extensions (the ext_summary view)
         cmd += ["--extension-namespaces", args.namespaces.split(",")[0].strip()]
+        # and the last one is on the current DVP program too: its report catalogue feeds the report_* streams
+        cmd += ["--report-namespaces", args.namespaces.split(",")[-1].strip()]
         if args.weeks is not None:
             cmd += ["--weeks", str(args.weeks)]
         if args.rows_per_week is not None:
@@ -256,11 +258,11 @@ def summarise() -> list[str]:
                     note = "  <-- EMPTY"
                     empty.append(table)
                 else:
-                    note = "  (view not offered to these namespaces)"
-            print(f"  {table:<22} {counts[table]:>10,}{note}")
+                    note = "  (not offered to these namespaces)"
+            print(f"  {table:<30} {counts[table]:>10,}{note}")
         missing = sorted(t for t in must_have_rows if t not in tables)
         for table in missing:
-            print(f"  {table:<22} {'missing':>10}  <-- NO TABLE")
+            print(f"  {table:<30} {'missing':>10}  <-- NO TABLE")
         empty += missing
 
         print()
