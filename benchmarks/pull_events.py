@@ -20,7 +20,6 @@ tap between the smallest and the largest row count. Needs `orjson` (the `dev` ex
 from __future__ import annotations
 
 import argparse
-import copy
 import dataclasses
 import datetime as dt
 import json
@@ -36,6 +35,7 @@ from pathlib import Path
 
 from tap_dockerdvp.simulator import SimConfig, Simulator
 from tap_dockerdvp.simulator import data as simdata
+from tap_dockerdvp.simulator.catalog import select_only
 
 BARE = r"""
 import csv, gzip, os, sys
@@ -164,11 +164,7 @@ def bench(rows: int, repeat: int, workdir: Path) -> dict:
             text=True,
         )
         discover_s = time.perf_counter() - t0
-        catalog = copy.deepcopy(json.loads(discovered.stdout))
-        for entry in catalog["streams"]:
-            for item in entry["metadata"]:
-                if item["breadcrumb"] == []:
-                    item["metadata"]["selected"] = entry["tap_stream_id"] == "pull_events"
+        catalog = select_only(json.loads(discovered.stdout), ["pull_events"])
         catalog_path = workdir / "catalog.json"
         catalog_path.write_text(json.dumps(catalog))
 

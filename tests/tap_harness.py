@@ -10,6 +10,7 @@ import json
 import typing as t
 
 from tap_dockerdvp.simulator import Simulator
+from tap_dockerdvp.simulator.catalog import select_only
 from tap_dockerdvp.tap import TapDockerDVP
 
 
@@ -55,13 +56,7 @@ def tap_config(sim: Simulator, **overrides: t.Any) -> dict[str, t.Any]:
 
 def catalog_selecting(config: dict[str, t.Any], streams: t.Iterable[str]) -> dict[str, t.Any]:
     """A discovered catalog with only ``streams`` selected."""
-    wanted = set(streams)
-    catalog = copy.deepcopy(TapDockerDVP(config=config).catalog_dict)
-    for entry in catalog["streams"]:
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = entry["tap_stream_id"] in wanted
-    return catalog
+    return select_only(TapDockerDVP(config=config).catalog_dict, streams)
 
 
 def run_tap(

@@ -20,6 +20,7 @@ import time
 import typing as t
 from pathlib import Path
 
+from tap_dockerdvp.simulator.catalog import select_only
 from tap_dockerdvp.simulator.data import SimConfig
 from tap_dockerdvp.simulator.server import Simulator
 
@@ -85,11 +86,7 @@ def tap_files(sim: Simulator, workdir: Path, **settings: t.Any) -> tuple[Path, P
         capture_output=True,
         text=True,
     )
-    catalog = json.loads(discovered.stdout)
-    for entry in catalog["streams"]:
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = entry["tap_stream_id"] == "pull_events"
+    catalog = select_only(json.loads(discovered.stdout), ["pull_events"])
     catalog_path = workdir / "catalog.json"
     catalog_path.write_text(json.dumps(catalog))
     return config_path, catalog_path
