@@ -57,6 +57,22 @@ def find_meltano() -> str | None:
     return shutil.which("meltano")
 
 
+# (table, column) pairs every warehouse must load as integers.
+INTEGER_COLUMNS = [
+    ("repo_summary", "pull_by_tag"),
+    ("repo_summary", "pull_by_digest"),
+    ("repo_summary", "unique_ip_count"),
+    ("summary", "version_check"),
+    ("namespace_summary", "pull_by_tag"),
+    ("geo_repo_summary", "unique_ip_count"),
+    ("ext_summary", "installs"),
+    ("pull_events", "row_number"),
+    ("pull_events", "file_index"),
+    ("timespans", "year"),
+    ("timespans", "timespan"),
+]
+
+
 def base_env() -> dict[str, str]:
     """The environment without any TAP_DOCKERDVP_* / TARGET_* / MELTANO_* of the caller."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIXES)}

@@ -26,6 +26,7 @@ duckdb = pytest.importorskip("duckdb")
 
 from e2e_support import (  # noqa: E402
     EXPORT_TABLES,
+    INTEGER_COLUMNS,
     TIMESPAN_TYPES,
     Meltano,
     Sim,
@@ -153,19 +154,7 @@ def test_meltano_run_loads_every_row_then_resumes_from_state(run: Run, sim: Sim)
         assert int(loaded) == expected_pulls(sim.cfg, timespan_type), timespan_type
 
     types = column_types(run.db_path)
-    integer_columns = [
-        ("repo_summary", "pull_by_tag"),
-        ("repo_summary", "pull_by_digest"),
-        ("repo_summary", "unique_ip_count"),
-        ("summary", "version_check"),
-        ("namespace_summary", "pull_by_tag"),
-        ("geo_repo_summary", "unique_ip_count"),
-        ("ext_summary", "installs"),
-        ("pull_events", "row_number"),
-        ("timespans", "year"),
-        ("timespans", "timespan"),
-    ]
-    for key in integer_columns:
+    for key in INTEGER_COLUMNS:
         assert types.get(key) in INTEGER_TYPES, f"{key}: {types.get(key)}"
     for key in [
         ("timespans", "timespan_start"),

@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 from e2e_support import (
+    INTEGER_COLUMNS,
     TIMESPAN_TYPES,
     Meltano,
     Sim,
@@ -211,19 +212,7 @@ def test_load_then_reload_the_same_timespans_upserts(meltano: Meltano, postgres:
 
     # -- column types --------------------------------------------------------------------------
     types = postgres.column_types()
-    for key in [
-        ("repo_summary", "pull_by_tag"),
-        ("repo_summary", "pull_by_digest"),
-        ("repo_summary", "unique_ip_count"),
-        ("summary", "version_check"),
-        ("namespace_summary", "pull_by_tag"),
-        ("geo_repo_summary", "unique_ip_count"),
-        ("ext_summary", "installs"),
-        ("pull_events", "row_number"),
-        ("pull_events", "file_index"),
-        ("timespans", "year"),
-        ("timespans", "timespan"),
-    ]:
+    for key in INTEGER_COLUMNS:
         assert types.get(key) in INTEGER_TYPES, f"{key}: {types.get(key)}"
     for key in [
         ("timespans", "timespan_start"),
