@@ -125,7 +125,7 @@ def record_count(log: Path) -> int:
     return total
 
 
-def bench(rows: int, repeat: int, workdir: Path) -> dict:
+def bench(rows: int, repeat: int, workdir: Path, *, batch: bool = False) -> dict:
     cfg = SimConfig(
         namespaces=(NAMESPACE,),
         weeks=1,
@@ -154,6 +154,13 @@ def bench(rows: int, repeat: int, workdir: Path) -> dict:
             "timespan_types": ["weeks"],
             "raw_timespan_type": "weeks",
         }
+        if batch:  # the SDK's BATCH messages: gzip JSONL files under the workdir instead of RECORD lines
+            batch_root = workdir / f"batches-{rows}"
+            batch_root.mkdir(exist_ok=True)
+            config["batch_config"] = {
+                "encoding": {"format": "jsonl", "compression": "gzip"},
+                "storage": {"root": batch_root.as_uri(), "prefix": "pull-events-"},
+            }
         config_path = workdir / "config.json"
         config_path.write_text(json.dumps(config))
         t0 = time.perf_counter()
@@ -211,6 +218,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one 200k-row run (a smoke test)")
     parser.add_argument("--repeat", type=int, help="runs of each pipeline per row count (default 3; 1 with --quick)")
     parser.add_argument("--workdir", type=Path, help="keep the generated files and logs here (default: temporary)")
+    parser.add_argument("--batch", action="store_true", help="the tap writes BATCH messages (gzip JSONL files)")
     args = parser.parse_args()
     try:
         import orjson  # noqa: F401
@@ -223,7 +231,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-pull-events-") as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        results = [bench(n, repeat, workdir) for n in counts]
+        results = [bench(n, repeat, workdir, batch=args.batch) for n in counts]
 
     print()
     print(
