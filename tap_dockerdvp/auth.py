@@ -104,9 +104,6 @@ class DockerHubAuthenticator(APIAuthenticatorBase):
         """True when ``token_used`` came from a login made because of a 401: logging in again won't help."""
         return token_used in self._tokens_after_401
 
-    def current_token(self) -> str | None:
-        return self._token
-
     def _expiring(self) -> bool:
         return self._expires_at is not None and time.time() >= self._expires_at - self._margin
 
