@@ -17,7 +17,7 @@ import backoff
 import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
 
-from tap_dockerdvp.errors import AuthenticationError
+from tap_dockerdvp.errors import AuthenticationError, error_detail
 from tap_dockerdvp.retries import wait_generator
 from tap_dockerdvp.totp import InvalidTotpSecret, totp_code
 
@@ -124,11 +124,11 @@ class DockerHubAuthenticator(APIAuthenticatorBase):
         if response.status_code == 401:
             raise AuthenticationError(
                 f"Docker Hub rejected the login for username {self.username!r} "
-                f"({_detail(body) or 'HTTP 401'}): check the `username` and `password` settings "
+                f"({error_detail(body) or 'HTTP 401'}): check the `username` and `password` settings "
                 "(`password` should be a personal access token)"
             )
         raise AuthenticationError(
-            f"Docker Hub login failed with HTTP {response.status_code} ({_detail(body) or response.reason}); "
+            f"Docker Hub login failed with HTTP {response.status_code} ({error_detail(body) or response.reason}); "
             "check `hub_url` and the `username`/`password` settings"
         )
 
@@ -147,7 +147,7 @@ class DockerHubAuthenticator(APIAuthenticatorBase):
             return self._token_from(response, "token")
         raise AuthenticationError(
             f"Docker Hub rejected the two-factor code for {self.username!r} "
-            f"({_detail(_json(response)) or f'HTTP {response.status_code}'}): check the `totp_secret` setting "
+            f"({error_detail(_json(response)) or f'HTTP {response.status_code}'}): check the `totp_secret` setting "
             "and this machine's clock"
         )
 
@@ -157,7 +157,7 @@ class DockerHubAuthenticator(APIAuthenticatorBase):
             return self._token_from(response, "access_token")
         raise AuthenticationError(
             f"Docker Hub rejected the access-token login for username {self.username!r} "
-            f"({_detail(_json(response)) or f'HTTP {response.status_code}'}): check the `username` and "
+            f"({error_detail(_json(response)) or f'HTTP {response.status_code}'}): check the `username` and "
             "`password` settings (`password` should be a personal access token)"
         )
 
@@ -228,15 +228,7 @@ def _json(response: requests.Response) -> dict[str, t.Any]:
     return body if isinstance(body, dict) else {}
 
 
-def _detail(body: dict[str, t.Any]) -> str:
-    for key in ("detail", "message", "error_description", "error"):
-        value = body.get(key)
-        if isinstance(value, str) and value:
-            return value[:200]
-    return ""
-
-
 def _is_deprecated_login(response: requests.Response, body: dict[str, t.Any]) -> bool:
     if response.status_code in (404, 405, 410):
         return True
-    return "deprecat" in _detail(body).lower()
+    return "deprecat" in error_detail(body).lower()

@@ -11,6 +11,7 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.streams import RESTStream
 
 from tap_dockerdvp import retries
+from tap_dockerdvp.errors import error_detail
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -124,8 +125,4 @@ def short_detail(response: requests.Response, limit: int = 200) -> str:
     except ValueError:
         text = response.text.strip().replace("\n", " ")
         return text[:limit] or response.reason or ""
-    if isinstance(body, dict):
-        for key in ("detail", "message", "error", "text"):
-            if isinstance(body.get(key), str) and body[key]:
-                return str(body[key])[:limit]
-    return str(body)[:limit]
+    return error_detail(body, limit) or str(body)[:limit]

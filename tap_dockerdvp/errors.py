@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing as t
+
 
 class TapError(Exception):
     """Base class: the CLI prints the message alone, without a traceback, and exits 1."""
@@ -21,3 +23,13 @@ class NamespaceNotFoundError(TapError):
 
 class DownloadError(TapError):
     """An export file could not be read completely; the message names the file, never its URL."""
+
+
+def error_detail(body: t.Any, limit: int = 200) -> str:
+    """The message in a Docker Hub error body (`detail`, `message`, ...), shortened for one-line errors."""
+    if isinstance(body, dict):
+        for key in ("detail", "message", "error_description", "error", "text"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value[:limit]
+    return ""
