@@ -53,10 +53,11 @@ help:
 
 setup: $(DEV_STAMP) $(PLUGINS_STAMP)
 
-$(DEV_STAMP): pyproject.toml
+# the simulator (simulator/, a test double) is its own project: it never ships in the tap's wheel
+$(DEV_STAMP): pyproject.toml simulator/pyproject.toml
 	@test -x $(BIN)/python || { echo "creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
-	@echo "installing tap-dockerdvp[dev] into $(VENV)"
-	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]'
+	@echo "installing tap-dockerdvp[dev] and the simulator into $(VENV)"
+	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]' -e ./simulator
 	@touch $@
 
 $(MELTANO_VENV)/.stamp-meltano-$(MELTANO_VERSION):
@@ -86,7 +87,7 @@ postgres:
 	bash .ci/postgres.sh >/dev/null
 
 # Python paths only: ruff also formats code blocks in Markdown, and DEVELOPERS.md's are laid out by hand
-LINT_PATHS := tap_dockerdvp tests scripts benchmarks
+LINT_PATHS := tap_dockerdvp simulator tests scripts benchmarks
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)

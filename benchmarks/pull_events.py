@@ -33,9 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from tap_dockerdvp.simulator import SimConfig, Simulator
-from tap_dockerdvp.simulator import data as simdata
-from tap_dockerdvp.simulator.catalog import select_only
+from dockerdvp_simulator import SimConfig, Simulator
+from dockerdvp_simulator import data as simdata
+from dockerdvp_simulator.catalog import select_only
 
 BARE = r"""
 import csv, gzip, os, sys

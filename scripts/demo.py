@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The tap-dockerdvp demo: simulated Docker Hub -> meltano -> DuckDB -> a summary.
 
-1. starts the Docker Hub simulator (`python -m tap_dockerdvp.simulator`) on a free local port;
+1. starts the Docker Hub simulator (`python -m dockerdvp_simulator`) on a free local port;
 2. removes the old demo database (output/demo.duckdb) and the demo job's meltano state;
 3. runs `meltano --environment demo run tap-dockerdvp target-duckdb` with the tap pointed at the
    simulator through TAP_DOCKERDVP_API_URL / _HUB_URL / _USERNAME / _PASSWORD;
@@ -75,7 +75,7 @@ def simulator(args: argparse.Namespace) -> Iterator[str]:
         cmd = [
             sys.executable,
             "-m",
-            "tap_dockerdvp.simulator",
+            "dockerdvp_simulator",
             "--port",
             "0",
             "--url-file",

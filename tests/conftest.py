@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tap_dockerdvp.simulator import SimConfig, Simulator
+from dockerdvp_simulator import SimConfig, Simulator
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import requests
 
-from tap_dockerdvp.simulator import data
+from dockerdvp_simulator import data
 from tap_dockerdvp.tap import TapDockerDVP
 from tap_dockerdvp.views import VIEWS
 
@@ -158,7 +158,7 @@ def run_simulator(tmp: Path) -> Iterator[Sim]:
     # The tap calls a timespan complete by the UTC date: the simulator's "today" is the same day.
     today = dt.datetime.now(dt.timezone.utc).date()
     cmd = [
-        sys.executable, "-m", "tap_dockerdvp.simulator",
+        sys.executable, "-m", "dockerdvp_simulator",
         "--port", "0",
         "--url-file", str(url_file),
         "--namespaces", ",".join(NAMESPACES),

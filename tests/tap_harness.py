@@ -9,8 +9,8 @@ import io
 import json
 import typing as t
 
-from tap_dockerdvp.simulator import Simulator
-from tap_dockerdvp.simulator.catalog import select_only
+from dockerdvp_simulator import Simulator
+from dockerdvp_simulator.catalog import select_only
 from tap_dockerdvp.tap import TapDockerDVP
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from tap_harness import tap_config
 
-from tap_dockerdvp.simulator import SimConfig, Simulator
+from dockerdvp_simulator import SimConfig, Simulator
 from tap_dockerdvp.tap import TapDockerDVP
 
 # get_tap_test_class needs its config when the module is imported, so the simulator starts here.

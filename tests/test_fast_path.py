@@ -20,11 +20,11 @@ from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.singerlib.catalog import SelectionMask
 from tap_harness import catalog_selecting, run_tap, tap_config
 
+from dockerdvp_simulator import SimConfig
+from dockerdvp_simulator import data as simdata
 from tap_dockerdvp import fast_path
 from tap_dockerdvp.csv_reader import CsvFormatError, TruncatedFileError, iter_csv_records
 from tap_dockerdvp.fast_path import RecordEncoder, StdoutSink, iter_row_batches
-from tap_dockerdvp.simulator import SimConfig
-from tap_dockerdvp.simulator import data as simdata
 from tap_dockerdvp.streams.pull_events import FAST_PATH_ENV
 from tap_dockerdvp.views import VIEWS
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from tap_dockerdvp.simulator import SimConfig
-from tap_dockerdvp.simulator.soak import compare, interrupted_extraction, tap_files
+from dockerdvp_simulator import SimConfig
+from dockerdvp_simulator.soak import compare, interrupted_extraction, tap_files
 
 
 def test_kill_and_resume_until_done_equals_one_clean_run(simulator, tmp_path) -> None:
@@ -31,7 +31,7 @@ def test_kill_and_resume_until_done_equals_one_clean_run(simulator, tmp_path) ->
 
 
 def test_random_faults_and_kills_lose_nothing(simulator, tmp_path) -> None:
-    from tap_dockerdvp.simulator.soak import RETRIABLE_FAULTS
+    from dockerdvp_simulator.soak import RETRIABLE_FAULTS
 
     cfg = SimConfig(
         weeks=3,

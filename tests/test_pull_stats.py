@@ -7,8 +7,8 @@ import logging
 
 from tap_harness import catalog_selecting, run_tap, tap_config
 
-from tap_dockerdvp.simulator import SimConfig
-from tap_dockerdvp.simulator import data as simdata
+from dockerdvp_simulator import SimConfig
+from dockerdvp_simulator import data as simdata
 
 END = dt.date(2026, 11, 18)
 STREAMS = ["namespace_pull_stats", "repository_pull_stats"]

@@ -9,9 +9,9 @@ import time
 import pytest
 from tap_harness import TapOutput, catalog_selecting, run_tap, run_tap_until_error, tap_config
 
+from dockerdvp_simulator import SimConfig
+from dockerdvp_simulator import data as simdata
 from tap_dockerdvp.errors import DownloadError
-from tap_dockerdvp.simulator import SimConfig
-from tap_dockerdvp.simulator import data as simdata
 
 END = dt.date(2026, 11, 18)
 

@@ -10,10 +10,10 @@ from collections import Counter
 import pytest
 from tap_harness import catalog_selecting, run_tap, run_tap_until_error, tap_config
 
+from dockerdvp_simulator import SimConfig
+from dockerdvp_simulator import data as simdata
+from dockerdvp_simulator import reports as simreports
 from tap_dockerdvp.report_views import Period, file_name_of, period_of, report_type_of
-from tap_dockerdvp.simulator import SimConfig
-from tap_dockerdvp.simulator import data as simdata
-from tap_dockerdvp.simulator import reports as simreports
 
 END = dt.date(2026, 11, 18)  # a fixed clock in the past: every listed report is complete for the tap too
 REPORT_STREAMS = (

@@ -12,7 +12,7 @@ import sys
 import pytest
 from tap_harness import tap_config
 
-from tap_dockerdvp.simulator import SimConfig
+from dockerdvp_simulator import SimConfig
 
 TOTP_SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 PASSWORD = "dckr_pat_s3cr3t-never-print-me"

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tap_dockerdvp.simulator import SimConfig, Simulator
-from tap_dockerdvp.simulator import data as simdata
+from dockerdvp_simulator import SimConfig, Simulator
+from dockerdvp_simulator import data as simdata
 
 END = date(2026, 1, 20)  # a Tuesday: weeks=5 -> 2025-W51 .. 2026-W03 complete, 2026-W04 open
 USER, PASSWORD = "demo", "dckr_pat_demo-secret-token"
@@ -604,7 +604,7 @@ def test_same_seed_same_bytes(tmp_path):
 
 def test_cli_process(tmp_path):
     url_file = tmp_path / "sim.url"
-    cmd = [sys.executable, "-m", "tap_dockerdvp.simulator", "--port", "0", "--url-file",
+    cmd = [sys.executable, "-m", "dockerdvp_simulator", "--port", "0", "--url-file",
            str(url_file), "--namespaces", "one,two", "--weeks", "2", "--end-date", "2026-01-20",
            "--header-style", "snake", "--login-mode", "token-only"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

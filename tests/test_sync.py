@@ -10,8 +10,8 @@ from collections import Counter
 import pytest
 from tap_harness import catalog_selecting, run_tap, tap_config
 
-from tap_dockerdvp.simulator import SimConfig
-from tap_dockerdvp.simulator import data as simdata
+from dockerdvp_simulator import SimConfig
+from dockerdvp_simulator import data as simdata
 from tap_dockerdvp.views import VIEWS
 
 # A fixed clock in the past: every timespan the simulator lists is complete for the tap too.

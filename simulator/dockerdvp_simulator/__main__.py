@@ -1,6 +1,6 @@
 """Run the Docker Hub simulator as a process.
 
-    python -m tap_dockerdvp.simulator --port 0 --url-file sim.url --weeks 6 --namespaces acme,globex
+    python -m dockerdvp_simulator --port 0 --url-file sim.url --weeks 6 --namespaces acme,globex
 
 Prints the base URL and the demo credentials on stderr, writes the URL to ``--url-file`` once it is
 listening (atomically: wait until the file exists), and runs until SIGTERM or SIGINT.

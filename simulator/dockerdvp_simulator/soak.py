@@ -1,7 +1,7 @@
 """Fault soak: extract raw pull events under random faults and SIGKILLs, resuming from the last STATE each time.
 
 The union of everything emitted, deduplicated by primary key, must equal one clean run exactly: no missing row,
-and every duplicate a full duplicate of the same key. ``python -m tap_dockerdvp.simulator.soak --runs 20``
+and every duplicate a full duplicate of the same key. ``python -m dockerdvp_simulator.soak --runs 20``
 prints the tally; the tests use `interrupted_extraction` for one schedule.
 """
 
@@ -20,9 +20,9 @@ import time
 import typing as t
 from pathlib import Path
 
-from tap_dockerdvp.simulator.catalog import select_only
-from tap_dockerdvp.simulator.data import SimConfig
-from tap_dockerdvp.simulator.server import Simulator
+from dockerdvp_simulator.catalog import select_only
+from dockerdvp_simulator.data import SimConfig
+from dockerdvp_simulator.server import Simulator
 
 KEY = ("namespace", "timespan_type", "year", "timespan", "file_index", "row_number")
 # Faults a healthy tap must ride out without failing (given enough retries).

@@ -1,7 +1,7 @@
 """A local HTTP server that behaves like the parts of Docker Hub the tap uses.
 
 Start it in a thread (``with Simulator(SimConfig(...)) as sim: ...``) or as a process (``python -m
-tap_dockerdvp.simulator --port 0 --url-file sim.url``). It binds to loopback only.
+dockerdvp_simulator --port 0 --url-file sim.url``). It binds to loopback only.
 
 Endpoints (``{url}`` is ``http://127.0.0.1:PORT``):
 
