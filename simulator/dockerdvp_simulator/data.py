@@ -157,8 +157,9 @@ TITLE_HEADERS: dict[str, str] = {
 class SimConfig:
     """What the simulated Docker Hub holds and how it answers. Frozen, hashable: change it with dataclasses.replace.
 
-    Defaults follow Docker's published spec (``docs/reference/api/dvp/latest.yaml`` and ``hub/latest.yaml``);
-    a field marked *assumption* sets a behaviour the spec does not state (the list is in :mod:`.server`).
+    Defaults follow Docker's published spec (docker/docs ``content/reference/api/dvp/latest.yaml`` and
+    ``.../hub/latest.yaml``); a field marked *assumption* sets a behaviour the spec does not state (the list is in
+    :mod:`.server`).
 
     Data:
 
