@@ -56,7 +56,7 @@ def test_wrong_credentials_end_the_run_with_one_clear_error(simulator) -> None:
 
 
 def test_two_factor_login_with_totp_secret(simulator) -> None:
-    sim = simulator(small(totp_secret=TOTP_SEED))
+    sim = simulator(small(totp_secret=TOTP_SEED, pat_two_factor=True))  # the simulator's old rule: PATs get 2FA too
     assert authenticator(sim, totp_secret=TOTP_SEED).token()
     with pytest.raises(AuthenticationError, match="`totp_secret`"):
         authenticator(sim).token()  # 2FA account, no seed configured

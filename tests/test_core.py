@@ -20,6 +20,7 @@ _SIM = Simulator(
         include_partial=False,
         extension_namespaces=("globex",),
         report_namespaces=("globex",),  # the report streams need a catalogue with reports
+        metadata_extras=True,  # namespaces.publisher_type / extension_publisher need values to test
     )
 ).start()
 atexit.register(_SIM.stop)

@@ -21,7 +21,7 @@ SIGNED_PARAM = re.compile(r"(?i)x-amz-(signature|credential|security-token)=(?!\
 
 SCENARIOS = {
     "2fa-login-and-faults": (
-        {"totp_secret": TOTP_SEED},
+        {"totp_secret": TOTP_SEED, "pat_two_factor": True},  # the PAT gets a 2FA challenge, so the TOTP path runs
         [
             {"match": "download", "kind": "expire_url", "after": 1},
             {"match": "download", "kind": "truncate", "after": 2},

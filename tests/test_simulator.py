@@ -127,9 +127,15 @@ def test_wrong_credentials(simulator):
 
 def test_two_factor_login(simulator):
     secret = base64.b32encode(b"0123456789abcdefghij").decode().rstrip("=")
-    sim = simulator(small(totp_secret=secret))
+    sim = simulator(small(totp_secret=secret, account_password="hunter2-account-password"))
+    # A personal access token never gets a 2FA challenge.
     r = http_post(sim.url + "/v2/users/login", json={"username": USER, "password": PASSWORD})
+    assert r.status_code == 200 and set(r.json()) == {"token"}
+    assert jwt_claims(r.json()["token"])["https://hub.docker.com"]["source"].startswith("docker_pat|")
+    # The account password does.
+    r = http_post(sim.url + "/v2/users/login", json={"username": USER, "password": "hunter2-account-password"})
     assert r.status_code == 401
+    assert r.json()["detail"] == "Require secondary authentication on MFA enabled account"
     pending = r.json()["login_2fa_token"]
     assert pending
     bad = http_post(sim.url + "/v2/users/2fa-login", json={"login_2fa_token": pending, "code": "000000"})
@@ -141,12 +147,29 @@ def test_two_factor_login(simulator):
         json={"login_2fa_token": pending, "code": totp(secret, time.time())},
     )
     assert ok.status_code == 200, ok.text
+    assert jwt_claims(ok.json()["token"])["https://hub.docker.com"]["source"].startswith("password|")
     r = http_get(sim.api_url + "/", headers={"Authorization": "Bearer " + ok.json()["token"]})
     assert r.status_code == 200
     # The pending token is not a bearer token.
     r = http_get(sim.api_url + "/", headers={"Authorization": "Bearer " + pending})
     assert r.status_code == 401
     assert sim.stats["two_factor_challenges"] == 1
+
+
+def test_pat_two_factor_option_challenges_the_token_too(simulator):
+    secret = base64.b32encode(b"0123456789abcdefghij").decode().rstrip("=")
+    sim = simulator(small(totp_secret=secret, pat_two_factor=True))
+    r = http_post(sim.url + "/v2/users/login", json={"username": USER, "password": PASSWORD})
+    assert r.status_code == 401 and r.json()["login_2fa_token"]
+    ok = http_post(
+        sim.url + "/v2/users/2fa-login",
+        json={"login_2fa_token": r.json()["login_2fa_token"], "code": totp(secret, time.time())},
+    )
+    assert ok.status_code == 200 and ok.json()["token"]
+    # Without a TOTP seed there is no challenge, whatever the option says.
+    plain = simulator(small(pat_two_factor=True))
+    r = http_post(plain.url + "/v2/users/login", json={"username": USER, "password": PASSWORD})
+    assert r.status_code == 200
 
 
 def test_token_only_login_mode(simulator):
@@ -191,13 +214,11 @@ def test_namespace_metadata(simulator):
                 "views": ["raw", "summary", "repo-summary", "namespace-summary", "geo-repo-summary"],
             }
         ],
-        "publisherType": "DVP",
-        "extensionPublisher": False,
     }
     listing = s.get(sim.api_url + "/namespaces").json()
     assert [m["namespace"] for m in listing] == ["acme", "globex"]
     globex = listing[1]
-    assert globex["extraRepos"] is None and globex["extensionPublisher"] is True
+    assert globex["extraRepos"] == [] and set(globex) == {"namespace", "extraRepos", "datasets"}
     assert globex["datasets"][1] == {
         "name": "extensions",
         "timespans": ["months", "weeks"],
@@ -227,7 +248,7 @@ def test_iso_year_boundaries(simulator):
     assert s.get(base + "/2026/weeks").json() == {"weeks": [{"week": w} for w in (1, 2, 3, 4)]}
     assert s.get(base + "/2025/months").json() == {"months": [{"month": 12}]}
     assert s.get(base + "/2026/months").json() == {"months": [{"month": 1}]}
-    assert s.get(base + "/2024/weeks").json() == {"weeks": None}
+    assert s.get(base + "/2024/weeks").json() == {"weeks": []}
     assert s.get(base + "/2026/weeks/1").json() == {"week": 1}
     assert s.get(base + "/2026/weeks/9").status_code == 404
     assert s.get(base + "/2026/days").status_code == 400
@@ -247,7 +268,7 @@ def test_iso_year_boundaries(simulator):
     s2 = login(no_partial)
     base2 = no_partial.api_url + "/namespaces/acme/pulls/exports/years"
     assert s2.get(base2 + "/2026/weeks").json() == {"weeks": [{"week": w} for w in (1, 2, 3)]}
-    assert s2.get(base2 + "/2026/months").json() == {"months": None}
+    assert s2.get(base2 + "/2026/months").json() == {"months": []}
 
 
 def test_iso_week_53():
@@ -440,7 +461,7 @@ def test_pull_endpoints_agree_with_raw(simulator):
     one = s.get(sim.api_url + "/namespaces/acme/repos/server/pulls?timespan=weeks").json()
     assert {p["repo"] for p in one["pulls"]} == {"server"}
     many = s.get(sim.api_url + "/repos/pulls", params={"repos": ["acme/server", "acme/zzz"]})
-    assert many.json()["repos"]["acme/zzz"] == {"pulls": None}
+    assert many.json()["repos"]["acme/zzz"] == {"pulls": []}
     too_many = s.get(sim.api_url + "/repos/pulls", params={"repos": [f"acme/r{i}" for i in range(51)]})
     assert too_many.status_code == 400
     assert s.get(sim.api_url + "/namespaces/acme/pulls?period=forever").status_code == 400

@@ -70,7 +70,7 @@ def test_every_row_of_every_file_is_emitted_once(simulator, header_style: str) -
 
 
 def test_records_are_typed_and_keep_unknown_columns(simulator) -> None:
-    sim = simulator(base_config())
+    sim = simulator(base_config(metadata_extras=True))  # publisherType is asserted below
     records = run_tap(tap_config(sim, timespan_types=["weeks"])).records
 
     event = records["pull_events"][0]

@@ -34,7 +34,16 @@ GZIP_LEVEL = 1  # fast; the benchmark writes files of millions of rows
 
 HEADER_STYLES = ("title", "snake", "upper")
 REPORT_URL_STYLES = ("hub", "presigned", "redirect")  # see simulator/reports.py
-LOGIN_MODES = ("legacy", "token-only")
+LOGIN_MODES = ("legacy", "retired-401", "retired-404", "retired-410", "token-only")
+ROOT_NAMESPACES = ("with-data", "accessible")
+NAMESPACES_ENDPOINTS = ("available", "404", "405")
+EMPTY_LISTS = ("array", "null")
+EXTENSION_VIEW_PATHS = ("pulls", "dataset", "both")
+ROW_SHAPES = ("compact", "wide")
+WEEK_NUMBERINGS = ("iso", "first-monday", "sunday-start")
+PAT_PREFIX = "dckr_pat_"  # Docker's personal access tokens start with this
+#: The User agent value written with one non-UTF-8 byte (0xE9, "é" in latin-1 and cp1252) by ``latin1_rows``.
+LATIN1_USER_AGENT = "Mozilla/5.0 (Macintosh; caf\u00e9)"
 TIMESPAN_TYPES = ("weeks", "months")
 PULL_VIEWS = ("raw", "summary", "repo-summary", "namespace-summary", "geo-repo-summary")
 EXT_VIEWS = ("ext-summary",)
@@ -146,7 +155,70 @@ TITLE_HEADERS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class SimConfig:
-    """What the simulated Docker Hub holds. Frozen, hashable: change it with dataclasses.replace."""
+    """What the simulated Docker Hub holds and how it answers. Frozen, hashable: change it with dataclasses.replace.
+
+    Defaults follow Docker's published spec (docker/docs ``content/reference/api/dvp/latest.yaml`` and
+    ``.../hub/latest.yaml``); a field marked *assumption* sets a behaviour the spec does not state (the list is in
+    :mod:`.server`).
+
+    Data:
+
+    - ``namespaces``: every namespace the user can read (``GET /namespaces``, ``GET /namespaces/{ns}``).
+    - ``extension_namespaces``: namespaces that also have the ``extensions`` dataset (``ext-summary``).
+    - ``weeks``, ``end_date`` ("today"), ``rows_per_week``, ``files_per_timespan``, ``include_partial`` (also
+      list the open week and month), ``header_style``, ``extra_columns`` (raw columns after the 16 documented).
+    - ``row_shape``: ``compact`` (short values, nulls where IA.md says a value may be missing) or ``wide`` (all 16
+      raw columns filled, 100-200 character user agents, 64-hex digests, long tags, domains and owners; for the
+      benchmark). *Assumption*: no public sample of the raw file exists.
+    - ``latin1_rows``: per raw file, this many rows whose ``User agent tool`` is :data:`LATIN1_USER_AGENT` written
+      as latin-1 (a lone 0xE9 byte, not UTF-8); :func:`latin1_cells` says which rows.
+    - ``week_numbering``: how listed weeks are numbered and which days a week's files hold: ``iso`` (ISO 8601,
+      matches the spec's only example), ``first-monday`` (strftime ``%W``: week 1 starts on the year's first
+      Monday, days before it are week 0) or ``sunday-start`` (``%U``: Sunday to Saturday). The last two simulate a
+      calendar mismatch: listed week N holds days outside ISO week N.
+    - ``extra_listed_weeks``: ``(year, week)`` pairs also listed by ``.../years/{year}/weeks`` (e.g. ``(2025, 53)``
+      or ``(2026, 0)``, which ISO lacks); their data view answers ``{"data": []}``. *Assumption*.
+
+    Namespace discovery:
+
+    - ``empty_export_namespaces``: accessible namespaces with no legacy export data: not in ``GET /`` (with
+      ``root_namespaces="with-data"``), no export years, ``pulls`` empty on the legacy ``/pulls`` endpoints.
+    - ``report_namespaces``: namespaces whose DVP program report catalogue lists reports (see :mod:`.reports`).
+    - ``report_only_namespaces``: the current DVP program's customers: shorthand for "in both of the above"
+      (added to both tuples). Every one of the three must be in ``namespaces``.
+    - ``root_namespaces``: ``with-data`` (spec: ``GET /`` lists the namespaces "which have data available") or
+      ``accessible`` (every namespace, the simulator's old behaviour).
+    - ``namespaces_endpoint``: ``available`` (spec), or ``404`` / ``405``: ``GET /namespaces`` answers that
+      status (*assumption*: how an account without the listing would see it), to test a fallback to ``GET /``.
+
+    Response shapes:
+
+    - ``empty_lists``: ``array`` (spec: empty arrays are ``[]``) or ``null`` (*assumption*: the ``null`` some
+      responses may carry) for ``namespaces``, ``extraRepos``, ``years``, ``weeks``/``months``, ``data``,
+      ``pulls``.
+    - ``metadata_extras``: add ``publisherType: "DVP"`` and ``extensionPublisher`` to NamespaceMetadata (only in
+      the newer site examples, not the GitHub spec).
+    - ``extension_view_path``: where the ``extensions`` dataset's views (``ext-summary``) and listings are served:
+      ``pulls`` (``/namespaces/{ns}/pulls/exports/...``, the only data-view path the spec documents, whose
+      ``dataview`` enum on the site includes the ``ext-*`` views), ``dataset``
+      (``/namespaces/{ns}/extensions/exports/...`` only) or ``both``. A view asked under the other path is 404.
+      *Assumption* (undocumented).
+
+    Logins:
+
+    - ``username``, ``password`` (the credential the tap is given; the default is a personal access token),
+      ``account_password`` (optional: the account's password, accepted too), ``totp_secret`` (base32: 2FA on).
+      A secret starting ``dckr_pat_`` is a personal access token and never gets a 2FA challenge; any other
+      secret does when ``totp_secret`` is set.
+    - ``pat_two_factor``: challenge personal access tokens too (not Docker's behaviour; the simulator's old one).
+    - ``auth_token_skips_2fa``: ``/v2/auth/token`` accepts a password of a 2FA account (default False: 401, since
+      that route has no second step). *Assumption*.
+    - ``login_mode``: ``legacy`` (``/v2/users/login`` works, as documented), ``retired-401`` (it answers every
+      login like wrong credentials), ``retired-404``, ``retired-410`` (``{"detail": "Gone"}``), ``token-only``
+      (410 naming ``/v2/auth/token``, on both ``/v2/users/login`` and ``/v2/users/2fa-login``). The retired
+      modes are *assumptions*: the route is ``deprecated: true`` and how it ends is unknown.
+    - ``token_ttl`` (JWT lifetime), ``url_ttl`` (presigned URL lifetime; the spec says six hours).
+    """
 
     seed: int = 7
     namespaces: tuple[str, ...] = ("acme", "globex")
@@ -159,18 +231,31 @@ class SimConfig:
     include_partial: bool = True
     header_style: str = "title"
     extra_columns: tuple[str, ...] = ("ip_hash",)
+    row_shape: str = "compact"
+    latin1_rows: int = 0
+    week_numbering: str = "iso"
+    extra_listed_weeks: tuple[tuple[int, int], ...] = ()
     username: str = "demo"
     password: str = "dckr_pat_demo-secret-token"  # noqa: S105 - the simulator's demo credential
+    account_password: str | None = None
     totp_secret: str | None = None
+    pat_two_factor: bool = False
+    auth_token_skips_2fa: bool = False
     login_mode: str = "legacy"
     token_ttl: int = 600
     url_ttl: int = 21600
     repos_page_max: int = 100
     rate_limit: int = 180  # X-RateLimit-Limit (reported, not enforced; use a rate_limit fault for 429)
+    root_namespaces: str = "with-data"
+    namespaces_endpoint: str = "available"
+    empty_lists: str = "array"
+    metadata_extras: bool = False
+    extension_view_path: str = "pulls"
     # The DVP program's report catalogue (simulator/reports.py). Namespaces not listed have an empty catalogue.
     report_namespaces: tuple[str, ...] = ()
-    # Namespaces whose legacy export answers with no data (no years; legacy /pulls null), as mezmo found.
+    # Namespaces without legacy export data (no years; legacy /pulls empty), as mezmo found.
     empty_export_namespaces: tuple[str, ...] = ()
+    report_only_namespaces: tuple[str, ...] = ()
     report_types: tuple[str, ...] = (
         "summary",
         "trend",
@@ -187,51 +272,88 @@ class SimConfig:
         def fix(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
 
-        for name in ("namespaces", "extension_namespaces", "extra_columns", *_REPORT_TUPLES):
+        for name in _TUPLE_FIELDS:
             value = getattr(self, name)
             if isinstance(value, str):
                 value = [v.strip() for v in value.split(",") if v.strip()]
             fix(name, tuple(value or ()))
+        if self.report_only_namespaces:  # shorthand: reports, and no legacy export data
+            for name in ("report_namespaces", "empty_export_namespaces"):
+                fix(name, tuple(dict.fromkeys((*getattr(self, name), *self.report_only_namespaces))))
+        fix("extra_listed_weeks", _parse_weeks(self.extra_listed_weeks))
         if isinstance(self.end_date, str):
             fix("end_date", date.fromisoformat(self.end_date))
-        if self.totp_secret == "":
-            fix("totp_secret", None)
+        for name in ("totp_secret", "account_password"):
+            if getattr(self, name) == "":
+                fix(name, None)
         if not self.namespaces:
             raise ValueError("at least one namespace is needed")
-        if self.header_style not in HEADER_STYLES:
-            raise ValueError(f"header_style must be one of {HEADER_STYLES}")
-        if self.login_mode not in LOGIN_MODES:
-            raise ValueError(f"login_mode must be one of {LOGIN_MODES}")
-        if self.files_per_timespan < 1 or self.weeks < 0 or self.rows_per_week < 0:
-            raise ValueError("files_per_timespan must be >= 1, weeks and rows_per_week >= 0")
+        for name, allowed in (
+            ("header_style", HEADER_STYLES),
+            ("login_mode", LOGIN_MODES),
+            ("row_shape", ROW_SHAPES),
+            ("week_numbering", WEEK_NUMBERINGS),
+            ("root_namespaces", ROOT_NAMESPACES),
+            ("namespaces_endpoint", NAMESPACES_ENDPOINTS),
+            ("empty_lists", EMPTY_LISTS),
+            ("extension_view_path", EXTENSION_VIEW_PATHS),
+            ("report_url_style", REPORT_URL_STYLES),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
+        if self.files_per_timespan < 1 or self.weeks < 0 or self.rows_per_week < 0 or self.latin1_rows < 0:
+            raise ValueError("files_per_timespan must be >= 1, weeks, rows_per_week and latin1_rows >= 0")
         if self.repos_per_namespace < 1 or self.repos_page_max < 1:
             raise ValueError("repos_per_namespace and repos_page_max must be >= 1")
-        unknown = set(self.extension_namespaces) - set(self.namespaces)
-        if unknown:
-            raise ValueError(f"extension_namespaces not in namespaces: {sorted(unknown)}")
-        unknown = (set(self.report_namespaces) | set(self.empty_export_namespaces)) - set(self.namespaces)
-        if unknown:
-            raise ValueError(f"report_namespaces / empty_export_namespaces not in namespaces: {sorted(unknown)}")
-        if self.report_retention < 1 or self.report_url_style not in REPORT_URL_STYLES:
-            raise ValueError(f"report_retention must be >= 1 and report_url_style one of {REPORT_URL_STYLES}")
+        for name in ("report_only_namespaces", "extension_namespaces", "report_namespaces", "empty_export_namespaces"):
+            unknown = set(getattr(self, name)) - set(self.namespaces)
+            if unknown:
+                raise ValueError(f"{name} not in namespaces: {sorted(unknown)}")
+        if self.report_retention < 1:
+            raise ValueError("report_retention must be >= 1")
         if set(self.report_granularities) - {"weekly", "monthly"}:
             raise ValueError("report_granularities: weekly and/or monthly")
 
     def to_json(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["end_date"] = self.end_date.isoformat()
-        for name in ("namespaces", "extension_namespaces", "extra_columns", *_REPORT_TUPLES):
+        for name in _TUPLE_FIELDS:
             out[name] = list(out[name])
+        out["extra_listed_weeks"] = [list(w) for w in self.extra_listed_weeks]
         return out
 
+    def is_pat(self, secret: str) -> bool:
+        """Whether a login secret is a personal access token (which never gets a 2FA challenge)."""
+        return secret.startswith(PAT_PREFIX)
 
-_REPORT_TUPLES = (
+    def has_export_data(self, namespace: str) -> bool:
+        return namespace not in self.empty_export_namespaces
+
+
+_TUPLE_FIELDS = (
+    "namespaces",
+    "extension_namespaces",
+    "extra_columns",
     "report_namespaces",
     "empty_export_namespaces",
+    "report_only_namespaces",
     "report_types",
     "unknown_report_types",
     "report_granularities",
 )
+
+
+def _parse_weeks(value: Any) -> tuple[tuple[int, int], ...]:
+    """``((2025, 53), ...)`` from pairs, ``[[2025, 53]]`` (JSON) or ``"2025-53,2026-0"`` (the command line)."""
+    if isinstance(value, str):
+        value = [item.strip().split("-") for item in value.split(",") if item.strip()]
+    out = []
+    for item in value or ():
+        year, week = (int(v) for v in item)
+        if week < 0:
+            raise ValueError(f"extra_listed_weeks: week {week} of {year} is negative")
+        out.append((year, week))
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -246,16 +368,44 @@ def data_start(cfg: SimConfig) -> date:
     return monday_of(cfg.end_date) - timedelta(weeks=cfg.weeks)
 
 
-def timespan_bounds(timespan_type: str, year: int, number: int) -> tuple[date, date]:
-    """First and last day (inclusive) of ISO week ``number`` of ISO year ``year``, or of a month."""
+def week_of(day: date, numbering: str = "iso") -> tuple[int, int]:
+    """``(year, week)`` of a day under a week numbering (see ``SimConfig.week_numbering``)."""
+    if numbering == "iso":
+        iso = day.isocalendar()
+        return iso[0], iso[1]
+    return day.year, int(day.strftime("%W" if numbering == "first-monday" else "%U"))
+
+
+def timespan_bounds(timespan_type: str, year: int, number: int, numbering: str = "iso") -> tuple[date, date]:
+    """First and last day (inclusive) of week ``number`` of ``year`` (ISO by default), or of a month.
+
+    Under ``first-monday`` / ``sunday-start`` a week never crosses a year end: week 0 is 1 January up to the day
+    before the year's first Monday / Sunday, and the year's last week ends on 31 December.
+    """
     if timespan_type == "weeks":
-        start = date.fromisocalendar(year, number, 1)
-        return start, start + timedelta(days=6)
+        if numbering == "iso":
+            start = date.fromisocalendar(year, number, 1)
+            return start, start + timedelta(days=6)
+        jan1, dec31 = date(year, 1, 1), date(year, 12, 31)
+        first = jan1 + timedelta(days=((0 if numbering == "first-monday" else 6) - jan1.weekday()) % 7)
+        if number == 0:
+            start, end = jan1, first - timedelta(days=1)
+        else:
+            start = first + timedelta(weeks=number - 1)
+            end = min(start + timedelta(days=6), dec31)
+        if number < 0 or start.year != year or end < start:
+            raise ValueError(f"{year} has no week {number} under {numbering!r} numbering")
+        return start, end
     if timespan_type == "months":
         start = date(year, number, 1)
         nxt = date(year + (number == 12), number % 12 + 1, 1)
         return start, nxt - timedelta(days=1)
     raise ValueError(f"unknown timespan type {timespan_type!r}")
+
+
+def bounds(cfg: SimConfig, timespan_type: str, year: int, number: int) -> tuple[date, date]:
+    """:func:`timespan_bounds` under the config's week numbering."""
+    return timespan_bounds(timespan_type, year, number, cfg.week_numbering)
 
 
 def data_days(cfg: SimConfig, start: date, end: date) -> tuple[date, date] | None:
@@ -266,26 +416,36 @@ def data_days(cfg: SimConfig, start: date, end: date) -> tuple[date, date] | Non
 
 
 def listed_timespans(
-    cfg: SimConfig, namespace: str, timespan_type: str, *, include_partial: bool | None = None
+    cfg: SimConfig,
+    namespace: str,
+    timespan_type: str,
+    *,
+    include_partial: bool | None = None,
+    numbering: str | None = None,
 ) -> list[tuple[int, int, date, date]]:
     """Timespans the API lists: complete ones, plus the current open one when ``include_partial``.
 
-    Each item is ``(year, number, first_day, last_day)``; weeks use ISO years.
+    Each item is ``(year, number, first_day, last_day)``; weeks are numbered by ``numbering`` (default: the
+    config's ``week_numbering``; ISO weeks use ISO years). ``extra_listed_weeks`` are not included.
     """
     if include_partial is None:
         include_partial = cfg.include_partial
+    numbering = numbering or cfg.week_numbering
     first, last = data_start(cfg), cfg.end_date - timedelta(days=1)
     out: list[tuple[int, int, date, date]] = []
     if last < first:
         return out
     if timespan_type == "weeks":
-        d = monday_of(first)
+        seen: set[tuple[int, int]] = set()
+        d = first
         while d <= last:
-            iso = d.isocalendar()
-            start, end = timespan_bounds("weeks", iso[0], iso[1])
-            if end < cfg.end_date or include_partial:
-                out.append((iso[0], iso[1], start, end))
-            d += timedelta(weeks=1)
+            key = week_of(d, numbering)
+            if key not in seen:
+                seen.add(key)
+                start, end = timespan_bounds("weeks", *key, numbering)
+                if end < cfg.end_date or include_partial:
+                    out.append((*key, start, end))
+            d += timedelta(days=1)
     elif timespan_type == "months":
         y, m = first.year, first.month
         while date(y, m, 1) <= last:
@@ -298,13 +458,16 @@ def listed_timespans(
     return out
 
 
-def complete_timespans(cfg: SimConfig, namespace: str, timespan_type: str) -> list[tuple[int, int, date, date]]:
+def complete_timespans(
+    cfg: SimConfig, namespace: str, timespan_type: str, *, numbering: str | None = None
+) -> list[tuple[int, int, date, date]]:
     """Complete timespans with data: ``(year, number, first_day, last_day)``, last day inclusive."""
-    return listed_timespans(cfg, namespace, timespan_type, include_partial=False)
+    return listed_timespans(cfg, namespace, timespan_type, include_partial=False, numbering=numbering)
 
 
 def listed_years(cfg: SimConfig, namespace: str) -> list[int]:
     years = {y for t in TIMESPAN_TYPES for (y, _n, _s, _e) in listed_timespans(cfg, namespace, t)}
+    years.update(y for y, _w in cfg.extra_listed_weeks)
     return sorted(years)
 
 
@@ -408,6 +571,79 @@ _EXTRA_REPO = ("otherns", "legacy-image")  # listed in extraRepos of the first n
 _EXTENSION_REPOS = ("desktop-extension", "insights-extension")
 _WEEKDAY_WEIGHTS = (1.12, 1.16, 1.14, 1.10, 1.04, 0.72, 0.72)
 
+# The wide row shape (row_shape="wide"): every raw column filled, long realistic values.
+_WIDE_TAG_FLAVOURS = (
+    "bookworm-slim-20260105-linux-amd64",
+    "alpine3.21-fips-202601-build.4521",
+    "ubi9-minimal-9.5-1736404036-enterprise",
+    "jammy-cuda12.6.3-cudnn9-runtime-ubuntu22.04",
+    "noble-20260112-debug-nonroot-multiarch",
+)
+_WIDE_DOMAIN_HOSTS = (
+    "ci-runner-pool-{n:02d}",
+    "build-farm-{n:02d}",
+    "k8s-node-group-{n:02d}",
+    "dev-workstation-{n:03d}",
+)
+_WIDE_REGIONS = ("eu-west-1", "us-east-2", "ap-southeast-1", "europe-west4", "westeurope", "us-central1")
+_WIDE_OWNER_TAILS = (
+    " Global Container Platform Engineering Holdings, Inc.",
+    " International Cloud Native Software Distribution GmbH",
+    " Enterprise Developer Tooling and Infrastructure Services Ltd.",
+)
+_KERNELS = ("6.8.0-1019-aws", "5.15.0-1071-azure", "6.1.0-28-cloud-amd64", "6.6.56+", "5.10.228-219.884.amzn2.x86_64")
+
+
+def _wide_user_agent(rng: random.Random) -> tuple[str, str]:
+    """(a 100-200 character User-Agent header as real clients send it, its version)."""
+    arch = rng.choice(("amd64", "arm64"))
+    kernel = rng.choice(_KERNELS)
+    go = f"go/go1.{rng.randint(21, 23)}.{rng.randint(1, 12)}"
+    commit = f"{rng.getrandbits(28):07x}"
+    kind = rng.choices(("docker", "containerd", "buildkit", "kubelet", "podman", "desktop"), (40, 24, 9, 6, 5, 6))[0]
+    if kind == "docker":
+        v = rng.choice(("27.3.1", "26.1.4", "25.0.5", "24.0.7", "28.0.1"))
+        ua = (
+            f"docker/{v} {go} git-commit/{commit} kernel/{kernel} os/linux arch/{arch} "
+            f"UpstreamClient(Docker-Client/{v} \\(linux\\))"
+        )
+    elif kind == "containerd":
+        v = rng.choice(("1.7.13", "1.7.22", "1.6.28", "2.0.0", "1.6.33"))
+        ua = (
+            f"containerd/v{v} (linux; {arch}) {go} cri-plugin/v1 kubelet/v1.30.{rng.randint(0, 9)} "
+            f"kubernetes/{commit} runc/1.1.{rng.randint(9, 15)} kernel/{kernel}"
+        )
+    elif kind == "buildkit":
+        v = rng.choice(("v0.12.5", "v0.16.0", "v0.15.2", "v0.17.3"))
+        ua = (
+            f"buildkit/{v} (linux; {arch}) {go} moby-buildkit-frontend/dockerfile.v0 "
+            f"docker-buildx/v0.19.{rng.randint(0, 3)} github-actions-runner/2.321.0 git-commit/{commit}"
+        )
+    elif kind == "kubelet":
+        v = rng.choice(("v1.30.4", "v1.29.8", "v1.31.1", "v1.28.13"))
+        ua = (
+            f"kubelet/{v} (linux/{arch}) kubernetes/{commit} cri-o/1.30.{rng.randint(0, 9)} "
+            f"conmon/2.1.12 {go} os-release/rhcos-417.94 kernel/{kernel}"
+        )
+    elif kind == "podman":
+        v = rng.choice(("4.9.3", "5.2.2", "4.6.1"))
+        ua = (
+            f"libpod/{v} (linux; {arch}) containers-image/5.32.{rng.randint(0, 2)} {go} "
+            f"skopeo-compatible/1.16.1 buildah/1.37.{rng.randint(0, 5)} kernel/{kernel}"
+        )
+    else:
+        v = rng.choice(("4.37.1", "4.36.0", "4.35.1"))
+        ua = (
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+            f"Chrome/131.0.{rng.randint(1000, 9999)}.{rng.randint(10, 99)} Safari/537.36 Docker-Desktop/{v}"
+        )
+    return ua, v
+
+
+def _wide_domain(rng: random.Random, base: str) -> str:
+    host = rng.choice(_WIDE_DOMAIN_HOSTS).format(n=rng.randint(1, 120))
+    return f"{host}.{rng.choice(_WIDE_REGIONS)}.build-infrastructure.{base}"
+
 
 def _rng(*parts: object) -> random.Random:
     return random.Random("|".join(str(p) for p in parts))
@@ -419,6 +655,9 @@ def _digest(*parts: object) -> str:
 
 def owner_name(cfg: SimConfig, namespace: str) -> str:
     """The organisation name written in the Owner column (the first one contains a comma)."""
+    if cfg.row_shape == "wide":
+        tails = _WIDE_OWNER_TAILS if namespace == cfg.namespaces[0] else _WIDE_OWNER_TAILS[1:]
+        return namespace.capitalize() + _rng(cfg.seed, namespace, "owner").choice(tails)
     if namespace == cfg.namespaces[0]:
         return f"{namespace.capitalize()}, Inc."
     return namespace.capitalize() + _rng(cfg.seed, namespace, "owner").choice(_OWNER_SUFFIXES)
@@ -507,6 +746,10 @@ def _extra_value(name: str, rng: random.Random, key: str) -> str:
     return rng.choice(("alpha", "beta", "gamma", "", NULL))
 
 
+def _extras(columns: tuple[str, ...], rng: random.Random, seed: int, namespace: str, i: int) -> tuple[str, ...]:
+    return tuple(_extra_value(c, rng, f"{seed}|{namespace}|{i}|{c}") for c in columns)
+
+
 @lru_cache(maxsize=32)
 def _pools(
     seed: int,
@@ -517,6 +760,7 @@ def _pools(
     rows_per_week: int,
     extra_columns: tuple[str, ...],
     owner: str,
+    wide: bool = False,
 ) -> _Pools:
     rng = _rng(seed, namespace, "pools")
     repos = [(namespace, r) for r in _repo_names(seed, namespace, repos_per_namespace, is_extension)]
@@ -532,9 +776,15 @@ def _pools(
         tag_total = sum(t[2] for t in tags)
         for tag, release, tw in tags:
             dg = _digest(seed, ns_col, repo, release)
+            if wide:  # a long tag; a pull by digest and a version check carry both the tag and the digest
+                tag = f"{tag}-{_rng(seed, ns_col, repo, release, 'flavour').choice(_WIDE_TAG_FLAVOURS)}"
             for code, (action, aw) in enumerate(_ACTIONS):
                 if code == 0:
                     t = (action, dg, "GET", ns_col, tag, repo, tag, owner, tag, dg, code)
+                elif wide and code == 1:
+                    t = (action, dg, "GET", ns_col, dg, repo, tag, owner, tag, dg, code)
+                elif wide:
+                    t = (action, dg, "HEAD", ns_col, tag, repo, tag, owner, tag, dg, code)
                 elif code == 1:
                     t = (action, dg, "GET", ns_col, dg, repo, NULL, owner, NULL, dg, code)
                 else:
@@ -548,7 +798,28 @@ def _pools(
     cloud_v, cloud_w = [v for v, _w in _CLOUDS], [w for _v, w in _CLOUDS]
     ua_w = [u[1] for u in _UA]
     clients: list[tuple] = []
-    for i in range(n_clients):
+    if wide:  # no nulls and no empty values: drop the null choices, draw long values from shared pools
+        country_v, country_w = country_v[:-1], country_w[:-1]
+        type_v, type_w = type_v[:-1], type_w[:-1]
+        cloud_v, cloud_w = cloud_v[:-1], cloud_w[:-1]
+        wrng = _rng(seed, namespace, "wide")
+        agents = [_wide_user_agent(wrng) for _ in range(2048)]
+        domains = [_wide_domain(wrng, wrng.choice(_BUSINESS_DOMAINS + _EDU_DOMAINS)) for _ in range(1024)]
+        # One draw of each column for all clients: much faster than a draw per client and value.
+        k = n_clients
+        columns = zip(
+            crng.choices(country_v, country_w, k=k),
+            crng.choices(cloud_v, cloud_w, k=k),
+            crng.choices(type_v, type_w, k=k),
+            crng.choices(agents, k=k),
+            crng.choices(domains, k=k),
+            strict=True,
+        )
+        clients = [
+            (country, host, kind, ua[0], ua[1], domain, _extras(extra_columns, crng, seed, namespace, i))
+            for i, (country, host, kind, ua, domain) in enumerate(columns)
+        ]
+    for i in range(0 if wide else n_clients):
         country = crng.choices(country_v, country_w)[0]
         kind = crng.choices(type_v, type_w)[0]
         if kind == "hosting":
@@ -564,8 +835,7 @@ def _pools(
             domain = crng.choice(_ISP_DOMAINS) if kind == "isp" else ""
         tool, _w, versions = crng.choices(_UA, ua_w)[0]
         version = crng.choice(versions)
-        extras = tuple(_extra_value(c, crng, f"{seed}|{namespace}|{i}|{c}") for c in extra_columns)
-        clients.append((country, host, kind, tool, version, domain, extras))
+        clients.append((country, host, kind, tool, version, domain, _extras(extra_columns, crng, seed, namespace, i)))
     client_weights = [1.0 / (i + 1) ** 0.7 for i in range(n_clients)]
     # Pre-rendered CSV pieces for the fast writer: a raw line is
     # A ds, a B b C ts, c D e  (see _raw_lines).
@@ -594,7 +864,7 @@ def _pools(
 
 def _q(value: str) -> str:
     """Quote one CSV field like csv.writer's QUOTE_MINIMAL (for a row of several fields)."""
-    if any(ch in value for ch in ',"\r\n'):
+    if "," in value or '"' in value or "\n" in value or "\r" in value:
         return '"' + value.replace('"', '""') + '"'
     return value
 
@@ -611,6 +881,7 @@ def _pools_for(cfg: SimConfig, namespace: str) -> _Pools:
         cfg.rows_per_week,
         tuple(cfg.extra_columns),
         owner_name(cfg, namespace),
+        cfg.row_shape == "wide",
     )
 
 
@@ -637,22 +908,22 @@ def _day_indices(cfg: SimConfig, namespace: str, day: date) -> tuple[list[int], 
     return t_idx, c_idx
 
 
+def _row(t: tuple, c: tuple, ds: str) -> tuple:
+    """A raw row (RAW_COLUMNS order, then the extra columns) from a target, a client and the day."""
+    ts = ds + " 00:00:00"
+    return (t[0], ds, c[0], t[1], t[2], c[1], t[3], t[4], t[5], t[6], ts, c[2], c[3], c[4], c[5], t[7], *c[6])
+
+
 def _day_rows(cfg: SimConfig, namespace: str, day: date) -> list[tuple]:
     pools = _pools_for(cfg, namespace)
     t_idx, c_idx = _day_indices(cfg, namespace, day)
     targets, clients = pools.targets, pools.clients
     ds = day.isoformat()
-    ts = ds + " 00:00:00"
-    return [
-        (t[0], ds, c[0], t[1], t[2], c[1], t[3], t[4], t[5], t[6], ts, c[2], c[3], c[4], c[5], t[7]) + c[6]
-        for t, c in zip([targets[i] for i in t_idx], [clients[i] for i in c_idx], strict=True)
-    ]
+    return [_row(targets[ti], clients[ci], ds) for ti, ci in zip(t_idx, c_idx, strict=True)]
 
 
-def _raw_lines(cfg: SimConfig, namespace: str, day: date, lo: int, hi: int) -> str:
+def _raw_lines(pools: _Pools, t_idx: list[int], c_idx: list[int], day: date, lo: int, hi: int) -> str:
     """CSV text of the raw rows ``lo:hi`` of one day: the same bytes csv.writer would write."""
-    pools = _pools_for(cfg, namespace)
-    t_idx, c_idx = _day_indices(cfg, namespace, day)
     tf, cf = pools.target_frags, pools.client_frags
     dsc = day.isoformat() + ","
     tsc = day.isoformat() + " 00:00:00,"
@@ -675,7 +946,8 @@ def raw_rows(cfg: SimConfig, namespace: str, start_date: date, end_date: date) -
     """Raw rows of the days ``start_date..end_date`` (inclusive), as written in the file.
 
     Keys are the canonical column names (``RAW_COLUMNS`` then ``cfg.extra_columns``); values are the
-    CSV strings (``\\N``, ``null`` and empty strings included).
+    CSV strings (``\\N``, ``null`` and empty strings included). ``latin1_rows`` is a property of a file, not
+    of a day: its cells are not applied here (see :func:`iter_export_rows` and :func:`latin1_cells`).
     """
     cols = raw_columns(cfg)
     span = data_days(cfg, start_date, end_date)
@@ -706,11 +978,22 @@ def _agg_key(cfg: SimConfig) -> SimConfig:
         username="",
         password="",
         totp_secret=None,
+        account_password=None,
+        pat_two_factor=False,
+        auth_token_skips_2fa=False,
         login_mode="legacy",
         token_ttl=0,
         url_ttl=0,
         repos_page_max=1,
         rate_limit=0,
+        latin1_rows=0,
+        week_numbering="iso",
+        extra_listed_weeks=(),
+        root_namespaces="with-data",
+        namespaces_endpoint="available",
+        empty_lists="array",
+        metadata_extras=False,
+        extension_view_path="pulls",
     )
 
 
@@ -821,7 +1104,7 @@ def _file_slice(total: int, files: int, file_index: int) -> tuple[int, int]:
 
 
 def timespan_row_total(cfg: SimConfig, namespace: str, view: str, timespan_type: str, year: int, timespan: int) -> int:
-    start, end = timespan_bounds(timespan_type, year, timespan)
+    start, end = bounds(cfg, timespan_type, year, timespan)
     if view == "raw":
         span = data_days(cfg, start, end)
         return sum(day_row_count(cfg, namespace, d) for d in _days(*span)) if span else 0
@@ -845,6 +1128,37 @@ def expected_rows(
     return hi - lo
 
 
+def _latin1_positions(cfg: SimConfig, view: str, rows_in_file: int) -> list[int]:
+    """0-based data-row positions in a raw file whose User agent is written as latin-1 (spread evenly)."""
+    k = min(cfg.latin1_rows, rows_in_file) if view == "raw" else 0
+    return [(2 * i + 1) * rows_in_file // (2 * k) for i in range(k)]
+
+
+def latin1_cells(
+    cfg: SimConfig, namespace: str, timespan_type: str, year: int, timespan: int, file_index: int
+) -> list[dict[str, Any]]:
+    """The cells ``latin1_rows`` writes with a non-UTF-8 byte in one raw export file.
+
+    Each item: ``row_number`` (1-based data row of the file, the header not counted), ``column``
+    (``"user_agent_tool"``), ``raw`` (the bytes in the file) and ``text`` (those bytes read as latin-1 or
+    cp1252: :data:`LATIN1_USER_AGENT`).
+    """
+    rows = expected_rows(cfg, namespace, "raw", timespan_type, year, timespan, file_index)
+    return [
+        {
+            "row_number": pos + 1,
+            "column": "user_agent_tool",
+            "raw": LATIN1_USER_AGENT.encode("latin-1"),
+            "text": LATIN1_USER_AGENT,
+        }
+        for pos in _latin1_positions(cfg, "raw", rows)
+    ]
+
+
+_UA_INDEX = RAW_COLUMNS.index("user_agent_tool")
+_LINES_PER_WRITE = 50_000
+
+
 def iter_export_rows(
     cfg: SimConfig,
     namespace: str,
@@ -854,8 +1168,8 @@ def iter_export_rows(
     timespan: int,
     file_index: int,
 ) -> Iterator[list[tuple]]:
-    """Batches of the data rows of one export file (not the header)."""
-    start, end = timespan_bounds(timespan_type, year, timespan)
+    """Batches of the data rows of one export file (not the header), as text (``latin1_rows`` applied)."""
+    start, end = bounds(cfg, timespan_type, year, timespan)
     total = timespan_row_total(cfg, namespace, view, timespan_type, year, timespan)
     lo, hi = _file_slice(total, cfg.files_per_timespan, file_index)
     if view != "raw":
@@ -863,8 +1177,17 @@ def iter_export_rows(
         if hi > lo:
             yield rows[lo:hi]
         return
+    odd = set(_latin1_positions(cfg, view, hi - lo))
+    offset = 0
     for day, a, b in _raw_day_slices(cfg, namespace, start, end, lo, hi):
-        yield _day_rows(cfg, namespace, day)[a:b]
+        batch = _day_rows(cfg, namespace, day)[a:b]
+        for pos in odd:
+            if offset <= pos < offset + len(batch):
+                row = list(batch[pos - offset])
+                row[_UA_INDEX] = LATIN1_USER_AGENT
+                batch[pos - offset] = tuple(row)
+        offset += len(batch)
+        yield batch
 
 
 def _raw_day_slices(
@@ -884,6 +1207,15 @@ def _raw_day_slices(
         offset += n
 
 
+def _latin1_line(pools: _Pools, t: int, c: int, day: date) -> bytes:
+    """One raw row with its User agent replaced, encoded as latin-1 (every other generated value is ASCII)."""
+    row = list(_row(pools.targets[t], pools.clients[c], day.isoformat()))
+    row[_UA_INDEX] = LATIN1_USER_AGENT
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow(row)
+    return text.getvalue().encode("latin-1")
+
+
 def write_export_file(
     cfg: SimConfig,
     namespace: str,
@@ -896,7 +1228,8 @@ def write_export_file(
 ) -> int:
     """Write one export file (gzip CSV with a header row) to ``path``; return its data row count.
 
-    The bytes depend only on ``cfg`` and the arguments (gzip mtime 0, no file name in the header).
+    The bytes depend only on ``cfg`` and the arguments (gzip mtime 0, no file name in the header). Raw rows are
+    rendered a day at a time and streamed to the gzip file: memory does not grow with the file.
     """
     if view not in VIEW_COLUMNS:
         raise ValueError(f"unknown view {view!r}")
@@ -910,11 +1243,23 @@ def write_export_file(
         writer.writerow(view_header(cfg, view))
         gz.write(text.getvalue().encode())
         if view == "raw":
-            start, end = timespan_bounds(timespan_type, year, timespan)
+            start, end = bounds(cfg, timespan_type, year, timespan)
             total = timespan_row_total(cfg, namespace, view, timespan_type, year, timespan)
             lo, hi = _file_slice(total, cfg.files_per_timespan, file_index)
+            odd = _latin1_positions(cfg, view, hi - lo)
+            pools = _pools_for(cfg, namespace)
             for day, a, b in _raw_day_slices(cfg, namespace, start, end, lo, hi):
-                gz.write(_raw_lines(cfg, namespace, day, a, b).encode())
+                t_idx, c_idx = _day_indices(cfg, namespace, day)
+                # Rows a..b of the day are rows written..written+(b-a) of the file; some may be latin-1 ones.
+                stops = [a + pos - written for pos in odd if written <= pos < written + (b - a)]
+                first = a
+                for stop in [*stops, b]:
+                    for lo_ in range(first, stop, _LINES_PER_WRITE):  # bounded text per write, even for huge days
+                        hi_ = min(stop, lo_ + _LINES_PER_WRITE)
+                        gz.write(_raw_lines(pools, t_idx, c_idx, day, lo_, hi_).encode())
+                    if stop < b:
+                        gz.write(_latin1_line(pools, t_idx[stop], c_idx[stop], day))
+                    first = stop + 1
                 written += b - a
             return written
         for batch in iter_export_rows(cfg, namespace, view, timespan_type, year, timespan, file_index):

@@ -32,6 +32,16 @@ Kinds and their fields:
 - ``expire_token`` (requests with an ``Authorization`` header): 401 as for an expired JWT.
 - ``html``: ``status`` (default 200) with an HTML error page.
 - ``slow``: sleep ``seconds`` (default 1) first, then answer normally (or per the next rule).
+- ``late_view`` (data-view listings, ``.../{timespan}/{dataview}``, only): the timespan is listed but its view
+  is not ready yet: ``style`` ``404`` (default: 404 ``{"txnid", "message": "object not found", "errinfo"}``)
+  or ``empty`` (200 ``{"data": []}``, or ``null`` with ``empty_lists="null"``). With ``times`` (and
+  ``after``) the view is ready again once the rule is spent, e.g. on a later run. *Assumption*: the spec
+  documents only a 200 and says nothing about when a timespan's files are ready.
+- ``late_report`` (report files, ``report-download``, only): the catalogue lists the report but its file
+  answers 404 (``{"message": "report not found"}`` on the Hub host, S3 ``NoSuchKey`` on presigned storage).
+
+Match a single timespan with a path expression, e.g. ``{"match": "/years/2026/weeks/3/raw$", "kind":
+"late_view", "times": 1}``.
 """
 
 from __future__ import annotations
@@ -52,7 +62,12 @@ FAULT_KINDS = (
     "expire_token",
     "html",
     "slow",
+    "late_view",
+    "late_report",
 )
+LATE_VIEW_STYLES = ("404", "empty")
+#: Kinds that apply only to one endpoint kind (``server.classify``).
+ENDPOINT_ONLY = {"late_view": "exports", "late_report": "report-download"}
 DOWNLOAD_ONLY = frozenset({"corrupt_gzip", "cut_csv", "expire_url"})
 RETRY_AFTER_STYLES = ("seconds", "epoch", "x-retry-after", "none")
 _FIELDS = {
@@ -68,6 +83,7 @@ _FIELDS = {
     "retry_after_style",
     "fraction",
     "seconds",
+    "style",
 }
 
 
@@ -85,6 +101,7 @@ class FaultRule:
     retry_after_style: str = "seconds"
     fraction: float = 0.5
     seconds: float = 1.0
+    style: str = "404"
     seen: int = 0  # matching requests so far
     fired: int = 0  # requests it hit
     _regex: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
@@ -96,6 +113,9 @@ class FaultRule:
             raise ValueError("fault rule needs a non-empty 'match' string")
         if self.retry_after_style not in RETRY_AFTER_STYLES:
             raise ValueError(f"retry_after_style must be one of {RETRY_AFTER_STYLES}")
+        self.style = str(self.style)  # {"style": 404} from JSON is fine too
+        if self.style not in LATE_VIEW_STYLES:
+            raise ValueError(f"style must be one of {LATE_VIEW_STYLES}")
         if not 0 <= float(self.fraction) < 1:
             raise ValueError("fraction must be in [0, 1)")
         if self.times is not None and self.times < 0:
@@ -132,7 +152,9 @@ class FaultRule:
             return True
         return bool(self._regex and self._regex.search(path))
 
-    def applies(self, is_download: bool, has_auth: bool) -> bool:
+    def applies(self, kinds: tuple[str, ...], is_download: bool, has_auth: bool) -> bool:
+        if self.kind in ENDPOINT_ONLY:
+            return ENDPOINT_ONLY[self.kind] in kinds
         if self.kind in DOWNLOAD_ONLY:
             return is_download
         if self.kind == "expire_token":
@@ -178,7 +200,7 @@ class FaultSet:
         chosen: FaultRule | None = None
         with self._lock:
             for rule in self._rules:
-                if not rule.matches(path, kinds, method) or not rule.applies(is_download, has_auth):
+                if not rule.matches(path, kinds, method) or not rule.applies(kinds, is_download, has_auth):
                     continue
                 if rule.kind != "slow" and chosen is not None:
                     continue

@@ -99,7 +99,8 @@ def report_periods(cfg: SimConfig, granularity: str) -> list[tuple[date, date]]:
     """Complete periods with data, oldest first: (first day, last day)."""
     ttype = "weeks" if granularity == "weekly" else "months"
     ns = cfg.namespaces[0]
-    return [(start, end) for _y, _n, start, end in data.complete_timespans(cfg, ns, ttype)]
+    # Report periods are Monday weeks and calendar months (mezmo's file names), whatever the export's numbering.
+    return [(start, end) for _y, _n, start, end in data.complete_timespans(cfg, ns, ttype, numbering="iso")]
 
 
 def file_name(ns: str, report_type: str, granularity: str, start: date) -> str:
@@ -184,7 +185,8 @@ def _csp(host: str) -> str:
 
 
 def _agent(tool: str) -> str:
-    return "unknown" if tool in (data.NULL, "") else tool
+    """The tool name: a full User-Agent header (``row_shape="wide"``) is cut to its first product token."""
+    return "unknown" if tool in (data.NULL, "") else tool.split("/", 1)[0].split(" ", 1)[0].lower()
 
 
 def report_table(

@@ -1,7 +1,7 @@
 """A local HTTP server that behaves like the parts of Docker Hub the tap uses.
 
-Start it in a thread (``with Simulator(SimConfig(...)) as sim: ...``) or as a process (``python -m
-dockerdvp_simulator --port 0 --url-file sim.url``). It binds to loopback only.
+Start it in a thread (``with Simulator(SimConfig(...)) as sim: ...``) or as a process (``dockerdvp-simulator
+--port 0 --url-file sim.url``, or ``python -m dockerdvp_simulator``). It binds to loopback only.
 
 Endpoints (``{url}`` is ``http://127.0.0.1:PORT``):
 
@@ -18,6 +18,61 @@ Endpoints (``{url}`` is ``http://127.0.0.1:PORT``):
   ``GET/POST /_sim/clock`` (``{"end_date": "YYYY-MM-DD"}``), ``GET /_sim/config``, ``GET
   /_sim/token`` (a valid JWT), ``POST /_sim/pregenerate`` (``{"namespaces":[...], "views":[...],
   "timespan_types":[...]}``, all optional).
+
+What the spec states is the default (``dvp.yaml`` = docker/docs ``content/reference/api/dvp/latest.yaml``,
+``hub.yaml`` = ``content/reference/api/hub/latest.yaml``, ``IA.md`` = the insights-analytics manual page):
+
+- ``GET /`` lists the namespaces "which have data available"; ``GET /namespaces`` the NamespaceMetadata of those
+  "the user has access to"; ``GET /namespaces/{ns}`` answers for any of them (dvp.yaml).
+- NamespaceMetadata is ``{namespace, extraRepos, datasets}``; arrays are ``[]`` when empty (dvp.yaml schemas).
+- Data views are listed under ``/namespaces/{ns}/pulls/exports/years/{year}/{type}/{n}/{view}`` as
+  ``{"data": [{"url", "size"}]}``; files are gzip CSV behind presigned URLs that expire after six hours.
+- ``/v2/users/login`` takes ``{username, password}`` (a password or a personal access token) and answers
+  ``{token}`` or 401 ``{detail, login_2fa_token}``; ``/v2/users/2fa-login`` takes ``{login_2fa_token, code}``;
+  ``/v2/auth/token`` takes ``{identifier, secret}`` and answers ``{access_token}`` or 401 ``{errinfo, detail,
+  message}`` (hub.yaml). A personal access token (``dckr_pat_...``) never gets a 2FA challenge.
+- A week is Monday to Sunday; ISO-8601 numbering matches the spec's only example (week 31 of 2022).
+
+Assumptions: what the spec does not state, each behind a named ``SimConfig`` field (or fault kind); the default
+is listed first:
+
+- ``root_namespaces`` (``with-data`` | ``accessible``): a namespace without legacy export data is missing from
+  ``GET /``; ``accessible`` lists every namespace there (the simulator's old behaviour).
+- ``namespaces_endpoint`` (``available`` | ``404`` | ``405``): how ``GET /namespaces`` would fail for an account
+  that cannot list namespaces (404 ``{"message": "page not found"}``, or 405).
+- ``empty_export_namespaces`` / ``report_namespaces`` / ``report_only_namespaces``: a namespace of the current DVP
+  program is readable (in ``/namespaces``, with the same ``datasets``) but has no export years (``{"years": []}``)
+  and empty legacy ``pulls``, while its report catalogue and the proxylytics pull endpoints have data.
+- ``empty_lists`` (``array`` | ``null``): ``null`` instead of ``[]`` for empty ``namespaces``, ``extraRepos``,
+  ``years``, ``weeks``/``months``, ``data`` and ``pulls`` (``PullData.pulls`` is documented as possibly null on
+  the site).
+- ``metadata_extras`` (False | True): ``publisherType`` and ``extensionPublisher`` in NamespaceMetadata, as in the
+  newer site examples only.
+- ``extension_view_path`` (``pulls`` | ``dataset`` | ``both``): where the ``extensions`` dataset's views and
+  listings are served. ``pulls`` because the documented data-view path has a literal ``pulls`` segment and the
+  site's ``dataview`` enum for it includes the ``ext-*`` views; ``dataset`` serves them only under
+  ``/namespaces/{ns}/extensions/exports/...``. A view asked under the path that does not serve it is 404. The
+  ``extensions`` dataset and ``ext-summary`` come from the site examples, not the GitHub spec.
+- ``login_mode`` (``legacy`` | ``retired-401`` | ``retired-404`` | ``retired-410`` | ``token-only``): how the
+  deprecated ``/v2/users/login`` ends: a 401 like wrong credentials, 404 ``{"detail": "Not found."}``, 410
+  ``{"detail": "Gone"}``, or (``token-only``) 410 naming ``/v2/auth/token`` on both legacy login routes.
+- ``auth_token_skips_2fa`` (False | True): whether ``/v2/auth/token`` accepts the password of a 2FA account
+  (it has no second step, so by default it refuses it with 401).
+- ``pat_two_factor`` (False | True): challenge personal access tokens with 2FA too (not Docker's behaviour).
+- ``row_shape`` (``compact`` | ``wide``), ``header_style``, ``extra_columns``: the raw CSV's header names and
+  values are not published; ``compact`` writes ``\\N``/``null``/empty where IA.md says a value may be missing,
+  ``wide`` fills all 16 columns with long values (the ``User agent tool`` is a whole User-Agent header).
+- ``latin1_rows`` (0): raw rows whose User agent carries a lone 0xE9 byte (latin-1/cp1252), as a non-UTF-8
+  source could write.
+- ``week_numbering`` (``iso`` | ``first-monday`` | ``sunday-start``) and ``extra_listed_weeks`` (none): a calendar
+  mismatch between the listed week numbers and the files' days, and listed week numbers ISO lacks (their data
+  view answers ``{"data": []}``).
+- Fault ``late_view`` (``style`` ``404`` | ``empty``): a listed timespan whose view is not ready yet; fault
+  ``late_report``: a catalogue entry whose file is not readable yet (404). The spec says nothing about when files
+  are ready.
+- Error bodies the spec does not give (404 ``{"txnid", "message": "object not found", "errinfo"}``, the expired
+  JWT's ``{"detail": "Failed to validate JWT token against trusted cert"}``) are the ones seen in public reports;
+  rate-limit headers follow hub.yaml (``rate_limit``; a ``rate_limit`` fault sends 429).
 """
 
 from __future__ import annotations
@@ -337,9 +392,12 @@ class Simulator:
 
     # -- exports ---------------------------------------------------------------------------------
     def _file_key(self, cfg: SimConfig, ns: str, view: str, ttype: str, year: int, n: int, idx: int) -> str:
-        start, end = data.timespan_bounds(ttype, year, n)
+        start, end = data.bounds(cfg, ttype, year, n)
         key = (
-            "v1",
+            "v2",
+            cfg.row_shape,
+            cfg.latin1_rows,
+            cfg.week_numbering,
             cfg.seed,
             ns,
             ns == cfg.namespaces[0],
@@ -409,6 +467,8 @@ class Simulator:
         cfg = self._config
         count = 0
         for ns in namespaces or cfg.namespaces:
+            if not cfg.has_export_data(ns):
+                continue
             for ttype in timespan_types or data.TIMESPAN_TYPES:
                 for year, n, _s, _e in data.listed_timespans(cfg, ns, ttype):
                     for view in views or namespace_views(cfg, ns):
@@ -475,17 +535,25 @@ def namespace_views(cfg: SimConfig, ns: str) -> list[str]:
     return views
 
 
+def listing(cfg: SimConfig, items: list[Any]) -> list[Any] | None:
+    """A spec array as served: ``[]`` when empty, or ``null`` with ``empty_lists="null"``."""
+    return items if items or cfg.empty_lists == "array" else None
+
+
 def namespace_metadata(cfg: SimConfig, ns: str) -> dict[str, Any]:
+    """NamespaceMetadata: ``namespace``, ``extraRepos``, ``datasets`` (spec), plus the site examples' extras."""
     datasets = [{"name": "pulls", "timespans": ["months", "weeks"], "views": list(data.PULL_VIEWS)}]
     if ns in cfg.extension_namespaces:
         datasets.append({"name": "extensions", "timespans": ["months", "weeks"], "views": list(data.EXT_VIEWS)})
-    return {
+    meta: dict[str, Any] = {
         "namespace": ns,
-        "extraRepos": data.extra_repos(cfg, ns),
+        "extraRepos": listing(cfg, data.extra_repos(cfg, ns) or []),
         "datasets": datasets,
-        "publisherType": "DVP",
-        "extensionPublisher": ns in cfg.extension_namespaces,
     }
+    if cfg.metadata_extras:
+        meta["publisherType"] = "DVP"
+        meta["extensionPublisher"] = ns in cfg.extension_namespaces
+    return meta
 
 
 def repository_entries(cfg: SimConfig, ns: str) -> list[dict[str, Any]]:
@@ -807,6 +875,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.sim._bump("expired_tokens")
             self._json(401, JWT_INVALID)
             return True
+        if kind == "late_view":
+            if fault.style == "empty":
+                self._json(200, {"data": listing(self.sim.config, [])})
+            else:
+                raise _not_found()
+            return True
+        if kind == "late_report":
+            if self.params.get("storage"):
+                self._send(404, _s3_error("NoSuchKey", "The specified key does not exist."), "application/xml")
+            else:
+                self._json(404, {"message": "report not found", "errinfo": {}})
+            return True
         return False  # truncate, corrupt_gzip, cut_csv: applied while answering
 
     # -- routing ---------------------------------------------------------------------------------
@@ -845,20 +925,40 @@ class _Handler(BaseHTTPRequestHandler):
         self.sim._bump("login_failures")
         raise _Fail(status, body)
 
-    def _deprecated(self) -> None:
-        if self.sim.config.login_mode == "token-only":
+    def _retired(self) -> None:
+        """Answer as ``login_mode`` says when the legacy login routes are retired (no-op for ``legacy``)."""
+        mode = self.sim.config.login_mode
+        if mode == "token-only":  # both legacy routes, with a pointer to the new one
             self._login_fail(410, {"detail": "This endpoint is deprecated. Use /v2/auth/token"})
+        if self.kind != "users-login":  # /v2/users/2fa-login is not marked deprecated
+            return
+        if mode == "retired-401":  # indistinguishable from wrong credentials
+            self._login_fail(401, {"detail": "Incorrect authentication credentials", "login_2fa_token": None})
+        if mode == "retired-404":
+            self._login_fail(404, {"detail": "Not found."})
+        if mode == "retired-410":
+            self._login_fail(410, {"detail": "Gone"})
+
+    def _secret_kind(self, user: str, secret: str) -> str | None:
+        """``"pat"`` or ``"password"`` when ``user``/``secret`` are the account's, else None."""
+        cfg = self.sim.config
+        if user.lower() != cfg.username.lower():
+            return None
+        for candidate in (cfg.password, cfg.account_password):
+            if candidate and hmac.compare_digest(secret.encode(), candidate.encode()):
+                return "pat" if cfg.is_pat(candidate) else "password"
+        return None
 
     def _users_login(self) -> None:
-        self._deprecated()
+        self._retired()
         cfg = self.sim.config
         body = self._read_json()
         if not isinstance(body, dict) or "username" not in body or "password" not in body:
             self._login_fail(400, {"detail": "username and password are required"})
-        user, password = str(body.get("username", "")), str(body.get("password", ""))
-        if user.lower() != cfg.username.lower() or not hmac.compare_digest(password, cfg.password):
+        kind = self._secret_kind(str(body.get("username", "")), str(body.get("password", "")))
+        if kind is None:
             self._login_fail(401, {"detail": "Incorrect authentication credentials", "login_2fa_token": None})
-        if cfg.totp_secret:
+        if cfg.totp_secret and (kind == "password" or cfg.pat_two_factor):
             self.sim._bump("two_factor_challenges")
             now = int(time.time())
             pending = make_jwt(
@@ -879,10 +979,10 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             )
         self.sim._token_issued()
-        self._json(200, {"token": self.sim.issue_token(source="password")})
+        self._json(200, {"token": self.sim.issue_token(source="docker_pat" if kind == "pat" else "password")})
 
     def _two_factor_login(self) -> None:
-        self._deprecated()
+        self._retired()
         cfg = self.sim.config
         body = self._read_json()
         if not isinstance(body, dict):
@@ -903,22 +1003,25 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, {"token": self.sim.issue_token(source="password")})
 
     def _auth_token(self) -> None:
+        """hub.yaml ``AuthCreateAccessToken``: ``{identifier, secret}`` -> ``{access_token}``; 401 ``error``."""
         cfg = self.sim.config
         body = self._read_json()
         if not isinstance(body, dict):
             body = {}
-        ident, secret = str(body.get("identifier", "")), str(body.get("secret", ""))
-        if ident.lower() != cfg.username.lower() or not hmac.compare_digest(secret, cfg.password):
+        kind = self._secret_kind(str(body.get("identifier", "")), str(body.get("secret", "")))
+        if kind is None:
+            self._login_fail(401, {"errinfo": {}, "detail": "invalid username or password", "message": "unauthorized"})
+        if kind == "password" and cfg.totp_secret and not cfg.auth_token_skips_2fa:
             self._login_fail(
                 401,
                 {
                     "errinfo": {},
-                    "detail": "invalid username or password",
+                    "detail": "two-factor authentication is enabled: use a personal access token",
                     "message": "unauthorized",
                 },
             )
         self.sim._token_issued()
-        self._json(200, {"access_token": self.sim.issue_token()})
+        self._json(200, {"access_token": self.sim.issue_token(source="docker_pat" if kind == "pat" else "password")})
 
     def _require_jwt(self, optional: bool = False) -> dict[str, Any] | None:
         header = self.headers.get("Authorization") or ""
@@ -948,24 +1051,33 @@ class _Handler(BaseHTTPRequestHandler):
         raise _Fail(404, {"message": "page not found", "errinfo": {}})
 
     def _api_root(self) -> None:
-        self._json(200, {"namespaces": list(self.sim.config.namespaces)})
+        """NamespaceData: the namespaces "which have data available" (all of them with ``accessible``)."""
+        cfg = self.sim.config
+        names = [ns for ns in cfg.namespaces if cfg.root_namespaces == "accessible" or cfg.has_export_data(ns)]
+        self._json(200, {"namespaces": listing(cfg, names)})
 
     def _api_namespaces(self) -> None:
+        """NamespaceMetadata of every namespace the user can read (or the status ``namespaces_endpoint`` says)."""
         cfg = self.sim.config
-        self._json(200, [namespace_metadata(cfg, ns) for ns in cfg.namespaces])
+        if cfg.namespaces_endpoint == "404":
+            raise _Fail(404, {"message": "page not found", "errinfo": {}})
+        if cfg.namespaces_endpoint == "405":
+            raise _Fail(405, {"detail": f'Method "{self.method}" not allowed.'}, [("Allow", "OPTIONS")])
+        self._json(200, listing(cfg, [namespace_metadata(cfg, ns) for ns in cfg.namespaces]))
 
     def _api_namespace(self) -> None:
         cfg = self.sim.config
         self._json(200, namespace_metadata(cfg, self._namespace(cfg)))
 
     def _dataset_views(self, cfg: SimConfig, ns: str) -> list[str]:
+        """The views served under ``/namespaces/{ns}/{ds}/exports/...`` (404 for a path that serves none)."""
         ds = self.params.get("ds")
-        meta = namespace_metadata(cfg, ns)
-        names = {d["name"]: d["views"] for d in meta["datasets"]}
-        if ds == "pulls":  # the documented path: every view the namespace has
-            return [v for views in names.values() for v in views]
-        if ds in names:
-            return names[ds]
+        ext = list(data.EXT_VIEWS) if ns in cfg.extension_namespaces else []
+        mode = cfg.extension_view_path
+        if ds == "pulls":  # the documented path
+            return list(data.PULL_VIEWS) + (ext if mode in ("pulls", "both") else [])
+        if ds == "extensions" and ext and mode in ("dataset", "both"):
+            return ext
         raise _not_found()
 
     def _timespan_type(self) -> str:
@@ -978,43 +1090,51 @@ class _Handler(BaseHTTPRequestHandler):
         cfg = self.sim.config
         ns = self._namespace(cfg)
         self._dataset_views(cfg, ns)
-        years = [] if ns in cfg.empty_export_namespaces else data.listed_years(cfg, ns)
-        self._json(200, {"years": [{"year": y} for y in years] or None})
+        years = data.listed_years(cfg, ns) if cfg.has_export_data(ns) else []
+        self._json(200, {"years": listing(cfg, [{"year": y} for y in years])})
+
+    def _listed_numbers(self, cfg: SimConfig, ns: str, ttype: str, year: int) -> tuple[list[int], set[int]]:
+        """(the numbers listed for ``year``, those of them that are only ``extra_listed_weeks``)."""
+        if not cfg.has_export_data(ns):
+            return [], set()
+        real = [n for y, n, _s, _e in data.listed_timespans(cfg, ns, ttype) if y == year]
+        extra = {w for y, w in cfg.extra_listed_weeks if y == year} - set(real) if ttype == "weeks" else set()
+        return sorted({*real, *extra}), extra
 
     def _api_timespans(self) -> None:
         cfg = self.sim.config
         ns = self._namespace(cfg)
         self._dataset_views(cfg, ns)
         ttype = self._timespan_type()
-        year = int(self.params["year"])
-        items = [n for y, n, _s, _e in data.listed_timespans(cfg, ns, ttype) if y == year]
-        key = ttype[:-1]
-        self._json(200, {ttype: [{key: n} for n in items] or None})
+        numbers, _extra = self._listed_numbers(cfg, ns, ttype, int(self.params["year"]))
+        self._json(200, {ttype: listing(cfg, [{ttype[:-1]: n} for n in numbers])})
 
-    def _listed(self, cfg: SimConfig, ns: str) -> tuple[str, int, int]:
+    def _listed(self, cfg: SimConfig, ns: str) -> tuple[str, int, int, bool]:
+        """(type, year, number, whether it is only an ``extra_listed_weeks`` entry); 404 when not listed."""
         ttype = self._timespan_type()
         year, n = int(self.params["year"]), int(self.params["n"])
-        if not any(y == year and k == n for y, k, _s, _e in data.listed_timespans(cfg, ns, ttype)):
+        numbers, extra = self._listed_numbers(cfg, ns, ttype, year)
+        if n not in numbers:
             raise _not_found()
-        return ttype, year, n
+        return ttype, year, n, n in extra
 
     def _api_timespan(self) -> None:
         cfg = self.sim.config
         ns = self._namespace(cfg)
         self._dataset_views(cfg, ns)
-        ttype, _year, n = self._listed(cfg, ns)
+        ttype, _year, n, _extra = self._listed(cfg, ns)
         self._json(200, {ttype[:-1]: n})
 
     def _api_exports(self) -> None:
         cfg = self.sim.config
         ns = self._namespace(cfg)
         views = self._dataset_views(cfg, ns)
-        ttype, year, n = self._listed(cfg, ns)
+        ttype, year, n, extra = self._listed(cfg, ns)
         view = self.params["view"]
         if view not in views:
             raise _not_found()
-        files = self.sim.export_files(ns, view, ttype, year, n)
-        self._json(200, {"data": [{"url": f["url"], "size": f["size"]} for f in files]})
+        files = [] if extra else self.sim.export_files(ns, view, ttype, year, n)
+        self._json(200, {"data": listing(cfg, [{"url": f["url"], "size": f["size"]} for f in files])})
 
     def _api_pulls(self) -> None:
         cfg = self.sim.config
@@ -1027,7 +1147,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Fail(400, {"message": f"invalid period: {period}", "errinfo": {}})
         if group not in ("", "repo", "namespace"):
             raise _Fail(400, {"message": f"invalid group: {group}", "errinfo": {}})
-        # The legacy API answers a namespace of `empty_export_namespaces` with no data; proxylytics has it.
+        # The legacy API has no data for `empty_export_namespaces`; proxylytics has it.
         legacy = self.params.get("plane") != "proxylytics"
         empty = set(cfg.empty_export_namespaces) if legacy else set()
         if "ns" not in self.params:  # /repos/pulls?repos=ns/repo&repos=...
@@ -1038,20 +1158,20 @@ class _Handler(BaseHTTPRequestHandler):
             for full in repos:
                 ns, _, repo = full.partition("/")
                 ok = ns in cfg.namespaces and repo in data.repo_names(cfg, ns) and ns not in empty
-                out[full] = {"pulls": _pulls(cfg, ns, ttype, period, "repo", repo) if ok else None}
+                out[full] = {"pulls": listing(cfg, _pulls(cfg, ns, ttype, period, "repo", repo) if ok else [])}
             self._json(200, {"repos": out})
             return
         namespace = self._namespace(cfg)
         if namespace in empty:
-            self._json(200, {"pulls": None})
+            self._json(200, {"pulls": listing(cfg, [])})
             return
         repo_name = self.params.get("repo")
         if repo_name is not None:
             if repo_name not in data.repo_names(cfg, namespace):
                 raise _not_found()
-            self._json(200, {"pulls": _pulls(cfg, namespace, ttype, period, "repo", repo_name)})
+            self._json(200, {"pulls": listing(cfg, _pulls(cfg, namespace, ttype, period, "repo", repo_name))})
             return
-        self._json(200, {"pulls": _pulls(cfg, namespace, ttype, period, group, None)})
+        self._json(200, {"pulls": listing(cfg, _pulls(cfg, namespace, ttype, period, group, None))})
 
     def _one(self, name: str, default: str) -> str:
         values = self.query.get(name)
@@ -1307,16 +1427,15 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Fail(404, {"detail": "Not Found"})
 
 
-def _pulls(
-    cfg: SimConfig, ns: str, ttype: str, period: str, group: str, repo: str | None
-) -> list[dict[str, Any]] | None:
-    """PullModel rows for complete timespans of the period (None when there are none)."""
+def _pulls(cfg: SimConfig, ns: str, ttype: str, period: str, group: str, repo: str | None) -> list[dict[str, Any]]:
+    """PullModel rows for the complete timespans of the period (weeks Monday to Sunday, whatever the export's
+    ``week_numbering``: the spec's example row is one)."""
     months = PERIODS[period]
     e = cfg.end_date
     index = e.year * 12 + e.month - 1 - months
     cutoff = date(index // 12, index % 12 + 1, 1)
     out: list[dict[str, Any]] = []
-    for _year, _n, start, end in data.complete_timespans(cfg, ns, ttype):
+    for _year, _n, start, end in data.complete_timespans(cfg, ns, ttype, numbering="iso"):
         if start < cutoff:
             continue
         agg = data.aggregates(cfg, ns, start, end)
@@ -1330,4 +1449,4 @@ def _pulls(
             out.append({**base, "namespace": ns, "pullCount": agg.total[0], "ipCount": agg.total[1]})
         else:
             out.append({**base, "pullCount": agg.total[0], "ipCount": agg.total[1]})
-    return out or None
+    return out
