@@ -17,6 +17,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_dockerdvp.auth import DockerHubAuthenticator
+    from tap_dockerdvp.tap import TapDockerDVP
 
 
 class DockerHubStream(RESTStream):
@@ -67,7 +68,7 @@ class DockerHubStream(RESTStream):
 
     # -- responses ------------------------------------------------------------------------------
     def validate_response(self, response: requests.Response) -> None:
-        if response.status_code == 404 and self._not_found_ok:
+        if response.status_code in self._absent:
             return
         if response.status_code == 401:
             self._handle_unauthorized(response)
@@ -94,17 +95,43 @@ class DockerHubStream(RESTStream):
         return f"{response.status_code} {kind} Error for {safe_path(response.url)}: {short_detail(response)}"
 
     # -- one-off JSON calls through the same retry machinery -------------------------------------
-    _not_found_ok = False
+    _absent: tuple[int, ...] = ()
 
-    def get_json(self, path: str, context: Context | None = None, *, not_found_ok: bool = False) -> t.Any:
-        """GET ``url_base + path`` with auth and retries; ``None`` for a 404 when ``not_found_ok``."""
-        request = self.build_prepared_request(method="GET", url=self.url_base + path, headers=self.http_headers)
-        self._not_found_ok = not_found_ok
+    def get_json(
+        self,
+        path: str,
+        context: Context | None = None,
+        *,
+        not_found_ok: bool = False,
+        absent: tuple[int, ...] = (),
+        params: t.Any = None,
+        url: str | None = None,
+    ) -> t.Any:
+        """GET ``url_base + path`` (or ``url``) with auth and retries; ``None`` for a 404 when ``not_found_ok``,
+        or for any status in ``absent``."""
+        request = self.build_prepared_request(
+            method="GET", url=url or self.url_base + path, params=params, headers=self.http_headers
+        )
+        statuses = absent or ((404,) if not_found_ok else ())
+        self._absent = statuses
         try:
-            response = self.request_decorator(self._request)(request, context)
+            response = self.request_decorator(self.send_request)(request, context)
         finally:
-            self._not_found_ok = False
-        return None if response.status_code == 404 else response.json()
+            self._absent = ()
+        return None if response.status_code in statuses else response.json()
+
+    def send_request(self, request: requests.PreparedRequest, context: Context | None) -> requests.Response:
+        """Send one authenticated request and validate its response (``request_decorator`` retries it)."""
+        response = self.requests_session.send(
+            self.authenticator(request), timeout=self.timeout, allow_redirects=self.allow_redirects
+        )
+        self.validate_response(response)
+        return response
+
+    @property
+    def tap(self) -> TapDockerDVP:
+        """The tap, typed: its run-wide state (``tap.run``), progress and namespace metadata."""
+        return t.cast("TapDockerDVP", self._tap)
 
     @cached_property
     def user_agent(self) -> str:

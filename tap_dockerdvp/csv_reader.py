@@ -1,94 +1,114 @@
-r"""Streaming reader for DVP export files: gzip or plain CSV bytes → typed records, by header name.
+r"""The one reader of DVP CSV files: a file's bytes in, batches of typed rows out.
 
-The pipeline is incremental, so memory is bounded by the chunk size and never by the file:
+Every file-backed stream (the summary views, ``pull_events``, the report streams) reads its files here, and
+every output (records for the SDK, RECORD lines, BATCH files) is made from the :class:`RowBatch` es it yields.
+The pipeline is incremental, so memory is bounded by the chunk and batch sizes, never by the file:
 
-    chunks → gunzip (zlib, multi-member) → UTF-8 (BOM stripped) → lines → csv.reader → RowConverter
+    chunks → gunzip (multi-member) → text (UTF-8, the byte rule) → lines → csv.reader → batches of rows
 
-Rules (see also DEVELOPERS.md, "CSV reader"):
+Rules (each exists only here):
 
-* **Compression**: a stream starting with the gzip magic ``1f 8b`` is gunzipped (members are
-  concatenated; zero padding between or after members is ignored). Anything else is plain CSV.
-* **Completeness**: a gzip stream that ends before a member's trailer, fails its CRC32/length
-  check or is otherwise corrupt raises :class:`TruncatedFileError`. A complete file ends with
-  ``\n`` (so ``\r\n`` too). If its last data line does not, or the input ends inside a quoted
-  field, the file was cut: :class:`TruncatedFileError` is raised *after* the rows before it were
-  yielded (the caller discards them and downloads again). A file that is only a header row, with
-  or without a final newline, is an empty export: no records, no error.
-* **Header**: a missing or blank header row, or a header with no column of the view, raises
-  :class:`CsvFormatError`. Headers are matched in any order, after
-  :func:`~tap_dockerdvp.views.normalise_header`, against the view's names and aliases. When two
-  headers mean the same column the first wins; the others are kept in ``extra_columns``.
-* **Values**: ``""``, ``null``, ``NULL``, ``Null``, ``\N`` and ``\\N`` are null. Integers use
-  ``int()`` (``"12.0"`` is accepted; ``"12.5"`` or ``"abc"`` raise :class:`CsvFormatError`).
-  ``date-time`` values become RFC 3339 UTC ``YYYY-MM-DDTHH:MM:SS[.f]Z``; ``date`` values
-  ``YYYY-MM-DD``.
-* **Ragged rows**: a row with more fields than the header keeps the surplus values in
-  ``extra_columns`` as ``_extra_1``, ``_extra_2``…; a row with fewer fields gets null for the
-  missing ones. Blank lines are skipped. One WARNING per file gives the counts.
-* **Unknown columns** are kept as strings (or null) in ``extra_columns``, keyed by the header as
-  written (whitespace-stripped; ``_column_<n>`` for a blank header), and logged once per file at
-  INFO.
-
-Every record has every canonical column of the view (null when the file lacks it),
-``extra_columns`` (``{}`` when there is nothing extra) and ``row_number`` (1-based data row within
-the file; blank lines are not counted). The caller adds the context fields (namespace, timespan,
-file index).
+* **Compression**: a stream starting with the gzip magic ``1f 8b`` is gunzipped (members are concatenated; zero
+  padding between or after members is ignored); anything else is plain CSV. ISA-L (the ``isal`` package)
+  inflates when it is installed, zlib otherwise: the same bytes either way.
+* **Completeness**: a gzip stream that ends before a member's trailer, fails its CRC32/length check or is
+  otherwise corrupt raises :class:`TruncatedFileError`. A complete file ends with ``\n``. If its last data line
+  does not, or the input ends inside a quoted field, the file was cut: the rows before the cut row are yielded,
+  the cut row never is, then :class:`TruncatedFileError` is raised (the caller reads the file again, skipping
+  the rows it already has). A file that is only a header row is an empty export; a file with no bytes at all
+  too, with a WARNING.
+* **Bytes that are not UTF-8** (a User Agent written in Latin-1, say) are read as Windows-1252 (cp1252; the
+  five bytes cp1252 leaves undefined as Latin-1), so ``caf\xe9`` becomes ``café``: the row is kept, and one
+  WARNING per file counts the lines. A leading BOM is dropped.
+* **Header**: a missing or blank header row, an HTML/JSON error page, or (for a view with columns) a header with
+  no column of the view raises :class:`CsvFormatError`. Headers are matched in any order after
+  :func:`~tap_dockerdvp.views.normalise_header`, against the view's names and aliases; when two headers mean
+  the same column the first wins and the others are kept in ``extra_columns``.
+* **Values**: ``""``, ``null``, ``NULL``, ``Null``, ``\N`` and ``\\N`` are null (:data:`NULL_TOKENS`).
+  Integers use ``int()`` (``"12.0"`` is accepted; ``"12.5"`` or ``"abc"`` raise :class:`CsvFormatError`, after
+  the rows before it were yielded). ``date-time`` values become RFC 3339 UTC ``YYYY-MM-DDTHH:MM:SS[.f]Z``;
+  ``date`` values ``YYYY-MM-DD``.
+* **Unknown columns** are kept as text (or null) in ``extra_columns``, keyed by the header as written
+  (whitespace-stripped; ``_column_<n>`` for a blank header), and logged once per file. ``extra_columns`` is
+  null for a row that has none.
+* **Ragged rows**: a row with more fields than the header keeps the surplus values in ``extra_columns`` as
+  ``_extra_1``, ``_extra_2``...; a row with fewer fields gets null for the missing ones. Blank lines are
+  skipped and not counted. One WARNING per file gives the counts.
+* **Row numbers** are 1-based data rows within the file (blank lines not counted): with the file index they key
+  a row, so a re-read file upserts instead of duplicating.
 
 Log lines and errors name the file by ``label`` only; they never contain URLs.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-import itertools
 import logging
 import re
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from operator import itemgetter
-from typing import Any
+from itertools import chain, islice, repeat
+from typing import Any, cast
 
 from tap_dockerdvp.views import ViewSpec, normalise_header
 
+try:  # ISA-L inflates gzip about three times faster than zlib, with zlib's API
+    from isal import isal_zlib as _zlib
+except ImportError:  # pragma: no cover - a platform without an isal wheel
+    import zlib as _zlib  # type: ignore[no-redef]
+
+_INFLATE_ERRORS: tuple[type[BaseException], ...] = (cast("type[BaseException]", _zlib.error),)
+
 __all__ = [
+    "BATCH_ROWS",
     "NULL_TOKENS",
     "CsvFormatError",
-    "RowConverter",
+    "FileLayout",
+    "RowBatch",
     "TruncatedFileError",
-    "iter_csv_records",
+    "is_null",
     "parse_date",
     "parse_datetime",
     "parse_integer",
     "parse_number",
+    "read_batches",
+    "records",
 ]
 
 _LOG = logging.getLogger(__name__)
 
+#: Rows per batch: large enough that per-batch work vanishes, small enough to stay a few MB.
+BATCH_ROWS = 2048
 #: Field values that mean null.
-NULL_TOKENS: tuple[str, ...] = ("", "null", "NULL", "Null", "\\N", "\\\\N")
-# ``_NULL_MAP.get(v, v)`` is None for a null token and ``v`` otherwise; used through ``map()``
-# it keeps the null check of string columns in C.
-_NULL_MAP: dict[str, None] = dict.fromkeys(NULL_TOKENS)
-
+NULL_TOKENS: frozenset[str] = frozenset(("", "null", "NULL", "Null", "\\N", "\\\\N"))
 GZIP_MAGIC = b"\x1f\x8b"
-_GZIP_INPUT_PIECE = 1 << 16  # compressed bytes handed to zlib per call
-_TEXT_CHUNK = 1 << 16  # bytes TextIOWrapper asks for at a time
-_MEMO_LIMIT = 1 << 16  # distinct typed values remembered per kind and file
+_BLOCK = 1 << 20  # decompressed bytes handed to the text layer at a time
+_MEMO_LIMIT = 1 << 16  # distinct typed values remembered per column and file
+_BYTE_RULE = "tap-dockerdvp-cp1252"
 
 
 class CsvFormatError(ValueError):
-    """The file's content is not usable: no header, no known column, not UTF-8, a bad value."""
+    """The file's content is not usable: no header, no known column, a bad value, not CSV."""
 
 
 class TruncatedFileError(OSError):
-    """The file is incomplete or damaged (gzip ended early, bad CRC, last line cut): retry it."""
+    """The file is incomplete or damaged (gzip ended early, bad CRC, last line cut): read it again."""
 
 
 # --------------------------------------------------------------------------------------------------
 # values
+
+
+#: ``NULLED.get(v, v)`` is None for a null token and ``v`` otherwise (used through ``map`` it stays in C).
+NULLED: dict[str, None] = dict.fromkeys(NULL_TOKENS)
+
+
+def is_null(value: str) -> bool:
+    """The null rule of typed columns: a null token, or a value that is only whitespace (text keeps it)."""
+    return value in NULL_TOKENS or not value.strip()
 
 
 _DATETIME_RE = re.compile(
@@ -99,32 +119,26 @@ _DATETIME_RE = re.compile(
 )
 
 
-def _is_common_datetime(v: str) -> bool:
-    """``YYYY-MM-DD HH:MM:SS`` or ``YYYY-MM-DDTHH:MM:SS`` by shape (the caller checks digits)."""
-    return len(v) == 19 and v[4] == "-" and v[7] == "-" and v[10] in " T" and v[13] == ":" and v[16] == ":"
-
-
 def parse_datetime(value: str) -> str:
     """A Docker timestamp → RFC 3339 UTC ``YYYY-MM-DDTHH:MM:SSZ``; raise ``ValueError`` if invalid.
 
-    Accepts ``YYYY-MM-DD HH:MM:SS[.ffffff]``, ``T`` instead of the space, a ``Z``/``UTC`` suffix
-    or a ``±HH[:MM]`` offset (converted to UTC), and a bare date (midnight). Values without an
-    offset are UTC. A fraction of a second is kept as written. The common shape is handled by
-    slicing; the others by a regular expression and ``datetime``.
+    Accepts ``YYYY-MM-DD HH:MM:SS[.ffffff]``, ``T`` instead of the space, a ``Z``/``UTC`` suffix or a
+    ``±HH[:MM]`` offset (converted to UTC), and a bare date (midnight). Values without an offset are UTC. A
+    fraction of a second is kept as written.
     """
     v = value.strip()
-    if _is_common_datetime(v):
-        datetime.fromisoformat(v)  # validates digits and ranges (the shape excludes week dates)
+    if len(v) == 19 and v[4] == "-" and v[7] == "-" and v[10] in " T" and v[13] == ":" and v[16] == ":":
+        datetime.fromisoformat(v)  # validates digits and ranges
         return f"{v[:10]}T{v[11:]}Z"
     m = _DATETIME_RE.fullmatch(v)
     if m is None:
         raise ValueError(f"not a date-time: {value!r}")
     year, month, day, hour, minute, second, frac, _utc, sign, off_h, off_m = m.groups()
-    dt = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
+    moment = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
     if sign:
         offset = timedelta(hours=int(off_h), minutes=int(off_m or 0))
-        dt = dt - offset if sign == "+" else dt + offset
-    text = dt.isoformat(timespec="seconds")
+        moment = moment - offset if sign == "+" else moment + offset
+    text = moment.isoformat(timespec="seconds")
     return f"{text}.{frac}Z" if frac else f"{text}Z"
 
 
@@ -147,12 +161,12 @@ def parse_integer(value: str) -> int:
     except ValueError:
         pass
     try:
-        d = Decimal(value.strip())
+        number = Decimal(value.strip())
     except InvalidOperation:
         raise ValueError(f"not an integer: {value!r}") from None
-    if not d.is_finite() or d != d.to_integral_value():
+    if not number.is_finite() or number != number.to_integral_value():
         raise ValueError(f"not an integer: {value!r}")
-    return int(d)
+    return int(number)
 
 
 def parse_number(value: str) -> float | int:
@@ -161,13 +175,13 @@ def parse_number(value: str) -> float | int:
         return int(value)
     except ValueError:
         pass
-    f = float(value)
-    if f != f or f in (float("inf"), float("-inf")):
+    number = float(value)
+    if number != number or number in (float("inf"), float("-inf")):
         raise ValueError(f"not a finite number: {value!r}")
-    return f
+    return number
 
 
-_PARSERS: dict[str, Callable[[str], Any]] = {
+PARSERS: dict[str, Callable[[str], Any]] = {
     "integer": parse_integer,
     "number": parse_number,
     "date": parse_date,
@@ -176,400 +190,502 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
 
 
 class _Memo(dict):  # type: ignore[type-arg]
-    """``memo[v]`` is ``parse(v)``, remembered; ``None``, null tokens and blank values give None.
-
-    A hit is one C-level dict lookup, and Docker's values repeat a lot (timestamps are
-    day-granular, counts are small numbers).
-    """
+    """``memo[raw]`` is the typed value of ``raw`` (None for null), parsed once: Docker's values repeat a lot."""
 
     __slots__ = ("_parse",)
 
     def __init__(self, parse: Callable[[str], Any]) -> None:
-        super().__init__(_MEMO_SEED)
+        super().__init__()
         self._parse = parse
 
-    def __missing__(self, key: str) -> Any:
-        value = self._parse(key) if key.strip() else None
+    def __missing__(self, raw: str) -> Any:
+        value = None if is_null(raw) else self._parse(raw)
         if len(self) >= _MEMO_LIMIT:
             self.clear()
-            self.update(_MEMO_SEED)
-        self[key] = value
+        self[raw] = value
         return value
 
 
-_MEMO_SEED: dict[str | None, None] = dict.fromkeys((None, *NULL_TOKENS))
+# --------------------------------------------------------------------------------------------------
+# the header
+
+
+class FileLayout:
+    """What a file's header row decides, once per file: which field is which column, what is extra."""
+
+    def __init__(self, header: Sequence[str], spec: ViewSpec, *, label: str) -> None:
+        self.spec = spec
+        self.label = label
+        self.width = len(header)
+        spellings = spec.header_map()
+        found: dict[str, int] = {}
+        extra: dict[str, int] = {}
+        #: headers (as written) the view does not know / that repeat a column already found
+        self.unknown_headers: list[str] = []
+        self.duplicate_headers: list[str] = []
+        for index, raw in enumerate(header):
+            column = spellings.get(normalise_header(raw))
+            if column is not None and column.name not in found:
+                found[column.name] = index
+                continue
+            key = raw.replace("\ufeff", "").strip() or f"_column_{index + 1}"
+            base, n = key, 1
+            while key in extra:
+                n += 1
+                key = f"{base}_{n}"
+            extra[key] = index
+            (self.unknown_headers if column is None else self.duplicate_headers).append(key)
+        if not found and spec.match_required:
+            shown = [h[:60] for h in header[:40]]
+            raise CsvFormatError(f"{label}: no column of the header matches the {spec.view!r} view; headers: {shown!r}")
+        #: canonical column name → its field index in the file
+        self.found = found
+        #: ``extra_columns`` key → field index
+        self.extra = extra
+        #: canonical columns the file does not have (always null)
+        self.missing: tuple[str, ...] = tuple(c.name for c in spec.columns if c.name not in found)
+        kinds = {c.name: c.kind for c in spec.columns}
+        #: field index → kind, for the known columns that are not strings
+        self.typed: dict[int, str] = {i: kinds[name] for name, i in found.items() if kinds[name] != "string"}
+        self._memos = {index: _Memo(PARSERS[kind]) for index, kind in self.typed.items()}
+
+    @classmethod
+    def of(
+        cls,
+        header: list[str] | None,
+        spec: ViewSpec,
+        *,
+        label: str,
+        log: logging.Logger | logging.LoggerAdapter,
+        cut_in_header: bool,
+    ) -> FileLayout | None:
+        """The layout of a file's header row under the header rules; None for an empty file (logged)."""
+        if header is None:
+            log.warning("%s: the file is empty (no header, no rows): 0 rows", label)
+            return None
+        if not any(h.replace("\ufeff", "").strip() for h in header):
+            raise CsvFormatError(f"{label}: the file has no header row")
+        if header[0].lstrip().startswith(("<", "{", "[")):
+            raise CsvFormatError(
+                f"{label}: the file is not CSV but looks like an HTML or JSON error page: {','.join(header)[:80]!r}"
+            )
+        if cut_in_header:
+            raise TruncatedFileError(f"{label}: the file ends inside its quoted header row")
+        layout = cls(header, spec, label=label)
+        if layout.unknown_headers:
+            log.info("%s: keeping unknown columns %s in extra_columns", label, layout.unknown_headers)
+        if layout.duplicate_headers:
+            log.info(
+                "%s: columns %s repeat a column already found; the first is used, these are kept in extra_columns",
+                label,
+                layout.duplicate_headers,
+            )
+        return layout
+
+    def convert(self, index: int, column: Sequence[str], first_row: int) -> list[Any]:
+        """Typed values of field ``index``; a bad value raises :class:`CsvFormatError` naming row and column."""
+        memo = self._memos[index]
+        try:
+            return list(map(memo.__getitem__, column))
+        except (ValueError, TypeError, ArithmeticError):
+            for offset, raw in enumerate(column):
+                try:
+                    memo[raw]
+                except (ValueError, TypeError, ArithmeticError):
+                    name = next(n for n, i in self.found.items() if i == index)
+                    shown = raw if len(raw) <= 40 else raw[:40] + "..."
+                    raise BadValue(
+                        offset,
+                        f"{self.label}: data row {first_row + offset}, column {name!r}: {shown!r} is not a valid "
+                        f"{self.typed[index]}",
+                    ) from None
+            raise  # pragma: no cover - the failing value was found above
+
+
+class BadValue(CsvFormatError):
+    """A value that cannot be typed; ``offset`` is its row within the batch, ``batch`` the good rows before it."""
+
+    def __init__(self, offset: int, message: str) -> None:
+        super().__init__(message)
+        self.offset = offset
+        self.batch: RowBatch | None = None
+
+
+# --------------------------------------------------------------------------------------------------
+# batches
+
+
+class RowBatch:
+    """Consecutive data rows of one file, by column: what every output is made from.
+
+    ``columns`` holds one tuple of raw field values per field of the header (``count`` values each); ``typed``
+    the typed values (None for null) of the known non-string columns, by field index; ``surplus`` the values
+    beyond the header's width of the rows that had some, by offset in the batch.
+    """
+
+    __slots__ = ("columns", "count", "first_row", "layout", "surplus", "typed")
+
+    def __init__(
+        self,
+        layout: FileLayout,
+        first_row: int,
+        columns: list[tuple[str, ...]],
+        surplus: dict[int, Sequence[str]] | None = None,
+    ) -> None:
+        self.layout = layout
+        self.first_row = first_row
+        self.columns = columns
+        self.count = len(columns[0]) if columns else 0
+        self.surplus = surplus or {}
+        self.typed: dict[int, list[Any]] = {}
+
+    @property
+    def last_row(self) -> int:
+        return self.first_row + self.count - 1
+
+    def strings(self, index: int) -> list[str | None]:
+        """The values of a text field, null tokens as None."""
+        column = self.columns[index]
+        return list(map(NULLED.get, column, column))
+
+    def values(self, name: str) -> list[Any]:
+        """The values of canonical column ``name``: typed, None for null (and for a column the file lacks)."""
+        index = self.layout.found.get(name)
+        if index is None:
+            return [None] * self.count
+        typed = self.typed.get(index)
+        return typed if typed is not None else self.strings(index)
+
+    def extra_columns(self) -> list[dict[str, str | None] | None]:
+        """Each row's ``extra_columns``: unknown columns and surplus values, or None when it has none."""
+        extra = self.layout.extra
+        if not extra and not self.surplus:
+            return [None] * self.count
+        if extra:
+            keys = tuple(extra)
+            columns = [self.strings(i) for i in extra.values()]
+            out: list[dict[str, str | None] | None] = [
+                dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)
+            ]
+        else:
+            out = [None] * self.count
+        for offset, values in self.surplus.items():
+            row = out[offset] or {}
+            for k, value in enumerate(values, 1):
+                row[f"_extra_{k}"] = NULLED.get(value, value)
+            out[offset] = row
+        return out
+
+    def split(self, count: int) -> RowBatch:
+        """The first ``count`` rows as a batch of their own."""
+        head = RowBatch(
+            self.layout,
+            self.first_row,
+            [column[:count] for column in self.columns],
+            {k: v for k, v in self.surplus.items() if k < count},
+        )
+        head.typed = {index: values[:count] for index, values in self.typed.items()}
+        return head
+
+    def drop(self, count: int) -> RowBatch:
+        """This batch without its first ``count`` rows."""
+        tail = RowBatch(
+            self.layout,
+            self.first_row + count,
+            [column[count:] for column in self.columns],
+            {k - count: v for k, v in self.surplus.items() if k >= count},
+        )
+        tail.typed = {index: values[count:] for index, values in self.typed.items()}
+        return tail
+
+
+# --------------------------------------------------------------------------------------------------
+# bytes and text
+
+
+def _gunzip(first: bytes, chunks: Iterator[bytes], label: str) -> Iterator[bytes]:
+    """The decompressed bytes of a gzip stream (``first`` and then ``chunks``), in blocks of at most 1 MiB."""
+    data = first
+    inflater: Any = None
+    while True:
+        if inflater is None:
+            data = data.lstrip(b"\x00")  # zero padding between or after members
+            if not data:
+                data = next(chunks, b"")
+                if not data:
+                    return
+                continue
+            inflater = _zlib.decompressobj(wbits=31)
+        try:
+            out = inflater.decompress(data, _BLOCK)
+        except _INFLATE_ERRORS as exc:
+            raise TruncatedFileError(f"{label}: corrupt or truncated gzip data ({exc})") from None
+        if out:
+            yield out
+        if inflater.eof:
+            data, inflater = inflater.unused_data, None
+            continue
+        data = inflater.unconsumed_tail
+        if data:
+            continue
+        data = next(chunks, b"")
+        if data:
+            continue
+        while out := inflater.decompress(b"", _BLOCK):  # output zlib still holds
+            yield out
+        if not inflater.eof:
+            raise TruncatedFileError(
+                f"{label}: the gzip data ends before the end of its last member; the file looks cut"
+            )
+        return
+
+
+def _decompressed(chunks: Iterable[bytes], label: str) -> Iterator[bytes]:
+    """The file's bytes: gunzipped when it starts with the gzip magic, else as they come."""
+    source = (bytes(c) for c in chunks if c)
+    head = b""
+    for chunk in source:
+        head += chunk
+        if len(head) >= len(GZIP_MAGIC):
+            break
+    if head.startswith(GZIP_MAGIC):
+        yield from _gunzip(head, source, label)
+        return
+    if head:
+        yield head
+    yield from source
+
+
+# The byte rule: what UTF-8 cannot decode is read as cp1252, whose five undefined bytes are read as Latin-1.
+_CP1252 = "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range(256))
+
+
+def _cp1252(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return "".join(_CP1252[b] for b in exc.object[exc.start : exc.end]), exc.end
+
+
+codecs.register_error(_BYTE_RULE, _cp1252)
+
+
+class _Text:
+    """Decompressed bytes → text pieces that end at a line break, under the byte rule; remembers the last
+    character (did the file end with a newline?) and how many lines needed the byte rule."""
+
+    def __init__(self, chunks: Iterable[bytes], label: str) -> None:
+        self._blocks = _decompressed(chunks, label)
+        self.last = ""
+        self.recoded_lines = 0
+
+    def _decode(self, data: bytes) -> str:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        lines = data.splitlines(keepends=True)  # \n, \r and \r\n only: csv.reader's line breaks
+        out = []
+        for line in lines:
+            try:
+                out.append(line.decode("utf-8"))
+            except UnicodeDecodeError:
+                self.recoded_lines += 1
+                out.append(line.decode("utf-8", errors=_BYTE_RULE))
+        return "".join(out)
+
+    def pieces(self) -> Iterator[str]:
+        blocks = self._blocks
+        rest = b""
+        bom_checked = False
+        for block in blocks:
+            data = rest + block if rest else block
+            if not bom_checked:
+                if len(data) < 3 and b"\xef\xbb\xbf".startswith(data):
+                    rest = data  # a BOM may come in pieces
+                    continue
+                bom_checked = True
+                if data.startswith(b"\xef\xbb\xbf"):
+                    data = data[3:]
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                cut = data.rfind(b"\r", 0, len(data) - 1)  # a file with \r line ends (not a \r\n split in two)
+            if cut < 0:
+                rest = data
+                continue
+            rest = data[cut + 1 :]
+            text = self._decode(data[: cut + 1])
+            self.last = text[-1]
+            yield text
+        if rest:
+            if not bom_checked and rest.startswith(b"\xef\xbb\xbf"):
+                rest = rest[3:]
+            if rest:
+                text = self._decode(rest)
+                self.last = text[-1]
+                yield text
+
+    def lines(self) -> Iterator[str]:
+        """Lines as csv.reader wants them (line breaks kept; only \\r, \\n and \\r\\n break a line)."""
+        return chain.from_iterable(io.StringIO(piece, newline="") for piece in self.pieces())
 
 
 # --------------------------------------------------------------------------------------------------
 # rows
 
 
-def _picker(indexes: Sequence[int]) -> Callable[[Sequence[str]], Sequence[str]]:
-    """A function returning the fields at ``indexes`` as a tuple (C-level for 2+ indexes)."""
-    if len(indexes) == 1:
-        only = indexes[0]
-        return lambda row: (row[only],)
-    return itemgetter(*indexes)
+class _Rows:
+    """Counts and shapes the rows of one file into batches: numbering, blank lines, ragged rows, skipping."""
 
+    def __init__(self, layout: FileLayout, skip: int) -> None:
+        self.layout = layout
+        self.skip = skip
+        self.n = 0  # data rows so far (blank lines not counted)
+        self.short = self.long = self.blank = 0
 
-class RowConverter:
-    """Turns the data rows of one file into records, for that file's header row and a view.
+    def batch(self, rows: list[list[str]]) -> RowBatch | None:
+        """The batch of ``rows`` (typed; None when every row is blank or was emitted before).
 
-    Everything that depends on the header is worked out once here, so :meth:`convert` makes a
-    handful of C-level calls per row: pick the known fields, map null tokens to None, zip them into
-    a dict, then convert the (few) typed columns.
-
-    ``convert(row, row_number)`` expects exactly :attr:`width` fields; :meth:`convert_ragged`
-    takes any other count. Both raise :class:`CsvFormatError` for a bad value.
-    """
-
-    def __init__(self, header: Sequence[str], spec: ViewSpec, *, label: str = "csv") -> None:
-        self.spec = spec
-        self.label = label
-        self.width = len(header)
-        spellings = spec.header_map()
-        found: dict[str, int] = {}
-        known_idx: list[int] = []
-        names: list[str] = []
-        extra_idx: list[int] = []
-        extra_keys: list[str] = []
-        #: headers (as written) of columns the view does not know, kept in ``extra_columns``
-        self.unknown_headers: list[str] = []
-        #: headers (as written) that repeat a column already found; kept in ``extra_columns``
-        self.duplicate_headers: list[str] = []
-        for i, raw in enumerate(header):
-            col = spellings.get(normalise_header(raw))
-            if col is not None and col.name not in found:
-                found[col.name] = i
-                known_idx.append(i)
-                names.append(col.name)
-                continue
-            key = raw.replace("\ufeff", "").strip() or f"_column_{i + 1}"
-            base, n = key, 1
-            while key in extra_keys:
-                n += 1
-                key = f"{base}_{n}"
-            extra_idx.append(i)
-            extra_keys.append(key)
-            (self.unknown_headers if col is None else self.duplicate_headers).append(key)
-        if not known_idx and spec.match_required:
-            shown = [h[:60] for h in header[:40]]
-            raise CsvFormatError(
-                f"{label}: no column of the header matches the {spec.view!r} view; headers found: {shown!r}"
-            )
-        #: canonical column name → its field index in the file
-        self.found = found
-        #: canonical columns the file does not have (always null)
-        self.missing: tuple[str, ...] = tuple(c.name for c in spec.columns if c.name not in found)
-        self.extra_keys: tuple[str, ...] = tuple(extra_keys)
-        kinds = {c.name: c.kind for c in spec.columns}
-        #: (field index, name, kind) of the known non-string columns
-        self._typed: tuple[tuple[int, str, str], ...] = tuple(
-            (i, name, kinds[name]) for i, name in zip(known_idx, names, strict=True) if kinds[name] != "string"
-        )
-        self.convert: Callable[[Sequence[str], int], dict[str, Any]] = self._build(tuple(names), known_idx, extra_idx)
-
-    def _build(
-        self, names: tuple[str, ...], known_idx: list[int], extra_idx: list[int]
-    ) -> Callable[[Sequence[str], int], dict[str, Any]]:
-        to_none = _NULL_MAP.get
-        identity = known_idx == list(range(self.width))
-        pick = _picker(known_idx) if known_idx else (lambda row: ())
-        memos = {kind: _Memo(parse) for kind, parse in _PARSERS.items()}
-        # (name, converter) of the typed columns; a converter maps None to None.
-        typed = tuple((name, memos[kind].__getitem__) for _, name, kind in self._typed)
-        pick_extra = _picker(extra_idx) if extra_idx else None
-        extra_keys = self.extra_keys
-        missing = dict.fromkeys(self.missing)
-        bad_value = self._raise_bad_value
-
-        def convert(row: Sequence[str], row_number: int) -> dict[str, Any]:
-            vals = row if identity else pick(row)
-            # All lengths match here (convert_ragged pads or cuts rows first).
-            rec: dict[str, Any] = dict(zip(names, map(to_none, vals, vals), strict=False))
+        Raises :class:`BadValue` for a value that cannot be typed; its ``batch`` holds the rows before it.
+        """
+        width = self.layout.width
+        surplus: dict[int, Sequence[str]] = {}
+        if not rows or len(rows[0]) != width or len(set(map(len, rows))) != 1:
+            rows, surplus = self._even(rows, width)
+            if not rows:
+                return None
+        first = self.n + 1
+        self.n += len(rows)
+        batch = RowBatch(self.layout, first, list(zip(*rows, strict=True)), surplus)
+        for index in self.layout.typed:  # every row is typed, also those emitted before: a bad file stays bad
             try:
-                for name, conv in typed:
-                    rec[name] = conv(rec[name])
-            except (ValueError, TypeError, ArithmeticError):
-                bad_value(row, row_number)
-            if missing:
-                rec.update(missing)
-            if pick_extra is None:
-                rec["extra_columns"] = {}
+                batch.typed[index] = self.layout.convert(index, batch.columns[index], first)
+            except BadValue as exc:
+                good = batch.split(exc.offset)
+                for other in self.layout.typed:  # the rows before the bad one are all valid
+                    good.typed[other] = self.layout.convert(other, good.columns[other], first)
+                exc.batch = self._unseen(good) if good.count else None
+                raise
+        return self._unseen(batch)
+
+    def _unseen(self, batch: RowBatch) -> RowBatch | None:
+        """``batch`` without the rows up to ``skip`` (emitted by an earlier attempt)."""
+        if batch.last_row <= self.skip:
+            return None
+        if batch.first_row <= self.skip:
+            return batch.drop(self.skip - batch.first_row + 1)
+        return batch
+
+    def _even(self, rows: list[list[str]], width: int) -> tuple[list[list[str]], dict[int, Sequence[str]]]:
+        """Blank rows dropped, short rows padded, long rows cut (their surplus kept by offset)."""
+        even: list[list[str]] = []
+        surplus: dict[int, Sequence[str]] = {}
+        for row in rows:
+            size = len(row)
+            if size == width:
+                even.append(row)
+            elif not size:
+                self.blank += 1
+            elif size < width:
+                self.short += 1
+                even.append(row + [""] * (width - size))
             else:
-                ev = pick_extra(row)
-                rec["extra_columns"] = dict(zip(extra_keys, map(to_none, ev, ev), strict=False))
-            rec["row_number"] = row_number
-            return rec
-
-        return convert
-
-    def _raise_bad_value(self, row: Sequence[str], row_number: int) -> None:
-        """Raise :class:`CsvFormatError` naming the first typed field of ``row`` that is invalid."""
-        for i, name, kind in self._typed:
-            v = row[i]
-            if v in _NULL_MAP or not v.strip():
-                continue
-            try:
-                _PARSERS[kind](v)
-            except (ValueError, TypeError, ArithmeticError):
-                shown = v if len(v) <= 40 else v[:40] + "..."
-                raise CsvFormatError(
-                    f"{self.label}: data row {row_number}, column {name!r}: {shown!r} is not a valid {kind}"
-                ) from None
-        raise CsvFormatError(f"{self.label}: data row {row_number}: a value could not be converted")
-
-    def convert_ragged(self, row: Sequence[str], row_number: int) -> dict[str, Any]:
-        """Convert a row whose field count differs from the header's (see the module rules)."""
-        width = self.width
-        if len(row) <= width:
-            return self.convert([*row, *[""] * (width - len(row))], row_number)
-        rec = self.convert(row[:width], row_number)
-        extras = rec["extra_columns"]
-        for k, v in enumerate(row[width:], 1):
-            extras[f"_extra_{k}"] = _NULL_MAP.get(v, v)
-        return rec
+                self.long += 1
+                surplus[len(even)] = row[width:]
+                even.append(row[:width])
+        return even, surplus
 
 
-# --------------------------------------------------------------------------------------------------
-# bytes
-
-
-class _ByteSource(io.BufferedIOBase):
-    """The decompressed bytes of a chunk iterator, for ``io.TextIOWrapper`` (which calls ``read1``).
-
-    Holds at most one input chunk plus one zlib output block. Remembers the last byte it returned
-    so the reader can tell whether the file ends with a newline.
-    """
-
-    def __init__(self, chunks: Iterable[bytes], label: str) -> None:
-        super().__init__()
-        self._label = label
-        self._chunks = iter(chunks)
-        self._view = memoryview(b"")
-        self._pos = 0
-        self._gzip: bool | None = None  # None until the first bytes are seen
-        self._zlib: Any = None  # the current member's decompressor; None between members
-        self.last_byte = b""
-        # Appended to when the data ends without a final newline. The text layer must reach the end before it
-        # can hand out an unterminated last line, so this is set before csv.reader returns that (cut) row.
-        self.cut: list[bool] = []
-        self.gzip_members = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def _next_chunk(self) -> bool:
-        for chunk in self._chunks:
-            if chunk:
-                self._view = memoryview(bytes(chunk))
-                self._pos = 0
-                return True
-        return False
-
-    def _take(self, n: int) -> memoryview:
-        """Up to ``n`` input bytes of the current chunk (fetching the next); empty at the end."""
-        while self._pos >= len(self._view):
-            if not self._next_chunk():
-                return memoryview(b"")
-        start = self._pos
-        self._pos = min(start + n, len(self._view))
-        return self._view[start : self._pos]
-
-    def _detect(self) -> None:
-        head = b""
-        for chunk in self._chunks:
-            head += bytes(chunk)
-            if len(head) >= len(GZIP_MAGIC):
-                break
-        self._view = memoryview(head)
-        self._pos = 0
-        self._gzip = head.startswith(GZIP_MAGIC)
-
-    def _begin_member(self) -> bool:
-        """Start the next gzip member; False at the clean end of input (zero padding skipped)."""
-        while True:
-            data = self._take(_GZIP_INPUT_PIECE)
-            if not data:
-                return False
-            skip = len(data) - len(bytes(data).lstrip(b"\x00"))
-            if skip < len(data):
-                self._pos -= len(data) - skip  # give back everything after the padding
-                self._zlib = zlib.decompressobj(wbits=31)
-                self.gzip_members += 1
-                return True
-
-    def _read_gzip(self, size: int) -> bytes:
-        while True:
-            d = self._zlib
-            if d is None:
-                if not self._begin_member():
-                    return b""
-                d = self._zlib
-            # With the input used up, decompress(b"") still returns output zlib holds back.
-            data = d.unconsumed_tail or self._take(_GZIP_INPUT_PIECE)
-            try:
-                out = d.decompress(data, size)
-            except zlib.error as exc:
-                raise TruncatedFileError(f"{self._label}: corrupt or truncated gzip data ({exc})") from None
-            if d.eof:
-                # The bytes after this member are the tail of the piece just handed to zlib,
-                # which is still in the current chunk: step back over them.
-                self._pos -= len(d.unused_data)
-                self._zlib = None
-            if out:
-                return out
-            if not data and not d.eof:
-                raise TruncatedFileError(
-                    f"{self._label}: the gzip data ends before the end of its last member; the file looks cut"
-                )
-
-    def read1(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            size = _TEXT_CHUNK
-        if size == 0:
-            return b""
-        if self._gzip is None:
-            self._detect()
-        out = self._read_gzip(size) if self._gzip else bytes(self._take(size))
-        if out:
-            self.last_byte = out[-1:]
-        elif self.last_byte not in (b"", b"\n") and not self.cut:
-            self.cut.append(True)
-        return out
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is not None and size >= 0:
-            return self.read1(size)
-        parts = []
-        while block := self.read1(_TEXT_CHUNK):
-            parts.append(block)
-        return b"".join(parts)
-
-
-def _eof_marker(flag: list[bool]) -> Iterator[str]:
-    """Yields nothing; records that csv.reader asked for a line after the last one."""
-    flag.append(True)
-    yield from ()
-
-
-# --------------------------------------------------------------------------------------------------
-# records
-
-
-def header_converter(
-    header: list[str] | None, spec: ViewSpec, *, label: str, log: logging.Logger, cut_in_header: bool
-) -> RowConverter | None:
-    """The `RowConverter` for a file's header row, under the rules every reader shares; None for an empty file.
-
-    Rules: a file with no bytes at all is an empty export (Docker may send one for a quiet view) and is logged;
-    a blank header, an HTML/JSON error page, or a header cut inside quotes is an error.
-    """
-    if header is None:
-        log.warning("%s: the file is empty (no header, no rows): 0 rows", label)
-        return None
-    if not any(h.replace("\ufeff", "").strip() for h in header):
-        raise CsvFormatError(f"{label}: the file has no header row")
-    if header[0].lstrip().startswith(("<", "{", "[")):
-        raise CsvFormatError(
-            f"{label}: the file is not CSV but looks like an HTML or JSON error page: {','.join(header)[:80]!r}"
-        )
-    if cut_in_header:
-        raise TruncatedFileError(f"{label}: the file ends inside its quoted header row")
-    conv = RowConverter(header, spec, label=label)
-    if conv.unknown_headers:
-        log.info("%s: keeping unknown columns %s in extra_columns", label, conv.unknown_headers)
-    if conv.duplicate_headers:
-        log.info(
-            "%s: columns %s repeat a column already found; the first is used, these are kept in extra_columns",
-            label,
-            conv.duplicate_headers,
-        )
-    if conv.missing:
-        log.debug("%s: columns not in the file (null): %s", label, list(conv.missing))
-    return conv
-
-
-def iter_csv_records(
+def read_batches(
     chunks: Iterable[bytes],
     spec: ViewSpec,
     *,
     label: str,
-    logger: logging.Logger | None = None,
-) -> Iterator[dict[str, Any]]:
-    """Yield one record per data row of a gzip or plain CSV byte stream (see the module docstring).
+    skip: int = 0,
+    batch_rows: int = BATCH_ROWS,
+    logger: logging.Logger | logging.LoggerAdapter | None = None,
+) -> Iterator[RowBatch]:
+    """The data rows of a gzip or plain CSV byte stream, in :class:`RowBatch` es, by the rules of this module.
 
-    Raises :class:`CsvFormatError` for unusable content and :class:`TruncatedFileError` for an
-    incomplete or damaged file. Both can come after records were yielded: the caller must be able
-    to discard a file's records on error (or accept them and retry the whole file).
+    Rows up to ``skip`` (emitted by an earlier attempt) are left out. Raises :class:`CsvFormatError` for unusable
+    content and :class:`TruncatedFileError` for an incomplete or damaged file, both possibly after batches were
+    yielded: the caller keeps those and reads again with ``skip``.
     """
     log = logger or _LOG
-    source = _ByteSource(chunks, label)
-    text = io.TextIOWrapper(
-        source,
-        encoding="utf-8-sig",
-        errors="strict",
-        newline="",  # type: ignore[type-var]
-    )
-    text._CHUNK_SIZE = _TEXT_CHUNK  # type: ignore[attr-defined]
-    at_eof: list[bool] = []
-    reader = csv.reader(itertools.chain(text, _eof_marker(at_eof)))
+    text = _Text(chunks, label)
+    held: list[list[str]] = []  # rows read but not yet handed out (the last one may be cut)
+    eof_at: list[int] = []  # rows held when csv.reader asked for a line after the last one
 
-    n = 0  # data rows yielded
-    short = long = blank = 0
+    def eof_marker() -> Iterator[str]:
+        eof_at.append(len(held))
+        yield from ()
+
+    reader = csv.reader(chain(text.lines(), eof_marker()))
+    rows: _Rows | None = None
     try:
-        conv = header_converter(next(reader, None), spec, label=label, log=log, cut_in_header=bool(at_eof))
-        if conv is None:
+        layout = FileLayout.of(next(reader, None), spec, label=label, log=log, cut_in_header=bool(eof_at))
+        if layout is None:
             return
-        convert = conv.convert
-        width = conv.width
-        cut = source.cut
-        for row in reader:
-            if cut:
-                # Never emit the unterminated last line: it is most likely a row cut short.
-                raise TruncatedFileError(
-                    f"{label}: the last line does not end with a newline; the file looks cut (after data row {n})"
-                )
-            if at_eof:
-                # csv.reader completes a row after the end of input only inside a quoted field.
-                raise TruncatedFileError(
-                    f"{label}: the file ends inside a quoted field after data row {n}; it looks cut"
-                )
-            if len(row) != width:
-                if not row:
-                    blank += 1
-                    continue
-                if len(row) < width:
-                    short += 1
-                else:
-                    long += 1
-                n += 1
-                yield conv.convert_ragged(row, n)
-                continue
-            n += 1
-            yield convert(row, n)
-    except UnicodeDecodeError as exc:
-        raise CsvFormatError(
-            f"{label}: the file is not valid UTF-8 (near data row {n + 1}, approximate): "
-            f"{exc.reason} at byte 0x{exc.object[exc.start]:02x}"
-        ) from None
+        rows = _Rows(layout, skip)
+        while True:
+            held.extend(islice(reader, batch_rows + 1 - len(held)))
+            problem = None
+            if len(held) > batch_rows and not eof_at:  # more rows may follow: keep the last one back
+                out, held = held[:-1], held[-1:]
+            else:  # the end of the data: its last row may be cut
+                out, held = held, []
+                if out and text.last != "\n":
+                    problem = "the last line does not end with a newline; the file looks cut"
+                elif eof_at and len(out) > eof_at[0]:
+                    problem = "the file ends inside a quoted field; it looks cut"
+                if problem is not None:
+                    del out[-1]  # never emitted: most likely a row cut short
+            try:
+                batch = rows.batch(out)
+            except BadValue as exc:
+                if exc.batch is not None:
+                    yield exc.batch
+                raise CsvFormatError(str(exc)) from None
+            if batch is not None:
+                yield batch
+            if problem is not None:
+                raise TruncatedFileError(f"{label}: {problem} (after data row {rows.n})")
+            if not held:
+                break
     except csv.Error as exc:
-        raise CsvFormatError(f"{label}: bad CSV near data row {n + 1}: {exc}") from None
-
-    if (n or blank) and source.last_byte != b"\n":
-        raise TruncatedFileError(
-            f"{label}: the last line does not end with a newline; the file looks cut (after data row {n})"
-        )
-    if short or long:
+        raise CsvFormatError(f"{label}: bad CSV near data row {rows.n + 1 if rows else 1}: {exc}") from None
+    if text.recoded_lines:
         log.warning(
-            "%s: %d rows had fewer fields than the header (missing values set to null), %d rows "
-            "had more fields than the header (surplus values kept in extra_columns as _extra_N), "
-            "%d blank lines skipped",
+            "%s: %d lines held bytes that are not UTF-8; they were read as Windows-1252 (cp1252), rows kept",
             label,
-            short,
-            long,
-            blank,
+            text.recoded_lines,
         )
-    elif blank:
-        log.info("%s: %d blank lines skipped", label, blank)
-    log.debug("%s: %d rows read", label, n)
+    if rows.short or rows.long:
+        log.warning(
+            "%s: %d rows had fewer fields than the header (missing values set to null), %d rows had more "
+            "fields than the header (surplus values kept in extra_columns as _extra_N), %d blank lines skipped",
+            label,
+            rows.short,
+            rows.long,
+            rows.blank,
+        )
+    elif rows.blank:
+        log.info("%s: %d blank lines skipped", label, rows.blank)
+
+
+def records(
+    batch: RowBatch, order: Sequence[str], constants: dict[str, Any], *, extra_key: str = "extra_columns"
+) -> list[dict[str, Any]]:
+    """The rows of ``batch`` as dicts with the keys of ``order``: a context field from ``constants``, the
+    unknown columns (under ``extra_key``), ``row_number``, or a column of the view (null when the file lacks it)."""
+    count = batch.count
+    columns: list[Iterable[Any]] = []
+    for name in order:
+        if name in constants:
+            columns.append(repeat(constants[name], count))
+        elif name == extra_key:
+            columns.append(batch.extra_columns())
+        elif name == "row_number":
+            columns.append(range(batch.first_row, batch.first_row + count))
+        else:
+            columns.append(batch.values(name))
+    return [dict(zip(order, row, strict=True)) for row in zip(*columns, strict=False)]

@@ -43,75 +43,91 @@ class _Broken(Exception):
     """The body stopped early: resume from the last byte received."""
 
 
-def open_download(
-    session: requests.Session,
-    url: str,
-    *,
-    label: str,
-    timeout: float,
-    advertised_size: int | None = None,
-    chunk_size: int = CHUNK_SIZE,
-    refresh_url: t.Callable[[], str] | None = None,
-    max_tries: int = 1,
-    retry_base_seconds: float = 2.0,
-    logger: logging.Logger | None = None,
-) -> t.Iterator[bytes]:
-    """Yield the body of ``url`` in chunks, as one unbroken byte stream.
+class Download:
+    """The body of a presigned URL as one unbroken byte stream (iterate it once); ``received`` counts the bytes
+    so far and ``size`` is the file's size when known (for progress lines).
 
     A body that breaks off (reset, timeout, fewer bytes than its length) is resumed with an HTTP Range request
     from the last byte received, so the decompressor and CSV parser downstream never notice; a 429/5xx or a
     network error is retried with backoff; an expired URL (403) is replaced through ``refresh_url``. Each of
     these counts against ``max_tries``; when they run out the error names the file, never its URL.
     """
-    log = logger or logging.getLogger("tap-dockerdvp.downloads")
-    received = 0
-    failures = 0
-    etag: str | None = None
-    while True:
-        try:
-            headers = {"Range": f"bytes={received}-"} if received else {}
+
+    def __init__(
+        self,
+        session: requests.Session,
+        url: str,
+        *,
+        label: str,
+        timeout: float,
+        advertised_size: int | None = None,
+        chunk_size: int = CHUNK_SIZE,
+        refresh_url: t.Callable[[], str] | None = None,
+        max_tries: int = 1,
+        retry_base_seconds: float = 2.0,
+        logger: logging.Logger | logging.LoggerAdapter | None = None,
+    ) -> None:
+        self.session, self.url, self.label, self.timeout = session, url, label, timeout
+        self.size = advertised_size
+        self.chunk_size = chunk_size
+        self.refresh_url = refresh_url
+        self.max_tries = max_tries
+        self.retry_base_seconds = retry_base_seconds
+        self.log = logger or logging.getLogger("tap-dockerdvp.downloads")
+        self.received = 0
+
+    def __iter__(self) -> t.Iterator[bytes]:
+        label, log = self.label, self.log
+        failures = 0
+        etag: str | None = None
+        while True:
             try:
-                response = session.get(url, stream=True, timeout=timeout, headers=headers)
-            except requests.RequestException as exc:
-                raise RetriableDownloadError(f"{label}: {type(exc).__name__} while connecting") from None
-            with response:
-                skip = _check_response(response, label=label, received=received)
-                if etag is not None and response.headers.get("ETag") not in (None, etag):
-                    # The object changed under us: resuming would splice two files. Start the file over.
-                    raise TruncatedFileError(f"{label}: the file changed while it was being downloaded")
-                etag = response.headers.get("ETag") or etag
-                expected = _expected_length(response, advertised_size, received - skip)
+                headers = {"Range": f"bytes={self.received}-"} if self.received else {}
                 try:
-                    for chunk in response.raw.stream(chunk_size, decode_content=False):
-                        if skip:
-                            chunk, skip = chunk[skip:], max(0, skip - len(chunk))
-                            if not chunk:
-                                continue
-                        received += len(chunk)
-                        yield chunk
-                except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-                    raise _Broken(
-                        f"{label}: download broke off after {received} bytes ({type(exc).__name__})"
+                    response = self.session.get(self.url, stream=True, timeout=self.timeout, headers=headers)
+                except requests.RequestException as exc:
+                    raise RetriableDownloadError(f"{label}: {type(exc).__name__} while connecting") from None
+                with response:
+                    skip = _check_response(response, label=label, received=self.received)
+                    if etag is not None and response.headers.get("ETag") not in (None, etag):
+                        # The object changed under us: resuming would splice two files. Start the file over.
+                        raise TruncatedFileError(f"{label}: the file changed while it was being downloaded")
+                    etag = response.headers.get("ETag") or etag
+                    expected = _expected_length(response, self.size, self.received - skip)
+                    if self.size is None and expected is not None:
+                        self.size = expected
+                    try:
+                        for chunk in response.raw.stream(self.chunk_size, decode_content=False):
+                            if skip:
+                                chunk, skip = chunk[skip:], max(0, skip - len(chunk))
+                                if not chunk:
+                                    continue
+                            self.received += len(chunk)
+                            yield chunk
+                    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                        raise _Broken(
+                            f"{label}: download broke off after {self.received} bytes ({type(exc).__name__})"
+                        ) from None
+                    if expected is not None and self.received < expected:
+                        raise _Broken(f"{label}: received {self.received} of {expected} bytes")
+                    return
+            except UrlExpiredError:
+                failures += 1
+                if self.refresh_url is None or failures >= self.max_tries:
+                    raise
+                log.info("%s: the download URL expired; asking the API for fresh download URLs", label)
+                self.url = self.refresh_url()
+            except (RetriableDownloadError, _Broken) as exc:
+                failures += 1
+                if failures >= self.max_tries:
+                    raise DownloadError(
+                        f"{exc} (gave up after {failures} tries; the period's bookmark did not move: run again to "
+                        "resume)"
                     ) from None
-                if expected is not None and received < expected:
-                    raise _Broken(f"{label}: received {received} of {expected} bytes")
-                return
-        except UrlExpiredError as exc:
-            failures += 1
-            if refresh_url is None or failures >= max_tries:
-                raise
-            log.info("%s; asking the API for fresh download URLs", exc)
-            url = refresh_url()
-        except (RetriableDownloadError, _Broken) as exc:
-            failures += 1
-            if failures >= max_tries:
-                raise DownloadError(
-                    f"{exc} (gave up after {failures} tries; the timespan's bookmark did not move: run again to resume)"
-                ) from None
-            wait = wait_before_retry(exc, failures - 1, base=retry_base_seconds, logger=log, label=label)
-            if received:
-                log.info("%s: resuming the download at byte %d", label, received)
-            time.sleep(wait)
+                wait = wait_before_retry(exc, failures - 1, base=self.retry_base_seconds, logger=log, label=label)
+                if self.received:
+                    log.info("%s: resuming the download at byte %d", label, self.received)
+                time.sleep(wait)
 
 
 def _check_response(response: requests.Response, *, label: str, received: int) -> int:
@@ -140,7 +156,9 @@ def _expected_length(response: requests.Response, advertised_size: int | None, o
     return advertised_size
 
 
-def wait_before_retry(exc: BaseException, attempt: int, *, base: float, logger: logging.Logger, label: str) -> float:
+def wait_before_retry(
+    exc: BaseException, attempt: int, *, base: float, logger: logging.Logger | logging.LoggerAdapter, label: str
+) -> float:
     """Seconds to wait before retrying a download, honouring Retry-After; logs the wait."""
     wait = retries.retry_after_of(exc)
     if wait is None:

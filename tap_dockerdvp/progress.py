@@ -7,30 +7,58 @@ from __future__ import annotations
 
 import logging
 import time
+import typing as t
 from collections import Counter
 
 # Rows between two looks at the clock while a file streams: cheap enough for the hot loop.
 CHECK_EVERY_ROWS = 1 << 14
 
 
-class FileProgress:
-    """Logs a file's size when it starts, rows so far and rate every ``interval`` seconds, and a last line."""
+def rows_text(count: int) -> str:
+    """``1 row``, ``12,345 rows``."""
+    return f"{count:,} row" if count == 1 else f"{count:,} rows"
 
-    def __init__(self, logger: logging.Logger, label: str, size: int | None, interval: float) -> None:
-        self.logger, self.label, self.interval = logger, label, interval
+
+def _mb(size: int | None) -> str:
+    return f"{size / 1e6:,.1f} MB" if size else "? MB"
+
+
+class FileProgress:
+    """Progress of one file. A file read within ``interval`` seconds says one DEBUG line; a longer one says, at
+    INFO, rows and MB done out of the file's size with a percentage every ``interval`` seconds, and a last line.
+    ``download`` is anything with ``received`` (bytes so far) and ``size`` (bytes in all, when known)."""
+
+    def __init__(self, logger: t.Any, label: str, download: t.Any, interval: float) -> None:
+        self.logger, self.label, self.download, self.interval = logger, label, download, interval
         self.started = self.last = time.monotonic()
-        size_text = f"{size / 1e6:.1f} MB" if size else "size unknown"
-        logger.info("%s: reading (%s)", label, size_text)
+        self.long = False
+
+    def _done_text(self) -> str:
+        received, size = self.download.received, self.download.size
+        if size:
+            return f"{received / 1e6:,.1f} of {size / 1e6:,.1f} MB ({min(100.0, 100.0 * received / size):.0f}%)"
+        return f"{received / 1e6:,.1f} MB"
 
     def tick(self, rows: int) -> None:
         now = time.monotonic()
         if now - self.last >= self.interval:
-            self.last = now
-            self.logger.info("%s: %d rows so far, %.0f rows/s", self.label, rows, rows / (now - self.started))
+            self.last, self.long = now, True
+            self.logger.info(
+                "%s: %s, %s, %.0f rows/s", self.label, rows_text(rows), self._done_text(), rows / (now - self.started)
+            )
 
     def done(self, rows: int) -> float:
         elapsed = time.monotonic() - self.started
-        self.logger.info("%s: %d rows in %.1f s (%.0f rows/s)", self.label, rows, elapsed, rows / max(elapsed, 1e-9))
+        if elapsed >= self.interval:
+            self.long = True
+        self.logger.log(
+            logging.INFO if self.long else logging.DEBUG,
+            "%s: %s, %s in %.1f s",
+            self.label,
+            rows_text(rows),
+            _mb(self.download.received),
+            elapsed,
+        )
         return elapsed
 
 
@@ -46,6 +74,11 @@ class RunProgress:
         self._span_rows: Counter[str] = Counter()
         self._span_bytes = 0
         self._span_started = time.monotonic()
+        self.held_back: list[str] = []
+
+    def note_held_back(self, reason: str) -> None:
+        """A partition's bookmark stopped before a period this run (a late file); the run summary says so."""
+        self.held_back.append(reason)
 
     def file_done(self, stream: str, rows: int, size: int | None) -> None:
         self._span_rows[stream] += rows

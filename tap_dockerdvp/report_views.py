@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from singer_sdk import typing as th
 
-from tap_dockerdvp.views import Column, ViewSpec, normalise_header
+from tap_dockerdvp.views import TEXT_MAP, Column, ViewSpec, normalise_header
 
 OTHER = "other"
 WEEK, MONTH = "week", "month"
@@ -295,7 +295,7 @@ _CONTEXT_PROPERTIES = (
     ),
     th.Property("granularity", th.StringType, required=True, description="`week` or `month`"),
     th.Property("period_start", th.DateTimeType, required=True, description="First day of the period, 00:00Z"),
-    th.Property("period_end", th.DateTimeType, description="Last day of the period (inclusive), 00:00Z"),
+    th.Property("period_end", th.DateTimeType, required=True, description="Last day of the period (inclusive), 00:00Z"),
     th.Property(
         "file_index",
         th.IntegerType,
@@ -313,7 +313,7 @@ _TYPES_JSON = {
     "date": th.DateType,
     "date-time": th.DateTimeType,
 }
-_NULLABLE_STRINGS = th.ObjectType(additional_properties=th.CustomType({"type": ["string", "null"]}))
+_NULLABLE_STRINGS = TEXT_MAP  # no declared properties: flattening keeps it whole as JSON text
 
 
 def report_json_schema(spec: ViewSpec) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from tap_dockerdvp.errors import ConfigError, TapError
 from tap_dockerdvp.periods import TIMESPAN_TYPES
 from tap_dockerdvp.progress import RunProgress
 from tap_dockerdvp.report_views import OTHER, REPORT_SPECS, normalise_type, report_type_of
+from tap_dockerdvp.run_state import RunState
 from tap_dockerdvp.streams.exports import SUMMARY_STREAMS
 from tap_dockerdvp.streams.namespaces import NamespacesStream
 from tap_dockerdvp.streams.pull_events import PullEventsStream
@@ -180,7 +181,7 @@ class TapDockerDVP(Tap):
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
-        self._namespace_metadata: dict[str, dict[str, t.Any]] | None = None
+        self.run = RunState()
         self.progress = RunProgress(self.logger)
         redaction.install([str(self.config.get(key) or "") for key in ("password", "totp_secret")])
 
@@ -210,9 +211,15 @@ class TapDockerDVP(Tap):
     # The SDK marks sync_all final but has no hook before or after a run; this adds one at each end.
     def sync_all(self) -> None:  # type: ignore[misc]
         # Resolve the namespaces first: a namespace the account cannot see fails the run before any output.
-        self.streams["namespaces"].load_metadata()  # type: ignore[attr-defined]
+        self.namespace_metadata()
         super().sync_all()
         self.progress.run_done()
+
+    def namespace_metadata(self) -> dict[str, dict[str, t.Any]]:
+        """NamespaceMetadata of every namespace this run extracts, resolved once (see `NamespacesStream`)."""
+        if self.run.namespaces is None:
+            self.run.namespaces = t.cast("NamespacesStream", self.streams["namespaces"]).fetch_metadata()
+        return self.run.namespaces
 
     def sources_for(self, namespace: str) -> frozenset[str]:
         """The data planes read for ``namespace`` this run (`export`, `reports`), decided once and logged."""

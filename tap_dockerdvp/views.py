@@ -115,7 +115,12 @@ class ViewSpec:
         return self.header_map().get(normalise_header(header))
 
     def json_schema(self) -> dict[str, Any]:
-        """The stream's JSON schema: context (key) properties, every column, ``extra_columns``."""
+        """The stream's JSON schema: the context (key) properties, every column, ``extra_columns``.
+
+        Key properties are never nullable (targets make key columns NOT NULL). ``extra_columns`` declares no
+        ``properties``: flattening (tap- or target-side) then keeps it whole as JSON text instead of inventing
+        undeclared ``extra_columns__X`` keys.
+        """
         props = [
             th.Property(
                 "namespace",
@@ -126,32 +131,38 @@ class ViewSpec:
             th.Property(
                 "timespan_type",
                 th.StringType,
+                required=True,
                 description='Export timespan type: "months" or "weeks".',
             ),
-            th.Property("year", th.IntegerType, description="Year of the export timespan."),
+            th.Property("year", th.IntegerType, required=True, description="Year of the export timespan."),
             th.Property(
                 "timespan",
                 th.IntegerType,
+                required=True,
                 description="Month (1-12) or ISO week number of the export timespan.",
             ),
             th.Property(
                 "timespan_start",
                 th.DateTimeType,
+                required=True,
                 description="Start of the timespan (inclusive), UTC.",
             ),
             th.Property(
                 "timespan_end",
                 th.DateTimeType,
-                description="End of the timespan, UTC.",
+                required=True,
+                description="Last day of the timespan (inclusive), UTC.",
             ),
             th.Property(
                 "file_index",
                 th.IntegerType,
+                required=True,
                 description="0-based position of the source file in the export's file list.",
             ),
             th.Property(
                 "row_number",
                 th.IntegerType,
+                required=True,
                 description="1-based data row number within the source file.",
             ),
         ]
@@ -168,11 +179,15 @@ class ViewSpec:
         props.append(
             th.Property(
                 "extra_columns",
-                th.ObjectType(additional_properties=th.CustomType({"type": ["string", "null"]})),
-                description="Columns of the file this view does not know, keyed by their header.",
+                TEXT_MAP,
+                description="Columns of the file this view does not know, keyed by their header (null when none).",
             )
         )
         return th.PropertiesList(*props).to_dict()
+
+
+#: An object of text values with no declared properties (see ``ViewSpec.json_schema``).
+TEXT_MAP = th.CustomType({"type": ["object", "null"], "additionalProperties": {"type": ["string", "null"]}})
 
 
 _CONTEXT_NAMES = frozenset(

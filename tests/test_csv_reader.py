@@ -1,4 +1,4 @@
-"""The streaming CSV reader: decompression, decoding, headers, values, ragged rows, truncation."""
+"""The one reader: decompression, decoding (the byte rule), headers, values, ragged rows, truncation, batches."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ import pytest
 
 from tap_dockerdvp.csv_reader import (
     CsvFormatError,
-    RowConverter,
+    FileLayout,
     TruncatedFileError,
-    iter_csv_records,
     parse_date,
     parse_datetime,
     parse_integer,
+    read_batches,
+    records,
 )
 from tap_dockerdvp.views import VIEWS
 
@@ -23,10 +24,17 @@ RAW = VIEWS["raw"]
 SUMMARY = VIEWS["summary"]
 
 
-def read(data: bytes, spec=RAW, *, chunk: int | None = None, label: str = "f.csv", logger=None):
+def iter_csv_records(chunks, spec, *, label: str, logger=None, skip: int = 0, batch_rows: int = 2048):
+    """The reader's rows as records: every column of the view, extra_columns, row_number."""
+    order = [*spec.column_names, "extra_columns", "row_number"]
+    for batch in read_batches(chunks, spec, label=label, logger=logger, skip=skip, batch_rows=batch_rows):
+        yield from records(batch, order, {})
+
+
+def read(data: bytes, spec=RAW, *, chunk: int | None = None, label: str = "f.csv", logger=None, batch_rows=2048):
     step = chunk or max(len(data), 1)
     chunks = [data[i : i + step] for i in range(0, len(data), step)]
-    return list(iter_csv_records(iter(chunks), spec, label=label, logger=logger))
+    return list(iter_csv_records(iter(chunks), spec, label=label, logger=logger, batch_rows=batch_rows))
 
 
 SAMPLE = (
@@ -48,7 +56,7 @@ SAMPLE_EXPECTED = [
         "pull_by_digest": 2,
         "version_check": 7,
         "owner": "Amazon, Inc.",
-        "extra_columns": {},
+        "extra_columns": None,
         "row_number": 1,
     },
     {
@@ -62,7 +70,7 @@ SAMPLE_EXPECTED = [
         "pull_by_digest": 12,
         "version_check": None,
         "owner": "multi\nline",
-        "extra_columns": {},
+        "extra_columns": None,
         "row_number": 2,
     },
     {
@@ -76,7 +84,7 @@ SAMPLE_EXPECTED = [
         "pull_by_digest": 1,
         "version_check": 1,
         "owner": None,
-        "extra_columns": {},
+        "extra_columns": None,
         "row_number": 3,
     },
 ]
@@ -136,7 +144,7 @@ def test_reordered_and_differently_cased_headers():
         "unique_ip_count": 4,
         "repository": "r",
         "repository_namespace": "n",
-        "extra_columns": {},
+        "extra_columns": None,
         "row_number": 1,
     }
 
@@ -146,7 +154,7 @@ def test_every_record_has_every_column():
     (rec,) = read(data)
     assert set(rec) == {*RAW.column_names, "extra_columns", "row_number"}
     assert rec["tag"] is None
-    assert rec["extra_columns"] == {}
+    assert rec["extra_columns"] is None
 
 
 def test_unknown_columns_kept_and_logged_once(caplog):
@@ -182,7 +190,7 @@ def test_ragged_rows_and_blank_lines(caplog):
         ("d", 4, 5),
     ]
     assert recs[2]["extra_columns"] == {"_extra_1": "x", "_extra_2": None}
-    assert recs[1]["extra_columns"] == {}
+    assert recs[1]["extra_columns"] is None
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert warnings[0].startswith("f#1: 2 rows had fewer fields than the header")
@@ -357,12 +365,26 @@ def test_no_known_column():
 
 
 @pytest.mark.parametrize("compress", [False, True])
-def test_not_utf8(compress):
-    data = b"namespace,repository\n" + b"org,ok\n" * 3 + b"org,caf\xe9\n"
+def test_bytes_that_are_not_utf8_are_read_as_cp1252_and_counted(compress, caplog):
+    data = (
+        b"namespace,repository,user agent tool\n"
+        + b"org,ok,docker\n" * 3
+        + b"org,caf\xe9,Mozilla/5.0 (Macintosh; caf\xe9)\n"
+        + "org,utf8,caf\u00e9 \u2615\n".encode()
+        + b"org,odd,\x80\x81 \xff\n"
+    )
     if compress:
         data = gzip.compress(data)
-    with pytest.raises(CsvFormatError, match=r"f\.csv: the file is not valid UTF-8 \(near data"):
-        read(data)
+    with caplog.at_level(logging.WARNING):
+        recs = read(data, chunk=7)
+    assert [r["repository"] for r in recs] == ["ok", "ok", "ok", "caf\u00e9", "utf8", "odd"]
+    assert recs[3]["user_agent_tool"] == "Mozilla/5.0 (Macintosh; caf\u00e9)"
+    assert recs[4]["user_agent_tool"] == "caf\u00e9 \u2615"  # valid UTF-8 stays as it is
+    assert recs[5]["user_agent_tool"] == "\u20ac\x81 \u00ff"  # cp1252; its undefined 0x81 as Latin-1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "f.csv: 2 lines held bytes that are not UTF-8; they were read as Windows-1252 (cp1252), rows kept"
+    ]
 
 
 def test_utf8_split_across_chunks():
@@ -370,31 +392,24 @@ def test_utf8_split_across_chunks():
     assert read(data, chunk=1)[0]["repository"] == "café ☕"
 
 
-def test_row_converter_directly():
-    conv = RowConverter(["Repository", "x", "Pull by tag", "namespace"], VIEWS["repo-summary"], label="L")
-    assert conv.width == 4
-    assert conv.unknown_headers == ["x"]
-    assert set(conv.missing) == {"unique_ip_count", "pull_by_digest", "version_check", "owner"}
-    rec = conv.convert(["r", "y", "5", "n"], 9)
-    assert rec == {
-        "repository": "r",
-        "pull_by_tag": 5,
-        "repository_namespace": "n",
-        "unique_ip_count": None,
-        "pull_by_digest": None,
-        "version_check": None,
-        "owner": None,
-        "extra_columns": {"x": "y"},
-        "row_number": 9,
-    }
-    assert conv.convert_ragged(["r"], 10)["pull_by_tag"] is None
-    assert conv.convert_ragged(["r", "y", "5", "n", "z"], 11)["extra_columns"] == {
-        "x": "y",
-        "_extra_1": "z",
-    }
+def test_file_layout_directly():
+    layout = FileLayout(["Repository", "x", "Pull by tag", "namespace"], VIEWS["repo-summary"], label="L")
+    assert layout.width == 4
+    assert layout.unknown_headers == ["x"]
+    assert layout.found == {"repository": 0, "pull_by_tag": 2, "repository_namespace": 3}
+    assert layout.extra == {"x": 1}
+    assert set(layout.missing) == {"unique_ip_count", "pull_by_digest", "version_check", "owner"}
+    assert layout.typed == {2: "integer"}
+
+
+def test_short_and_long_rows_in_one_batch():
+    data = b"Repository,x,Pull by tag,namespace\nr,y,5,n\nr\nr,y,5,n,z\n"
+    recs = read(data, VIEWS["repo-summary"])
+    assert recs[0]["extra_columns"] == {"x": "y"} and recs[0]["pull_by_tag"] == 5
+    assert recs[1]["pull_by_tag"] is None and recs[1]["extra_columns"] == {"x": None}
+    assert recs[2]["extra_columns"] == {"x": "y", "_extra_1": "z"}
     # every record gets its own extra_columns dict
-    a, b = conv.convert(["r", "y", "5", "n"], 1), conv.convert(["r", "y", "5", "n"], 2)
-    assert a["extra_columns"] is not b["extra_columns"]
+    assert recs[0]["extra_columns"] is not recs[2]["extra_columns"]
 
 
 def test_chunks_may_be_bytearrays_and_empty():
@@ -413,10 +428,10 @@ def test_highly_compressible_gzip_in_small_and_large_chunks():
         )
 
 
-def test_byte_source_round_trip_random():
+def test_gunzip_round_trip_random():
     import random
 
-    from tap_dockerdvp.csv_reader import _ByteSource
+    from tap_dockerdvp.csv_reader import _decompressed
 
     rnd = random.Random(7)
     for _ in range(60):
@@ -429,13 +444,9 @@ def test_byte_source_round_trip_random():
         ]
         data = b"".join(gzip.compress(p, rnd.choice([1, 6, 9])) for p in parts)
         step = rnd.choice([1, 3, 17, 1000])
-        source = _ByteSource([data[i : i + step] for i in range(0, len(data), step)], "f")
-        size = rnd.choice([1, 5, 64, 4096])
-        out = bytearray()
-        while block := source.read1(size):
-            assert len(block) <= size
-            out += block
-        assert bytes(out) == b"".join(parts)
+        blocks = list(_decompressed([data[i : i + step] for i in range(0, len(data), step)], "f"))
+        assert all(len(block) <= 1 << 20 for block in blocks)
+        assert b"".join(blocks) == b"".join(parts)
 
 
 def test_csv_error_becomes_format_error():

@@ -218,7 +218,7 @@ def test_progress_lines_per_file_timespan_and_run(simulator, caplog) -> None:
     events = out.counts()["pull_events"]
     (year, week, _s, _e), _ = simdata.complete_timespans(cfg, "acme", "weeks")
     first_week_rows = simdata.expected_rows(cfg, "acme", "raw", "weeks", year, week)
-    assert f"acme raw weeks {year}/{week} file 1/1: {first_week_rows} rows in" in "\n".join(lines)
+    assert f"acme raw weeks {year}/{week} file 1/1: {first_week_rows:,} rows, " in "\n".join(lines)
     assert any(
         line.startswith(f"acme weeks {year}/{week} done: ") and f"pull_events {first_week_rows}," in line
         for line in lines

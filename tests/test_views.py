@@ -227,15 +227,15 @@ def test_json_schema(view):
     spec = VIEWS[view]
     schema = spec.json_schema()
     props = schema["properties"]
-    assert schema["required"] == ["namespace"]
+    assert set(KEY_PROPERTIES) <= set(schema["required"])
+    for key in KEY_PROPERTIES:  # key columns are NOT NULL in targets: never nullable here
+        assert "null" not in props[key]["type"], key
     assert props["namespace"]["type"] == ["string"]
-    for key in KEY_PROPERTIES:
-        assert key in props
-    assert "integer" in props["year"]["type"]
-    assert "integer" in props["timespan"]["type"]
-    assert "integer" in props["file_index"]["type"]
-    assert "integer" in props["row_number"]["type"]
-    assert props["timespan_type"]["type"] == ["string", "null"]
+    assert props["year"]["type"] == ["integer"]
+    assert props["timespan"]["type"] == ["integer"]
+    assert props["file_index"]["type"] == ["integer"]
+    assert props["row_number"]["type"] == ["integer"]
+    assert props["timespan_type"]["type"] == ["string"]
     assert props["timespan_start"]["format"] == "date-time"
     assert props["timespan_end"]["format"] == "date-time"
     for col in spec.columns:
@@ -252,8 +252,9 @@ def test_json_schema(view):
         if col.kind in ("date", "date-time"):
             assert prop["format"] == col.kind
     extra = props["extra_columns"]
-    assert "object" in extra["type"]
+    assert extra["type"] == ["object", "null"]
     assert extra["additionalProperties"] == {"type": ["string", "null"]}
+    assert "properties" not in extra  # so flattening keeps it whole as JSON text
     expected_names = {*KEY_PROPERTIES, "timespan_start", "timespan_end", "extra_columns", *spec.column_names}
     assert set(props) == expected_names
     assert all(p.get("description") for p in props.values())

@@ -1,78 +1,76 @@
-"""Export streams: one per DVP summary data view, and the base class `pull_events` shares, under `timespans`.
+"""Export streams: one per DVP data view (`pull_events` is the `raw` view), children of `timespans`.
 
-For each timespan the API lists one or more presigned URLs of gzip CSV files. Every file is streamed, parsed
-by header name and emitted row by row, with a deterministic key (timespan, file index, row number) so a
-re-extracted timespan upserts rather than duplicates.
+For each timespan the API lists one or more presigned URLs of gzip CSV files per data view:
+``GET .../namespaces/{ns}/pulls/exports/years/{year}/{weeks|months}/{n}/{view}`` → ``{"data": [{"url","size"}]}``.
+The rows carry a deterministic key (timespan, file index, row number), so a re-extracted timespan upserts.
+
+What Docker's spec leaves open, and what the tap does about it:
+
+- The spec documents the data-view path only under the ``pulls`` dataset. A view of another dataset (the
+  extension views) that answers 404 there is asked under its own dataset's path (``/extensions/exports/...``)
+  once; the path that worked is remembered for the run.
+- Timespans are listed only when they have data, so a listed timespan whose view answers 404 or lists no file is
+  most likely not ready yet: that is a late file (see :mod:`.period_files`), not an empty export.
+- Weeks are taken as ISO weeks. The first and last rows' ``Action day`` of each raw file are compared with the
+  timespan's dates; rows outside it are logged (one WARNING per timespan), since they would mean Docker numbers
+  weeks another way.
 """
 
 from __future__ import annotations
 
-import time
+import logging
 import typing as t
 from functools import cached_property
 
-from singer_sdk.helpers.conform import TypeConformanceLevel
+from typing_extensions import override
 
-from tap_dockerdvp.client import DockerHubStream
-from tap_dockerdvp.csv_reader import CsvFormatError, TruncatedFileError, iter_csv_records
-from tap_dockerdvp.downloads import (
-    UrlExpiredError,
-    open_download,
-    storage_session,
-    wait_before_retry,
-)
-from tap_dockerdvp.errors import DownloadError
-from tap_dockerdvp.progress import CHECK_EVERY_ROWS, FileProgress
-from tap_dockerdvp.streams.namespaces import dataset_offers
-from tap_dockerdvp.streams.timespans import EXPORTS, TimespansStream
+from tap_dockerdvp.downloads import Download, storage_session
+from tap_dockerdvp.errors import TapError
+from tap_dockerdvp.periods import to_date
+from tap_dockerdvp.streams.namespaces import dataset_offering
+from tap_dockerdvp.streams.period_files import Late, PeriodFile, PeriodFilesStream
+from tap_dockerdvp.streams.timespans import TimespansStream
 from tap_dockerdvp.views import KEY_PROPERTIES, VIEWS, ViewSpec
 
 if t.TYPE_CHECKING:
+    import datetime as dt
+
     import requests
     from singer_sdk.helpers.types import Context
 
+    from tap_dockerdvp.csv_reader import RowBatch
+
 CONTEXT_FIELDS = ("namespace", "timespan_type", "year", "timespan", "timespan_start", "timespan_end")
+VIEW_PATH = "/namespaces/{namespace}/{dataset}/exports/years/{year}/{timespan_type}/{timespan}/{view}"
+DOCUMENTED_DATASET = "pulls"
 
 
-class ExportStream(DockerHubStream):
+class ExportStream(PeriodFilesStream):
     """Rows of one data view's CSV files for each timespan its parent emits."""
 
-    spec: t.ClassVar[ViewSpec]
     parent_stream_type = TimespansStream
     primary_keys = KEY_PROPERTIES
-    replication_key = None
-    # No state partition per timespan: the parent's bookmark is the state.
-    state_partitioning_keys: t.ClassVar[list[str]] = []
-    # The CSV reader already types every value; the SDK's conformance pass would only cost time.
-    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
-    path = EXPORTS + "/{year}/{timespan_type}/{timespan}/"
+    path = VIEW_PATH
 
-    @cached_property
-    def schema(self) -> dict:  # type: ignore[override]
-        return self.spec.json_schema()
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._action_days: list[str | None] = []  # first and last row's action day of the file being read
 
     @cached_property
     def storage(self) -> requests.Session:
         return storage_session(self.user_agent)
 
-    def get_records(self, context: Context | None) -> t.Iterable[dict]:
-        assert context is not None
-        if not self._offered(context):
-            return
-        base = {key: context[key] for key in CONTEXT_FIELDS}
-        files = self._list_files(context)  # refreshed in place when URLs expire; its length never changes
-        for index in range(len(files)):
-            for record in self._read_file(context, files, index):
-                record.update(base)
-                yield record
-
-    def _offered(self, context: Context) -> bool:
+    # -- the period ---------------------------------------------------------------------------------
+    @override
+    def applies_to(self, context: Context) -> bool:
         namespace, timespan_type = context["namespace"], context["timespan_type"]
-        metadata = self._tap.streams["namespaces"].load_metadata()[namespace]  # type: ignore[attr-defined]
-        if dataset_offers(metadata, view=self.spec.view, timespan_type=timespan_type):
+        metadata = self.tap.namespace_metadata()[namespace]
+        if dataset_offering(metadata, view=self.spec.view, timespan_type=timespan_type) is not None:
             return True
-        self._log_once(
-            ("not-offered", namespace, timespan_type),
+        self.tap.run.log_once(
+            self.logger,
+            ("not-offered", namespace, timespan_type, self.name),
+            logging.INFO,
             "Namespace %s does not offer the %s view for %s: %s skipped",
             namespace,
             self.spec.view,
@@ -81,103 +79,121 @@ class ExportStream(DockerHubStream):
         )
         return False
 
-    def _list_files(self, context: Context) -> list[dict]:
-        path = self.path.format(**context) + self.spec.view
-        listing = self.get_json(path, context, not_found_ok=True)
-        if listing is None:
-            self.logger.warning(
-                "%s: the API has no %s export for %s %d/%d (HTTP 404): no rows for that timespan",
-                context["namespace"],
-                self.spec.view,
-                context["timespan_type"],
-                context["year"],
-                context["timespan"],
-            )
-            return []
-        return list(listing.get("data") or [])
-
-    def _read_file(self, context: Context, files: list[dict], index: int) -> t.Iterator[dict]:
-        """Rows of file ``index``.
-
-        The download itself resumes where it broke off (see `open_download`), and refreshes an expired URL by
-        asking the API for the timespan's files again (``files`` is updated in place). Damage found only after
-        decompression (a bad CRC, a cut last line, an error page) makes the file be read again from the start,
-        skipping the rows already emitted, so a retry neither loses nor repeats a row.
-        """
-        label = (
-            f"{context['namespace']} {self.spec.view} {context['timespan_type']} "
-            f"{context['year']}/{context['timespan']} file {index + 1}/{len(files)}"
+    @override
+    def describe(self, context: Context) -> str:
+        return (
+            f"{context['namespace']} {self.spec.view} {context['timespan_type']} {context['year']}/"
+            f"{context['timespan']}"
         )
-        emitted = 0
-        failures = 0
-        max_tries = int(self.config["max_retries"]) + 1
-        retry_base = float(self.config["retry_base_seconds"])
-        progress = FileProgress(self.logger, label, files[index].get("size"), self.config["progress_interval_seconds"])
 
+    @override
+    def period_end(self, context: Context) -> dt.date:
+        return to_date(context["timespan_end"])
+
+    # -- files --------------------------------------------------------------------------------------
+    @override
+    def list_files(self, context: Context) -> list[PeriodFile]:
+        listing = self.view_listing(context)
+        if listing is None:
+            raise Late(
+                f"the API lists the timespan but answers HTTP 404 for its {self.spec.view} files (not ready yet?)"
+            )
+        entries = listing.get("data") if isinstance(listing, dict) else None
+        if not entries:
+            raise Late(f"the API lists the timespan but no {self.spec.view} file for it yet")
+        files = []
+        for entry in entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("url"), str) or not entry["url"]:
+                raise TapError(f"{self.describe(context)}: the API listed a file without a `url`: cannot read it")
+            size = entry.get("size")
+            files.append(PeriodFile(url=entry["url"], size=size if isinstance(size, int) and size > 0 else None))
+        return files
+
+    def view_listing(self, context: Context) -> t.Any:
+        """The view's file listing; None when it answers 404 under every path the view may live under."""
+        metadata = self.tap.namespace_metadata()[context["namespace"]]
+        dataset = dataset_offering(metadata, view=self.spec.view, timespan_type=context["timespan_type"])
+        dataset = dataset or DOCUMENTED_DATASET
+        known = self.tap.run.view_paths.get(dataset)
+        tries = [known] if known else list(dict.fromkeys((DOCUMENTED_DATASET, dataset)))
+        for segment in tries:
+            listing = self.get_json(
+                VIEW_PATH.format(**context, dataset=segment, view=self.spec.view), context, not_found_ok=True
+            )
+            if listing is not None:
+                if known is None:
+                    self.tap.run.view_paths[dataset] = segment
+                    if segment != DOCUMENTED_DATASET:
+                        self.logger.info(
+                            "Views of the %s dataset answer under /%s/exports/ (not /pulls/): using it this run",
+                            dataset,
+                            segment,
+                        )
+                return listing
+        return None
+
+    @override
+    def open_file(self, context: Context, files: list[PeriodFile], index: int, label: str) -> Download:
         def fresh_url() -> str:
-            fresh = self._list_files(context)
+            fresh = self.list_files(context)
             if len(fresh) != len(files):
-                raise DownloadError(
+                raise TapError(
                     f"{label}: the export changed from {len(files)} to {len(fresh)} files while being read; "
                     "run again to re-extract the timespan"
                 )
             files[:] = fresh
-            return str(files[index]["url"])
+            return files[index].url
 
-        next_tick = CHECK_EVERY_ROWS
-        while True:
-            chunks = open_download(
-                self.storage,
-                files[index]["url"],
-                label=label,
-                timeout=self.timeout,
-                advertised_size=files[index].get("size"),
-                refresh_url=fresh_url,
-                max_tries=max_tries,
-                retry_base_seconds=retry_base,
-                logger=self.logger,
-            )
-            try:
-                for record in self._parse_download(chunks, label=label, skip=emitted):
-                    if record["row_number"] > emitted:
-                        record["file_index"] = index
-                        emitted = record["row_number"]
-                        yield record
-                        if emitted >= next_tick:  # `pull_events` yields batches: row numbers jump
-                            progress.tick(emitted)
-                            next_tick = emitted + CHECK_EVERY_ROWS
-            except (TruncatedFileError, CsvFormatError) as exc:
-                failures += 1
-                # Bad content is retried only twice: an error page may be transient, a wrong format is not.
-                self._give_up_after(failures, min(max_tries, 3) if isinstance(exc, CsvFormatError) else max_tries, exc)
-                time.sleep(wait_before_retry(exc, failures - 1, base=retry_base, logger=self.logger, label=label))
-                continue
-            except UrlExpiredError as exc:
-                raise DownloadError(f"{exc}; fresh URLs did not help after {max_tries} tries") from None
-            progress.done(emitted)
-            self._tap.progress.file_done(self.name, emitted, files[index].get("size"))  # type: ignore[attr-defined]
+        return Download(
+            self.storage,
+            files[index].url,
+            label=label,
+            timeout=self.timeout,
+            advertised_size=files[index].size,
+            refresh_url=fresh_url,
+            max_tries=int(self.config["max_retries"]) + 1,
+            retry_base_seconds=float(self.config["retry_base_seconds"]),
+            logger=self.logger,
+        )
+
+    @override
+    def row_constants(self, context: Context, files: list[PeriodFile], index: int) -> dict[str, t.Any]:
+        constants = {key: context[key] for key in CONTEXT_FIELDS}
+        constants["file_index"] = index
+        return constants
+
+    # -- the calendar check -------------------------------------------------------------------------
+    @override
+    def inspect(self, context: Context, batch: RowBatch) -> None:
+        if "action_day" not in batch.layout.found:
             return
+        days = batch.values("action_day")
+        if not self._action_days:
+            self._action_days = [days[0], days[-1]]
+        else:
+            self._action_days[1] = days[-1]
 
-    def _parse_download(self, chunks: t.Iterable[bytes], *, label: str, skip: int) -> t.Iterator[dict]:
-        """The records of one download of a file. The first ``skip`` rows were emitted by an earlier attempt: the
-        caller drops them, an override may leave them out itself (`pull_events` yields batches of rows)."""
-        return iter_csv_records(chunks, self.spec, label=label, logger=self.logger)
+    @override
+    def file_done(self, context: Context) -> None:
+        days, self._action_days = self._action_days, []
+        start, end = str(context["timespan_start"])[:10], str(context["timespan_end"])[:10]
+        outside = [day for day in days if day is not None and not start <= day <= end]
+        if outside:
+            self.tap.run.log_once(
+                self.logger,
+                ("calendar", context["namespace"], context["timespan_type"], context["year"], context["timespan"]),
+                logging.WARNING,
+                "%s: rows have Action day %s, outside the timespan's %s to %s: Docker may number %s differently "
+                "from ISO 8601 (the tap's assumption); the rows are kept as listed, please report this",
+                self.describe(context),
+                " and ".join(sorted(set(outside))),
+                start,
+                end,
+                context["timespan_type"],
+            )
 
-    @staticmethod
-    def _give_up_after(failures: int, max_tries: int, exc: Exception) -> None:
-        if failures >= max_tries:
-            raise DownloadError(
-                f"{exc} (gave up after {failures} tries; the timespan's bookmark did not move: run again to resume)"
-            ) from None
 
-    def _log_once(self, key: tuple, message: str, *args: t.Any) -> None:
-        seen: set[tuple] = self._tap.__dict__.setdefault("_logged_once", set())
-        if key not in seen:
-            seen.add(key)
-            self.logger.info(message, *args)
-
-
-def _summary_stream(spec: ViewSpec) -> type[ExportStream]:
+def _export_stream(spec: ViewSpec) -> type[ExportStream]:
     return type(
         f"{spec.stream_name.title().replace('_', '')}Stream",
         (ExportStream,),
@@ -186,5 +202,5 @@ def _summary_stream(spec: ViewSpec) -> type[ExportStream]:
 
 
 SUMMARY_STREAMS: tuple[type[ExportStream], ...] = tuple(
-    _summary_stream(spec) for view, spec in VIEWS.items() if view != "raw"
+    _export_stream(spec) for view, spec in VIEWS.items() if view != "raw"
 )

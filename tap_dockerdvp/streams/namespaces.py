@@ -5,6 +5,7 @@ from __future__ import annotations
 import typing as t
 
 from singer_sdk import typing as th
+from typing_extensions import override
 
 from tap_dockerdvp.client import DockerHubStream
 from tap_dockerdvp.errors import NamespaceNotFoundError
@@ -14,7 +15,15 @@ if t.TYPE_CHECKING:
 
 
 class NamespacesStream(DockerHubStream):
-    """One record per namespace, from `GET /` (or the `namespaces` setting) and `GET /namespaces/{ns}`."""
+    """One record per namespace: its NamespaceMetadata, from `GET /namespaces` (the access list).
+
+    Docker's spec describes `GET /namespaces` as the namespaces "the user has access to" and `GET /` as those
+    "which have data available" (legacy export data): a namespace on the current DVP program can be missing from
+    `GET /` although its reports are readable. So namespaces are discovered from `GET /namespaces`, which also
+    carries their metadata; `GET /` (+ `GET /namespaces/{ns}` each) is used only where `/namespaces` answers
+    404 or 405. A configured namespace the list lacks is asked for directly; one that is not readable at all
+    stops the run with one line.
+    """
 
     name = "namespaces"
     path = "/namespaces"
@@ -23,8 +32,8 @@ class NamespacesStream(DockerHubStream):
 
     schema = th.PropertiesList(
         th.Property("namespace", th.StringType, required=True, description="Docker Hub namespace (organization)"),
-        th.Property("publisher_type", th.StringType, description="`publisherType`, e.g. DVP"),
-        th.Property("extension_publisher", th.BooleanType, description="`extensionPublisher`"),
+        th.Property("publisher_type", th.StringType, description="`publisherType`, e.g. DVP (when Docker sends it)"),
+        th.Property("extension_publisher", th.BooleanType, description="`extensionPublisher` (when Docker sends it)"),
         th.Property(
             "extra_repos",
             th.ArrayType(th.StringType),
@@ -43,13 +52,14 @@ class NamespacesStream(DockerHubStream):
         ),
     ).to_dict()
 
+    @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
-        for metadata in self.load_metadata().values():
+        for metadata in self.tap.namespace_metadata().values():
             yield {
                 "namespace": metadata["namespace"],
                 "publisher_type": metadata.get("publisherType"),
                 "extension_publisher": metadata.get("extensionPublisher"),
-                "extra_repos": metadata.get("extraRepos") or [],
+                "extra_repos": list(metadata.get("extraRepos") or []),
                 "datasets": [
                     {
                         "name": dataset.get("name"),
@@ -60,49 +70,57 @@ class NamespacesStream(DockerHubStream):
                 ],
             }
 
-    def get_child_context(self, record: dict, context: Context | None) -> dict:
-        return {"namespace": record["namespace"]}
-
-    # -- metadata shared with the timespans and export streams ------------------------------------
-    def load_metadata(self) -> dict[str, dict[str, t.Any]]:
-        """NamespaceMetadata per namespace, fetched once per run and cached on the tap."""
-        cache: dict[str, dict[str, t.Any]] | None = getattr(self._tap, "_namespace_metadata", None)
-        if cache is None:
-            cache = self._fetch_metadata()
-            self._tap._namespace_metadata = cache  # type: ignore[attr-defined]
-        return cache
-
-    def _fetch_metadata(self) -> dict[str, dict[str, t.Any]]:
-        visible = list((self.get_json("/") or {}).get("namespaces") or [])
-        wanted = list(self.config.get("namespaces") or visible)
-        missing = [ns for ns in wanted if ns not in visible]
-        if missing:
-            raise NamespaceNotFoundError(
-                f"namespace(s) {', '.join(missing)} not visible to Docker Hub user "
-                f"{self.config['username']!r} (it can read: {', '.join(visible) or 'none'}); "
-                "fix the `namespaces` setting"
-            )
-        if not wanted:
-            self.logger.warning("Docker Hub user %r has no DVP namespaces: nothing to extract", self.config["username"])
+    # -- discovery (the tap calls this once per run: tap.namespace_metadata()) -----------------------
+    def fetch_metadata(self) -> dict[str, dict[str, t.Any]]:
+        """NamespaceMetadata of every namespace to extract: the `namespaces` setting, or all the account reads."""
+        listed = self._access_list()
+        wanted = list(self.config.get("namespaces") or [])
+        if listed is None:  # no /namespaces: the namespaces with data, each asked for its metadata
+            visible = [str(ns) for ns in (self.get_json("/") or {}).get("namespaces") or []]
+            listed = {}
+            for namespace in wanted or visible:
+                found = self.get_json(f"/namespaces/{namespace}", not_found_ok=True)
+                if isinstance(found, dict):
+                    listed[namespace] = {**found, "namespace": found.get("namespace") or namespace}
         metadata = {}
-        for namespace in wanted:
-            found = self.get_json(f"/namespaces/{namespace}", not_found_ok=True)
+        for namespace in wanted or list(listed):
+            found = listed.get(namespace)
+            if found is None and wanted:
+                found = self.get_json(f"/namespaces/{namespace}", not_found_ok=True)
+                found = {**found, "namespace": namespace} if isinstance(found, dict) else None
             if found is None:
+                readable = ", ".join(sorted(listed)) or "none"
                 raise NamespaceNotFoundError(
-                    f"namespace {namespace!r} has no DVP metadata (HTTP 404); fix the `namespaces` setting"
+                    f"namespace {namespace!r} is not readable by Docker Hub user {self.config['username']!r} (it can "
+                    f"read: {readable}); fix the `namespaces` setting"
                 )
-            found.setdefault("namespace", namespace)
             metadata[namespace] = found
-        self.logger.info("Extracting DVP namespaces: %s", ", ".join(metadata) or "none")
+        if not metadata:
+            self.logger.warning("Docker Hub user %r has no DVP namespaces: nothing to extract", self.config["username"])
+        else:
+            self.logger.info("Extracting DVP namespaces: %s", ", ".join(metadata))
         return metadata
 
+    def _access_list(self) -> dict[str, dict[str, t.Any]] | None:
+        """`GET /namespaces` by namespace; None when the API has no such endpoint (404, 405)."""
+        body = self.get_json("/namespaces", absent=(404, 405))
+        if body is None:
+            self.logger.info("GET /namespaces is not available here: discovering namespaces from GET /")
+            return None
+        items = body if isinstance(body, list) else (body.get("namespaces") if isinstance(body, dict) else None)
+        listed: dict[str, dict[str, t.Any]] = {}
+        for item in items or []:
+            if isinstance(item, dict) and item.get("namespace"):
+                listed[str(item["namespace"])] = item
+        return listed
 
-def dataset_offers(metadata: dict[str, t.Any], *, view: str, timespan_type: str) -> bool:
-    """Whether a namespace's metadata lists ``view`` for ``timespan_type`` in any of its datasets."""
-    return any(
-        view in (dataset.get("views") or []) and timespan_type in (dataset.get("timespans") or [])
-        for dataset in metadata.get("datasets") or []
-    )
+
+def dataset_offering(metadata: dict[str, t.Any], *, view: str, timespan_type: str) -> str | None:
+    """The name of the dataset of a namespace's metadata that lists ``view`` for ``timespan_type``, if any."""
+    for dataset in metadata.get("datasets") or []:
+        if view in (dataset.get("views") or []) and timespan_type in (dataset.get("timespans") or []):
+            return str(dataset.get("name") or "pulls")
+    return None
 
 
 def offered_timespan_types(metadata: dict[str, t.Any]) -> set[str]:

@@ -66,19 +66,20 @@ class PullStatsStream(DockerHubStream):
         th.Property("api", th.StringType, description="`legacy` (api_url) or `proxylytics` (hub_url)"),
         th.Property(
             "extra_fields",
-            th.ObjectType(additional_properties=th.CustomType({})),
+            # no declared properties: flattening keeps it whole as JSON text
+            th.CustomType({"type": ["object", "null"], "additionalProperties": {}}),
             description="Fields of the row this tap does not know",
         ),
     ).to_dict()
 
     @property
     def partitions(self) -> list[dict] | None:
-        return [{"namespace": ns} for ns in self._tap.streams["namespaces"].load_metadata()]  # type: ignore[attr-defined]
+        return [{"namespace": ns} for ns in self.tap.namespace_metadata()]
 
     # -- helpers ----------------------------------------------------------------------------------
     def _plane(self, namespace: str) -> tuple[str, str]:
         """(name, base URL) of the API to ask for ``namespace``."""
-        if self._tap.sources_for(namespace) == frozenset({REPORTS}):  # type: ignore[attr-defined]
+        if self.tap.sources_for(namespace) == frozenset({REPORTS}):
             return "proxylytics", str(self.config["hub_url"]).rstrip("/") + PROXYLYTICS
         return "legacy", str(self.config["api_url"]).rstrip("/")
 
@@ -89,13 +90,7 @@ class PullStatsStream(DockerHubStream):
         return params
 
     def _get(self, url: str, params: list[tuple[str, str]], context: Context) -> t.Any:
-        request = self.build_prepared_request(method="GET", url=url, params=params, headers=self.http_headers)
-        self._not_found_ok = True
-        try:
-            response = self.request_decorator(self._request)(request, context)
-        finally:
-            self._not_found_ok = False
-        return None if response.status_code == 404 else response.json()
+        return self.get_json("", context, url=url, params=params, not_found_ok=True)
 
     def _rows(self, namespace: str, pulls: t.Any, api: str, group: str | None, repo: str | None) -> t.Iterator[dict]:
         for row in pulls or []:
@@ -171,11 +166,11 @@ class RepositoryPullStatsStream(PullStatsStream):
 
     def _repositories(self, namespace: str) -> list[str]:
         """`ns/repo` of every Hub repository of the namespace, then its extraRepos (order kept, no duplicates)."""
-        listing = t.cast("RepositoriesStream", self._tap.streams["repositories"])
+        listing = t.cast("RepositoriesStream", self.tap.streams["repositories"])
         names: list[str] = []
-        for item in listing.request_records({"namespace": namespace}):
+        for item in listing.listing(namespace):
             owner = item.get("namespace") or namespace
             names.append(f"{owner}/{item['name']}")
-        metadata = self._tap.streams["namespaces"].load_metadata().get(namespace, {})  # type: ignore[attr-defined]
+        metadata = self.tap.namespace_metadata().get(namespace, {})
         names.extend(str(full) for full in metadata.get("extraRepos") or [] if "/" in str(full))
         return list(dict.fromkeys(names))

@@ -14,7 +14,6 @@ This module also decides, per namespace and run, which data plane the tap reads 
 from __future__ import annotations
 
 import datetime as dt
-import time
 import typing as t
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,11 +22,10 @@ from urllib.parse import urljoin, urlsplit
 
 from singer_sdk import typing as th
 from singer_sdk.exceptions import FatalAPIError
-from singer_sdk.helpers.conform import TypeConformanceLevel
+from typing_extensions import override
 
 from tap_dockerdvp.client import DockerHubStream
-from tap_dockerdvp.csv_reader import CsvFormatError, TruncatedFileError, iter_csv_records
-from tap_dockerdvp.downloads import open_download, storage_session, wait_before_retry
+from tap_dockerdvp.downloads import Download, storage_session
 from tap_dockerdvp.errors import DownloadError, TapError
 from tap_dockerdvp.periods import to_date, utc_today
 from tap_dockerdvp.report_views import (
@@ -41,6 +39,7 @@ from tap_dockerdvp.report_views import (
     report_type_of,
 )
 from tap_dockerdvp.streams.completed_periods import CompletedPeriodStream
+from tap_dockerdvp.streams.period_files import FileGone, Late, PeriodFile, PeriodFilesStream
 from tap_dockerdvp.streams.timespans import EXPORTS
 
 if t.TYPE_CHECKING:
@@ -97,8 +96,7 @@ class Catalogue:
 
 def load_catalogue(stream: DockerHubStream, namespace: str, *, refresh: bool = False) -> Catalogue:
     """The namespace's report catalogue, fetched once per run (again with ``refresh``) and cached on the tap."""
-    tap = stream._tap
-    cache: dict[str, Catalogue] = tap.__dict__.setdefault("_report_catalogues", {})
+    cache = stream.tap.run.catalogues
     if refresh or namespace not in cache:
         body = stream.get_json(CATALOGUE.format(namespace=namespace), not_found_ok=True)
         cache[namespace] = _parse_catalogue(stream, namespace, body, quiet=refresh)
@@ -170,7 +168,7 @@ def _parse_catalogue(stream: DockerHubStream, namespace: str, body: t.Any, *, qu
 
 def data_sources(tap: t.Any, namespace: str) -> frozenset[str]:
     """The data planes to read for ``namespace`` this run: ``export`` and/or ``reports``, decided once."""
-    cache: dict[str, frozenset[str]] = tap.__dict__.setdefault("_data_sources", {})
+    cache: dict[str, frozenset[str]] = tap.run.sources
     if namespace in cache:
         return cache[namespace]
     setting = str(tap.config.get("data_source") or "auto")
@@ -194,7 +192,7 @@ def _detect(tap: t.Any, namespace: str) -> frozenset[str]:
         why = ""
     except FatalAPIError as exc:  # 401/403/4xx: an account without the new program's reports
         has_reports, why = False, f" (the report catalogue is not readable: {exc})"
-        tap.__dict__.setdefault("_report_catalogues", {})[namespace] = Catalogue(namespace, [])
+        tap.run.catalogues[namespace] = Catalogue(namespace, [])
     chosen = frozenset({EXPORT} if has_export else set()) | frozenset({REPORTS} if has_reports else set())
     checks = (("the legacy export lists years", has_export), ("the report catalogue lists reports", has_reports))
     found = " and ".join(part for part, ok in checks if ok)
@@ -229,6 +227,7 @@ class ReportsStream(CompletedPeriodStream):
     name = "reports"
     url_base_setting = "hub_url"
     path = CATALOGUE
+    partition_keys = ("namespace", "report_type", "granularity")
     primary_keys = ("namespace", "report_type", "granularity", "period_start")
     replication_key = "period_start"
 
@@ -250,21 +249,18 @@ class ReportsStream(CompletedPeriodStream):
     ).to_dict()
 
     @property
+    @override
     def partitions(self) -> list[dict] | None:
         partitions = []
-        for namespace in self._tap.streams["namespaces"].load_metadata():  # type: ignore[attr-defined]
-            if REPORTS not in self._tap.sources_for(namespace):  # type: ignore[attr-defined]
+        for namespace in self.tap.namespace_metadata():
+            if REPORTS not in self.tap.sources_for(namespace):
                 continue
             for report_type, granularity in load_catalogue(self, namespace).partitions():
                 partitions.append({"namespace": namespace, "report_type": report_type, "granularity": granularity})
         return partitions
 
-    def get_records(self, context: Context | None) -> t.Iterable[dict]:
-        if not context:  # no partition: no namespace reads the report catalogue this run
-            return
-        yield from self.emit_periods(self._new_periods(context), context)
-
-    def _new_periods(self, context: Context) -> t.Iterator[dict]:
+    @override
+    def new_periods(self, context: Context) -> t.Iterator[dict]:
         """Records of the complete report periods after the bookmark (or from `start_date`), oldest first."""
         namespace, report_type, granularity = context["namespace"], context["report_type"], context["granularity"]
         periods = load_catalogue(self, namespace).periods(report_type, granularity)
@@ -297,7 +293,8 @@ class ReportsStream(CompletedPeriodStream):
                 "file_names": [f.file_name for f in files],
             }
 
-    def get_child_context(self, record: dict, context: Context | None) -> dict:
+    @override
+    def child_context(self, record: dict) -> dict:
         return {k: record[k] for k in ("namespace", "report_type", "granularity", "period_start", "period_end")}
 
     def _check_retention(
@@ -346,24 +343,21 @@ class _HubUnauthorized(Exception):
         self.token = token
 
 
-class _ReportGone(Exception):
+class _ReportNotFound(Exception):
     """HTTP 404 for a report file."""
 
 
-class ReportStream(DockerHubStream):
+class ReportStream(PeriodFilesStream):
     """Rows of the report files of one report type, for each period the `reports` stream emits."""
 
-    spec: t.ClassVar[ViewSpec]
     parent_stream_type = ReportsStream
     url_base_setting = "hub_url"
     path = CATALOGUE
     primary_keys = REPORT_KEY_PROPERTIES
-    replication_key = None
-    state_partitioning_keys: t.ClassVar[list[str]] = []
-    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     @cached_property
-    def schema(self) -> dict:  # type: ignore[override]
+    @override
+    def schema(self) -> dict:
         return report_json_schema(self.spec)
 
     @cached_property
@@ -375,84 +369,52 @@ class ReportStream(DockerHubStream):
     def handles(self, report_type: str) -> bool:
         return report_type == self.spec.view
 
-    def get_records(self, context: Context | None) -> t.Iterable[dict]:
-        assert context is not None
-        if not self.handles(context["report_type"]):
-            return
-        start = to_date(context["period_start"])
-        files = load_catalogue(self, context["namespace"]).files(context["report_type"], context["granularity"], start)
-        base = {k: context[k] for k in ("namespace", "report_type", "granularity", "period_start", "period_end")}
-        for index in range(len(files)):
-            for record in self._read_file(context, files, index):
-                record.update(base)
-                yield record
+    @cached_property
+    def _not_found(self) -> dict[str, int]:
+        """HTTP 404s per report file this run: the first is asked again, the second makes the file late."""
+        return {}
 
-    # -- one file ---------------------------------------------------------------------------------
-    def _read_file(self, context: Context, files: list[ReportEntry], index: int) -> t.Iterator[dict]:
-        """Rows of file ``index``; a file read again after an error skips the rows already emitted."""
-        label = (
+    # -- the period ---------------------------------------------------------------------------------
+    @override
+    def applies_to(self, context: Context) -> bool:
+        return self.handles(context["report_type"])
+
+    @override
+    def describe(self, context: Context) -> str:
+        return (
             f"{context['namespace']} {context['report_type']} {context['granularity']}ly report "
-            f"{str(context['period_start'])[:10]} ({files[index].file_name})"
+            f"{str(context['period_start'])[:10]}"
         )
-        emitted = failures = 0
-        max_tries = int(self.config["max_retries"]) + 1
-        base_wait = float(self.config["retry_base_seconds"])
-        while True:
-            entry = files[index]
-            try:
-                chunks = self._open(context, entry, label)
-                for record in iter_csv_records(chunks, self.spec, label=label, logger=self.logger):
-                    if record["row_number"] > emitted:
-                        emitted = record["row_number"]
-                        yield self._shape(record, entry, index)
-                return
-            except _ReportGone:
-                fresh = self._fresh_entry(context, entry)
-                if fresh is None:
-                    self.logger.warning(
-                        "%s: the report is gone (HTTP 404) and no longer in the catalogue: Docker dropped it "
-                        "before it could be read; %d rows were emitted",
-                        label,
-                        emitted,
-                    )
-                    return
-                files[index] = fresh
-                failures += 1
-                self._give_up_after(failures, max_tries, f"{label}: HTTP 404 for a report the catalogue lists")
-                time.sleep(base_wait)
-            except _HubUnauthorized as exc:
-                if self.authenticator.refused_after_relogin(exc.token):
-                    raise DownloadError(
-                        f"{label}: Docker Hub refused a freshly issued token for the report (HTTP 401): check that "
-                        "`username` has access to the DVP reports"
-                    ) from None
-                self.authenticator.invalidate(exc.token)
-                failures += 1
-                self._give_up_after(failures, max_tries, f"{label}: HTTP 401")
-            except (TruncatedFileError, CsvFormatError) as exc:
-                failures += 1
-                # Bad content is retried only twice: an error page may be transient, a wrong format is not.
-                self._give_up_after(failures, min(max_tries, 3) if isinstance(exc, CsvFormatError) else max_tries, exc)
-                time.sleep(wait_before_retry(exc, failures - 1, base=base_wait, logger=self.logger, label=label))
 
-    def _open(self, context: Context, entry: ReportEntry, label: str) -> t.Iterator[bytes]:
+    @override
+    def period_end(self, context: Context) -> dt.date:
+        return to_date(context["period_end"])
+
+    # -- files --------------------------------------------------------------------------------------
+    @override
+    def list_files(self, context: Context) -> list[PeriodFile]:
+        start = to_date(context["period_start"])
+        entries = load_catalogue(self, context["namespace"]).files(
+            context["report_type"], context["granularity"], start
+        )
+        return [PeriodFile(url=entry.url, name=entry.file_name) for entry in entries]
+
+    @override
+    def open_file(self, context: Context, files: list[PeriodFile], index: int, label: str) -> Download:
         """The file's bytes. The Hub's bearer token goes only to the Hub's own host; requests drops it on a
         redirect to another host (a presigned storage URL must not see it)."""
-        same_host = _host(entry.url) == _host(str(self.config["hub_url"]))
-        if same_host:
+        if _host(files[index].url) == _host(str(self.config["hub_url"])):
             self.session.headers["Authorization"] = f"Bearer {self.authenticator.token()}"
         else:
             self.session.headers.pop("Authorization", None)
 
         def refresh_url() -> str:  # an expired (403) URL: ask the catalogue again
-            fresh = self._fresh_entry(context, entry)
-            if fresh is None:
-                raise _ReportGone()
-            return fresh.url
+            files[index] = self._fresh_file(context, files[index])
+            return files[index].url
 
-        return open_download(
+        return Download(
             self.session,
-            entry.url,
+            files[index].url,
             label=label,
             timeout=self.timeout,
             refresh_url=refresh_url,
@@ -460,6 +422,25 @@ class ReportStream(DockerHubStream):
             retry_base_seconds=float(self.config["retry_base_seconds"]),
             logger=self.logger,
         )
+
+    @override
+    def recover(self, exc: Exception, context: Context, files: list[PeriodFile], index: int) -> bool:
+        if isinstance(exc, _ReportNotFound):
+            files[index] = self._fresh_file(context, files[index])  # FileGone when Docker no longer lists it
+            name = str(files[index].name)
+            seen = self._not_found[name] = self._not_found.get(name, 0) + 1
+            if seen > 1:  # still listed, still 404 after a fresh URL: not ready yet
+                raise Late("the catalogue lists the report but its file answers HTTP 404 (not ready yet?)")
+            return True
+        if isinstance(exc, _HubUnauthorized):
+            if self.authenticator.refused_after_relogin(exc.token):
+                raise DownloadError(
+                    f"{self.file_label(context, files, index)}: Docker Hub refused a freshly issued token for the "
+                    "report (HTTP 401): check that `username` has access to the DVP reports"
+                ) from None
+            self.authenticator.invalidate(exc.token)
+            return True
+        return False
 
     def _check_status(self, response: requests.Response, *args: t.Any, **kwargs: t.Any) -> None:
         """Response hook: a 401 from the Hub means a stale token, a 404 a report Docker may have dropped."""
@@ -470,24 +451,22 @@ class ReportStream(DockerHubStream):
             raise _HubUnauthorized(used)
         if status == 404:
             response.close()
-            raise _ReportGone()
+            raise _ReportNotFound()
 
-    def _fresh_entry(self, context: Context, entry: ReportEntry) -> ReportEntry | None:
-        """The entry's current catalogue listing (fresh URL), or None if Docker no longer lists it."""
+    def _fresh_file(self, context: Context, file: PeriodFile) -> PeriodFile:
+        """The file as the catalogue lists it now (a fresh URL); FileGone when it is no longer listed."""
         catalogue = load_catalogue(self, context["namespace"], refresh=True)
-        return next((e for e in catalogue.entries if e.file_name == entry.file_name), None)
+        entry = next((e for e in catalogue.entries if e.file_name == file.name), None)
+        if entry is None:
+            raise FileGone("the report is no longer in the catalogue: Docker dropped it before it could be read")
+        return PeriodFile(url=entry.url, name=entry.file_name)
 
-    def _shape(self, record: dict, entry: ReportEntry, index: int) -> dict:
-        record["file_index"] = index
-        record["file_name"] = entry.file_name
-        return record
-
-    @staticmethod
-    def _give_up_after(failures: int, max_tries: int, exc: Exception | str) -> None:
-        if failures >= max_tries:
-            raise DownloadError(
-                f"{exc} (gave up after {failures} tries; the report's bookmark did not move: run again to resume)"
-            ) from None
+    @override
+    def row_constants(self, context: Context, files: list[PeriodFile], index: int) -> dict[str, t.Any]:
+        constants = {k: context[k] for k in ("namespace", "report_type", "granularity", "period_start", "period_end")}
+        constants["file_index"] = index
+        constants["file_name"] = files[index].name
+        return constants
 
 
 class OtherReportStream(ReportStream):
@@ -495,18 +474,20 @@ class OtherReportStream(ReportStream):
 
     name = GENERIC_SPEC.stream_name
     spec = GENERIC_SPEC
+    extra_key = "values"
 
+    @override
     def handles(self, report_type: str) -> bool:
         return report_type not in REPORT_SPECS
 
-    def _shape(self, record: dict, entry: ReportEntry, index: int) -> dict:
-        return {
-            "catalogue_type": entry.catalogue_type,
-            "file_index": index,
-            "file_name": entry.file_name,
-            "row_number": record["row_number"],
-            "values": record["extra_columns"],
-        }
+    @override
+    def row_constants(self, context: Context, files: list[PeriodFile], index: int) -> dict[str, t.Any]:
+        constants = super().row_constants(context, files, index)
+        entry = next(
+            (e for e in load_catalogue(self, context["namespace"]).entries if e.file_name == files[index].name), None
+        )
+        constants["catalogue_type"] = entry.catalogue_type if entry is not None else context["report_type"]
+        return constants
 
 
 def _report_stream(spec: ViewSpec) -> type[ReportStream]:

@@ -7,9 +7,9 @@ from urllib.parse import parse_qsl
 
 from singer_sdk import typing as th
 from singer_sdk.pagination import BaseHATEOASPaginator
+from typing_extensions import override
 
 from tap_dockerdvp.client import DockerHubStream
-from tap_dockerdvp.streams.namespaces import NamespacesStream
 
 if t.TYPE_CHECKING:
     from urllib.parse import ParseResult
@@ -21,6 +21,7 @@ PAGE_SIZE = 100  # the Hub's maximum
 
 
 class NextLinkPaginator(BaseHATEOASPaginator):
+    @override
     def get_next_url(self, response: requests.Response) -> str | None:
         return response.json().get("next")  # type: ignore[no-any-return]
 
@@ -29,7 +30,6 @@ class RepositoriesStream(DockerHubStream):
     """`GET {hub_url}/v2/namespaces/{namespace}/repositories`, all pages, plus the namespace's `extraRepos`."""
 
     name = "repositories"
-    parent_stream_type = NamespacesStream
     url_base_setting = "hub_url"
     path = "/v2/namespaces/{namespace}/repositories"
     records_jsonpath = "$.results[*]"
@@ -62,24 +62,42 @@ class RepositoriesStream(DockerHubStream):
         th.Property("storage_size", th.IntegerType),
     ).to_dict()
 
+    @property
+    @override
+    def partitions(self) -> list[dict] | None:
+        return [{"namespace": namespace} for namespace in self.tap.namespace_metadata()]
+
+    @override
     def get_new_paginator(self) -> NextLinkPaginator:
         return NextLinkPaginator()
 
+    @override
     def get_url_params(self, context: Context | None, next_page_token: ParseResult | None) -> dict[str, t.Any]:
         if next_page_token is not None:
             return dict(parse_qsl(next_page_token.query))
         return {"page": 1, "page_size": PAGE_SIZE}
 
+    def listing(self, namespace: str) -> list[dict[str, t.Any]]:
+        """The namespace's Hub repositories, all pages, fetched once per run (`repository_pull_stats` uses them)."""
+        cache = self.tap.run.repositories
+        if namespace not in cache:
+            cache[namespace] = list(self.request_records({"namespace": namespace}))
+        return cache[namespace]
+
+    @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
-        namespace = (context or {})["namespace"]
+        if not context:  # no namespaces
+            return
+        namespace = context["namespace"]
         listed = set()
-        for record in super().get_records(context):
-            record["repository_namespace"] = record.get("namespace") or namespace
+        for item in self.listing(namespace):
+            record = dict(item)
+            record["repository_namespace"] = item.get("namespace") or namespace
             record["namespace"] = namespace
             record["source"] = "hub"
             listed.add(record["name"])
             yield record
-        metadata = self._tap.streams["namespaces"].load_metadata().get(namespace, {})  # type: ignore[attr-defined]
+        metadata = self.tap.namespace_metadata().get(namespace, {})
         for full_name in metadata.get("extraRepos") or []:
             owner, _, name = str(full_name).rpartition("/")
             if owner == namespace and name in listed:

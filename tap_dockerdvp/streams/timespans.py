@@ -6,6 +6,7 @@ import datetime as dt
 import typing as t
 
 from singer_sdk import typing as th
+from typing_extensions import override
 
 from tap_dockerdvp.periods import SINGULAR, Timespan, utc_today
 from tap_dockerdvp.streams.completed_periods import CompletedPeriodStream
@@ -20,13 +21,15 @@ EXPORTS = "/namespaces/{namespace}/pulls/exports/years"
 class TimespansStream(CompletedPeriodStream):
     """Complete timespans per (namespace, timespan type), oldest first.
 
-    The SDK syncs a timespan's child streams (the exports) before it writes the timespan record and moves the
-    bookmark, so the bookmark - the start of the last timespan whose rows were all emitted - never passes data
-    that did not reach the target. One state partition per (namespace, timespan type) keeps state small.
+    A timespan's child streams (the exports) are synced before the timespan record is written and the bookmark
+    moves (see :mod:`.completed_periods`), so the bookmark - the start of the last timespan whose rows were all
+    emitted - never passes data that did not reach the target. One state partition per (namespace, timespan type)
+    keeps state small. A week number the ISO calendar lacks for its year is skipped with a WARNING.
     """
 
     name = "timespans"
     path = EXPORTS
+    partition_keys = ("namespace", "timespan_type")
     primary_keys = ("namespace", "timespan_type", "year", "timespan")
     replication_key = "timespan_start"
 
@@ -40,11 +43,12 @@ class TimespansStream(CompletedPeriodStream):
     ).to_dict()
 
     @property
+    @override
     def partitions(self) -> list[dict] | None:
         wanted = list(self.config["timespan_types"])
         partitions = []
-        for namespace, metadata in self._tap.streams["namespaces"].load_metadata().items():  # type: ignore[attr-defined]
-            if "export" not in self._tap.sources_for(namespace):  # type: ignore[attr-defined]
+        for namespace, metadata in self.tap.namespace_metadata().items():
+            if "export" not in self.tap.sources_for(namespace):
                 continue  # `data_source`: this namespace is read from the report catalogue only (logged there)
             offered = offered_timespan_types(metadata)
             for timespan_type in wanted:
@@ -54,7 +58,8 @@ class TimespansStream(CompletedPeriodStream):
                     self.logger.info("Namespace %s offers no %s: skipped", namespace, timespan_type)
         return partitions
 
-    def _new_timespans(self, context: Context) -> t.Iterator[dict]:
+    @override
+    def new_periods(self, context: Context) -> t.Iterator[dict]:
         """Records of the complete timespans after the bookmark (or from `start_date`), oldest first."""
         after, start_date = self.bookmark_window(context)
         for timespan in self._complete_timespans(context, after or start_date):
@@ -71,16 +76,13 @@ class TimespansStream(CompletedPeriodStream):
                 "timespan_end": timespan.end_iso,
             }
 
-    def get_records(self, context: Context | None) -> t.Iterable[dict]:
-        if not context:  # no partition (e.g. every namespace is read from the report catalogue)
-            return
-        yield from self.emit_periods(self._new_timespans(context), context)
-
+    @override
     def period_done(self, record: dict, context: Context) -> None:
         label = f"{record['namespace']} {record['timespan_type']} {record['year']}/{record['timespan']}"
-        self._tap.progress.timespan_done(label)  # type: ignore[attr-defined]
+        self.tap.progress.timespan_done(label)
 
-    def get_child_context(self, record: dict, context: Context | None) -> dict:
+    @override
+    def child_context(self, record: dict) -> dict:
         return {key: record[key] for key in (*self.primary_keys, "timespan_start", "timespan_end")}
 
     def _complete_timespans(self, context: Context, not_before: dt.date | None) -> list[Timespan]:
@@ -94,7 +96,21 @@ class TimespansStream(CompletedPeriodStream):
                 continue  # every timespan of that year starts before the window
             listing = self.get_json(f"{base}/{year}/{timespan_type}", context) or {}
             for item in listing.get(timespan_type) or []:
-                timespan = Timespan.of(timespan_type, year, int(item[SINGULAR[timespan_type]]))
+                number = item.get(SINGULAR[timespan_type]) if isinstance(item, dict) else None
+                try:
+                    timespan = Timespan.of(timespan_type, year, int(number))  # type: ignore[arg-type]
+                except (TypeError, ValueError) as exc:
+                    self.logger.warning(
+                        "%s %s %d: the API lists %r, which is not a %s of that year (%s): skipped (the tap reads "
+                        "weeks as ISO 8601 weeks; please report this)",
+                        namespace,
+                        timespan_type,
+                        year,
+                        number if number is not None else item,
+                        SINGULAR[timespan_type],
+                        exc,
+                    )
+                    continue
                 if timespan.is_complete(today):
                     found.append(timespan)
                 else:

@@ -1,8 +1,9 @@
-"""The fast record path of `pull_events` writes exactly what the SDK's record path writes.
+"""The outputs made from the one reader's row batches: records, RECORD lines, and what the tap writes.
 
-Three levels: the fast parser + encoder against `iter_csv_records` + the SDK's pruning on awkward files (every
-rule of the reader, errors included); the whole tap against the simulator serving a hand-made file, fast path
-against SDK path; and the fall back to the SDK path, logged, when stream maps or flattening are configured.
+Three levels: the reader's batches are the same rows whatever the chunk and batch sizes (errors after the same
+rows); the RECORD lines and JSON rows of a batch are exactly ``json.dumps`` of its records; the whole tap writes
+the same records through its RECORD lines and through the SDK's record path, and falls back to the SDK path,
+logged, when stream maps or flattening are configured.
 """
 
 from __future__ import annotations
@@ -13,19 +14,15 @@ import gzip
 import io
 import json
 import logging
-import re
 
 import pytest
-from singer_sdk.helpers._catalog import pop_deselected_record_properties
-from singer_sdk.singerlib.catalog import SelectionMask
 from tap_harness import catalog_selecting, run_tap, tap_config
 
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
-from tap_dockerdvp import fast_path
-from tap_dockerdvp.csv_reader import CsvFormatError, TruncatedFileError, iter_csv_records
-from tap_dockerdvp.fast_path import RecordEncoder, StdoutSink, iter_row_batches
-from tap_dockerdvp.streams.pull_events import FAST_PATH_ENV
+from tap_dockerdvp.csv_reader import BATCH_ROWS, CsvFormatError, TruncatedFileError, read_batches, records
+from tap_dockerdvp.encoders import JsonRows, RecordMessages, StdoutSink
+from tap_dockerdvp.streams.period_files import FAST_PATH_ENV
 from tap_dockerdvp.views import VIEWS
 
 SPEC = VIEWS["raw"]
@@ -74,59 +71,40 @@ def chunked(data: bytes, size: int) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)] or [b""]
 
 
-def reference(data: bytes, *, chunk: int = 1 << 20, skip: int = 0) -> tuple[list[dict], str | None]:
-    """Records as the SDK path builds them (reader, then `_read_file` and `get_records`), and the error."""
-    out: list[dict] = []
-    try:
-        for record in iter_csv_records(chunked(data, chunk), SPEC, label="f.csv"):
-            if record["row_number"] > skip:
-                record.update(CONTEXT)
-                out.append(record)
-    except (CsvFormatError, TruncatedFileError) as exc:
-        return out, f"{type(exc).__name__}: {exc}"
-    return out, None
+ORDER = tuple(SCHEMA["properties"])
 
 
-def fast(
-    data: bytes,
-    *,
-    chunk: int = 1 << 20,
-    batch_rows: int = fast_path.BATCH_ROWS,
-    skip: int = 0,
-    selected=lambda breadcrumb: True,
-) -> tuple[list[dict], str | None]:
-    """Records of the fast path's RECORD lines, and the error."""
-    encoder = RecordEncoder("pull_events", selected=selected)
+def rows_of(
+    data: bytes, *, chunk: int = 1 << 20, batch_rows: int = BATCH_ROWS, skip: int = 0, keys=ORDER
+) -> tuple[list[dict], list[str], str | None]:
+    """The reader's rows as records and as RECORD lines (each checked against the other), and the error."""
+    constants = {k: v for k, v in CONTEXT.items() if k in keys}
+    messages = RecordMessages("pull_events", keys)
     out: list[dict] = []
+    lines: list[str] = []
     try:
-        for batch in iter_row_batches(chunked(data, chunk), SPEC, label="f.csv", batch_rows=batch_rows, skip=skip):
-            batch["file_index"] = CONTEXT["file_index"]  # as `_read_file` and `get_records` do
-            batch.update({k: v for k, v in CONTEXT.items() if k != "file_index"})
-            text = encoder.encode(batch).decode("ascii")  # ASCII only, as the SDK's simplejson writes
+        for batch in read_batches(chunked(data, chunk), SPEC, label="f.csv", batch_rows=batch_rows, skip=skip):
+            batch_records = records(batch, keys, constants)
+            text = messages.encode(batch, constants).decode("ascii")  # ASCII only, as the SDK writes
             assert text.endswith("\n")
-            lines = text[:-1].split("\n")  # JSON strings escape newlines; U+2028 stays as it is
-            assert len(lines) == batch.count
-            for line in lines:
+            batch_lines = text[:-1].split("\n")  # JSON strings escape newlines; U+2028 is escaped too
+            assert len(batch_lines) == batch.count == len(batch_records)
+            for line, record in zip(batch_lines, batch_records, strict=True):
                 message = json.loads(line)
                 assert list(message) == ["type", "stream", "record", "time_extracted"]
                 assert message["type"] == "RECORD" and message["stream"] == "pull_events"
                 dt.datetime.fromisoformat(message["time_extracted"])
-                out.append(message["record"])
+                assert list(message["record"].items()) == list(record.items())  # values, types, key order
+                assert line.startswith(
+                    '{"type":"RECORD","stream":"pull_events","record":'
+                    + json.dumps(record, separators=(",", ":"))
+                    + ',"time_extracted":'
+                )
+            out += batch_records
+            lines += batch_lines
     except (CsvFormatError, TruncatedFileError) as exc:
-        return out, f"{type(exc).__name__}: {exc}"
-    return out, None
-
-
-def assert_same(expected: tuple[list[dict], str | None], got: tuple[list[dict], str | None]) -> None:
-    if expected[1] and "not valid UTF-8" in expected[1]:
-        # Where a decoding error is found depends on how the text is cut into pieces ("near data row N,
-        # approximate"): the rows before it are the reference's, or a few more.
-        approximate = re.compile(r"near data row \d+")
-        assert got[1] is not None and approximate.sub("", got[1]) == approximate.sub("", expected[1])
-        assert got[0][: len(expected[0])] == expected[0]
-        return
-    assert got[1] == expected[1]
-    assert [list(r.items()) for r in got[0]] == [list(r.items()) for r in expected[0]]  # values, types, key order
+        return out, lines, f"{type(exc).__name__}: {exc}"
+    return out, lines, None
 
 
 CASES = {
@@ -156,18 +134,20 @@ CASES = {
 
 @pytest.mark.parametrize("name", list(CASES))
 @pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
-def test_parser_and_encoder_match_the_reader_and_the_sdk_path(name: str, compress: bool) -> None:
+def test_the_same_rows_and_lines_whatever_the_chunk_and_batch_sizes(name: str, compress: bool) -> None:
     data = gzip.compress(CASES[name]) if compress and CASES[name] else CASES[name]
-    expected = reference(data)
+    expected, _lines, error = rows_of(data)
     for chunk in (1 << 20, 7, 1):
         for batch_rows in (1, 2, 3, 256):
-            assert_same(expected, fast(data, chunk=chunk, batch_rows=batch_rows))
+            got, _lines, got_error = rows_of(data, chunk=chunk, batch_rows=batch_rows)
+            assert got_error == error
+            assert got == expected
 
 
 def test_the_awkward_values_are_typed_and_kept() -> None:
-    records, error = fast(CASES["awkward, CRLF and a BOM"])
-    assert error is None and len(records) == 5
-    second, third, fourth = records[1], records[2], records[3]
+    recs, _lines, error = rows_of(CASES["awkward, CRLF and a BOM"])
+    assert error is None and len(recs) == 5
+    second, third, fourth = recs[1], recs[2], recs[3]
     assert second["country"] is None and second["digest"] is None and second["type"] is None
     assert second["reference"] == 'say "hi"' and second["repository"] == "Acme, Inc."
     assert second["timestamp"] == "2026-11-09T01:02:03Z"
@@ -177,53 +157,66 @@ def test_the_awkward_values_are_typed_and_kept() -> None:
     assert third["user_agent_tool"] is None and third["user_agent_version"] == "C:\\path\\x"
     assert fourth["timestamp"] == "2026-11-11T00:00:00Z" and fourth["domain"] == "tab\there"
     assert fourth["owner"] == "O\u2028wner" and fourth["extra_columns"]["Mystery"] == "\x0bvt"
-    assert records[0]["action"] == "pull_by_tag" and "Action" not in records[0]  # the header's BOM is gone
-    assert [r["row_number"] for r in records] == [1, 2, 3, 4, 5]
+    assert recs[0]["action"] == "pull_by_tag" and "Action" not in recs[0]  # the header's BOM is gone
+    assert [r["row_number"] for r in recs] == [1, 2, 3, 4, 5]
+
+
+def test_errors_come_after_the_same_rows() -> None:
+    assert rows_of(CASES["bad date-time after two rows"])[2] == (
+        "CsvFormatError: f.csv: data row 3, column 'timestamp': '2026-11-45 00:00:00' is not a valid date-time"
+    )
+    assert len(rows_of(CASES["bad date-time after two rows"], batch_rows=256)[0]) == 2
+    assert rows_of(CASES["cut last line"])[2].startswith("TruncatedFileError: f.csv: the last line does not end")
+    assert len(rows_of(CASES["cut last line"])[0]) == 2  # the cut row is never emitted
+    assert len(rows_of(CASES["ends inside a quoted field"])[0]) == 1
+    assert rows_of(CASES["empty file"]) == ([], [], None) and rows_of(CASES["header only"]) == ([], [], None)
 
 
 @pytest.mark.parametrize("skip", [0, 1, 2, 3, 5, 9])
 def test_rows_emitted_by_an_earlier_attempt_are_left_out(skip: int) -> None:
     rows = [PLAIN.replace("h1", f"h{i}") for i in range(8)]
     for data in (csv_bytes(rows), csv_bytes(["", *rows[:3], "x,y", *rows[3:]]), csv_bytes([*rows[:4], "a"], end=False)):
+        everything, _lines, error = rows_of(data)
         for batch_rows in (1, 3, 256):
-            assert_same(reference(data, skip=skip), fast(data, skip=skip, batch_rows=batch_rows))
+            got, _lines, got_error = rows_of(data, skip=skip, batch_rows=batch_rows)
+            assert got_error == error
+            assert got == [r for r in everything if r["row_number"] > skip]
 
 
 def test_generated_files_cross_batches_and_gzip_members(tmp_path) -> None:
-    cfg = SimConfig(namespaces=("acme", "globex"), weeks=1, rows_per_week=3000, end_date=END)
+    cfg = SimConfig(namespaces=("acme", "globex"), weeks=1, rows_per_week=3000, end_date=END, row_shape="wide")
     ((year, week, _s, _e),) = simdata.complete_timespans(cfg, "acme", "weeks")
-    for namespace in cfg.namespaces:  # acme quotes every Owner ("Acme, Inc."), globex none
+    for namespace in cfg.namespaces:
         path = tmp_path / f"{namespace}.csv.gz"
         simdata.write_export_file(cfg, namespace, "raw", "weeks", year, week, 0, path)
         data = path.read_bytes()
-        expected = reference(data)
-        assert expected[1] is None and len(expected[0]) == 3000
-        assert_same(expected, fast(data, chunk=1 << 16, batch_rows=64))
-        assert_same(expected, fast(data, chunk=1 << 16))
+        expected, _lines, error = rows_of(data)
+        assert error is None and len(expected) == 3000
+        assert [r["row_number"] for r in expected] == list(range(1, 3001))
+        assert rows_of(data, chunk=1 << 16, batch_rows=64)[0] == expected
     text = gzip.decompress(data)
     half = text.index(b"\n", len(text) // 2) + 1
     members = gzip.compress(text[:half]) + b"\0\0" + gzip.compress(text[half:]) + b"\0"
-    assert_same(reference(members), fast(members, chunk=4096))
+    assert rows_of(members, chunk=4096)[0] == expected
 
 
-def test_deselected_properties_are_absent_as_on_the_sdk_path() -> None:
-    deselected = [
-        ("properties", "host"),
-        ("properties", "timespan_start"),
-        ("properties", "file_index"),
-        ("properties", "extra_columns", "properties", "Mystery"),
-    ]
-    mask = SelectionMask({(): True, **dict.fromkeys(deselected, False)})
-    data = csv_bytes([*AWKWARD_ROWS, "", "a,b"], newline="\r\n", bom=True)
-    expected_records, error = reference(data)
-    for record in expected_records:
-        pop_deselected_record_properties(record, SCHEMA, mask)
-    got = fast(data, selected=mask.__getitem__, batch_rows=2)
-    assert_same((expected_records, error), got)
-    assert all("host" not in r and "timespan_start" not in r and "Mystery" not in r["extra_columns"] for r in got[0])
+def test_only_the_selected_keys_in_schema_order() -> None:
+    keys = tuple(k for k in ORDER if k not in ("host", "timespan_start", "file_index"))
+    recs, lines, error = rows_of(
+        csv_bytes([*AWKWARD_ROWS, "", "pull_by_tag,2026-11-12"], newline="\r\n", bom=True), keys=keys
+    )
+    assert error is None and len(recs) == 6
+    assert all(list(json.loads(line)["record"]) == list(keys) for line in lines)
+    no_extras = tuple(k for k in ORDER if k != "extra_columns")
+    assert all("extra_columns" not in r for r in rows_of(csv_bytes(AWKWARD_ROWS), keys=no_extras)[0])
 
-    no_extras = SelectionMask({(): True, ("properties", "extra_columns"): False})
-    assert all("extra_columns" not in r for r in fast(data, selected=no_extras.__getitem__)[0])
+
+def test_json_rows_are_plain_records_for_jsonl_batch_files() -> None:
+    data = csv_bytes(AWKWARD_ROWS)
+    for batch in read_batches([data], SPEC, label="f.csv", batch_rows=2):
+        text = JsonRows(ORDER).encode(batch, CONTEXT)
+        expected = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records(batch, ORDER, CONTEXT))
+        assert text == expected
 
 
 def test_a_broken_download_or_gzip_reaches_the_caller() -> None:
@@ -238,16 +231,16 @@ def test_a_broken_download_or_gzip_reaches_the_caller() -> None:
         raise Broken("connection reset")
 
     with pytest.raises(Broken):
-        for _ in iter_row_batches(chunks(), SPEC, label="f.csv"):
+        for _ in read_batches(chunks(), SPEC, label="f.csv"):
             pass
 
     corrupt = bytearray(data)
     corrupt[len(corrupt) // 2] ^= 0xFF
     with pytest.raises((TruncatedFileError, CsvFormatError)):
-        for _ in iter_row_batches(chunked(bytes(corrupt), 4096), SPEC, label="f.csv"):
+        for _ in read_batches(chunked(bytes(corrupt), 4096), SPEC, label="f.csv"):
             pass
     with pytest.raises(TruncatedFileError, match=r"corrupt or truncated gzip data|ends before the end"):
-        for _ in iter_row_batches(chunked(data[: len(data) // 2], 4096), SPEC, label="f.csv"):
+        for _ in read_batches(chunked(data[: len(data) // 2], 4096), SPEC, label="f.csv"):
             pass
 
 
@@ -303,8 +296,12 @@ def test_the_tap_writes_the_same_records_on_both_paths(simulator, monkeypatch) -
     rows = [*AWKWARD_ROWS, "", *(PLAIN.replace("h1", f"r{i}") for i in range(600)), "pull_by_tag,2026-11-12,JP"]
     config, catalog = serve_file(simulator, csv_bytes(rows, newline="\r\n", bom=True))
     calls = []
-    original = RecordEncoder.encode
-    monkeypatch.setattr(RecordEncoder, "encode", lambda self, batch: calls.append(batch.count) or original(self, batch))
+    original = RecordMessages.encode
+    monkeypatch.setattr(
+        RecordMessages,
+        "encode",
+        lambda self, batch, constants: calls.append(batch.count) or original(self, batch, constants),
+    )
 
     fast_out = run(config, catalog, monkeypatch)
     assert sum(calls) == 606  # the fast path wrote every record
@@ -365,11 +362,19 @@ def test_flattening_falls_back_to_the_sdk_path_with_the_same_records(simulator, 
     flat = run({**config, "flattening_enabled": True, "flattening_max_depth": 1}, catalog, monkeypatch)
     assert any("flattening is enabled" in line for line in tap_log)
     expected = []
-    for record in plain:
-        extras = record.pop("extra_columns")
-        record.update({f"extra_columns__{key}": value for key, value in extras.items()})
+    for record in plain:  # the unknown columns stay, as JSON text (declared as a string in the SCHEMA)
+        extras = record["extra_columns"]
+        record["extra_columns"] = None if extras is None else json.dumps(extras)
         expected.append(record)
-    assert flat.records["pull_events"] == expected
+    assert [json.loads(r["extra_columns"]) for r in flat.records["pull_events"]] == [
+        json.loads(r["extra_columns"]) for r in expected
+    ]
+    assert [{k: v for k, v in r.items() if k != "extra_columns"} for r in flat.records["pull_events"]] == [
+        {k: v for k, v in r.items() if k != "extra_columns"} for r in expected
+    ]
+    schema = flat.schemas()["pull_events"]["schema"]["properties"]
+    assert schema["extra_columns"]["type"] in (["string", "null"], "string")
+    assert all(set(r) <= set(schema) for r in flat.records["pull_events"])
 
 
 def test_deselected_properties_are_absent_from_the_tap_output_on_both_paths(simulator, monkeypatch) -> None:
@@ -390,8 +395,12 @@ def test_deselected_properties_are_absent_from_the_tap_output_on_both_paths(simu
 def test_stream_maps_of_other_streams_keep_the_fast_path(simulator, monkeypatch, tap_log) -> None:
     config, _catalog = serve_file(simulator, csv_bytes(AWKWARD_ROWS))
     calls = []
-    original = RecordEncoder.encode
-    monkeypatch.setattr(RecordEncoder, "encode", lambda self, batch: calls.append(batch.count) or original(self, batch))
+    original = RecordMessages.encode
+    monkeypatch.setattr(
+        RecordMessages,
+        "encode",
+        lambda self, batch, constants: calls.append(batch.count) or original(self, batch, constants),
+    )
     other = {**config, "stream_maps": {"repo_summary": {"x": "1"}}}  # a map of a selected stream (SDK rule)
     out = run(other, catalog_selecting(other, ["pull_events", "repo_summary"]), monkeypatch)
     assert len(out.records["pull_events"]) == 5 and all(r["x"] == 1 for r in out.records["repo_summary"])

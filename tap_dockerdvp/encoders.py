@@ -1,0 +1,317 @@
+r"""What the tap makes of a :class:`~tap_dockerdvp.csv_reader.RowBatch`: JSON text and Arrow tables.
+
+A row's JSON text is built column by column, without a dict per row: for each key, in the stream's schema
+order, either a constant (the key, a context field) or a column of value pieces, then one ``str.join`` per row.
+A text column whose values need no escaping (ASCII, printable, no quote or backslash, no null token) is put
+between quotes as it is; other values go through ``json``'s ASCII encoder, remembered per column while they
+repeat. The result is what ``json.dumps(record, separators=(",", ":"))`` gives for the same record (the SDK
+writes the same values, possibly with other whitespace and key order), and the same escaping: ASCII only, so
+no consumer trips on the encoding or on U+2028 as a line break.
+
+The same text serves RECORD messages (with the Singer envelope around it) and JSONL batch files (one plain
+record per line). :class:`ArrowRows` types the same columns for parquet, from the stream's JSON schema.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import typing as t
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timezone
+from itertools import repeat
+from json.encoder import encode_basestring_ascii  # the C version when available
+
+from tap_dockerdvp.csv_reader import NULL_TOKENS, RowBatch
+
+if t.TYPE_CHECKING:
+    import pyarrow as pa
+
+_MEMO_LIMIT = 1 << 16  # value pieces remembered per column
+
+
+def dumps(value: t.Any) -> str:
+    """Compact, ASCII-only JSON: how every message and batch line of the tap is written."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+class _Pieces(dict):  # type: ignore[type-arg]
+    """``pieces[value]`` is the JSON text of ``value`` (made once); ``misses`` counts the makings."""
+
+    __slots__ = ("_make", "misses")
+
+    def __init__(self, make: Callable[[t.Any], str]) -> None:
+        super().__init__()
+        self._make = make
+        self.misses = 0
+
+    def __missing__(self, value: t.Any) -> str:
+        self.misses += 1
+        text = self._make(value)
+        if len(self) >= _MEMO_LIMIT:
+            self.clear()
+        self[value] = text
+        return text
+
+
+_NULL_PIECE = dict.fromkeys(NULL_TOKENS, "null")
+
+
+def _text_piece(raw: str) -> str:
+    return "null" if raw in NULL_TOKENS else encode_basestring_ascii(raw)
+
+
+def _plain(column: tuple[str, ...]) -> bool:
+    """Every value can go between quotes as it is: no null token, nothing JSON must escape."""
+    if not NULL_TOKENS.isdisjoint(column):
+        return False
+    joined = "".join(column)
+    return joined.isascii() and joined.isprintable() and '"' not in joined and "\\" not in joined
+
+
+class _FileState:
+    """What the batches of one file share: value pieces per column, and which columns hardly repeat."""
+
+    def __init__(self) -> None:
+        self.pieces: dict[int, _Pieces] = {}
+        self.unique: set[int] = set()  # text columns whose values are mostly distinct: encoded, not remembered
+
+
+class JsonRows:
+    """The JSON text of each row of a batch, with the keys ``keys`` in that order, each line wrapped in
+    ``prefix``/``suffix`` (``prefix`` may be a callable, called once per batch)."""
+
+    def __init__(self, keys: Sequence[str], *, extra_key: str = "extra_columns") -> None:
+        self.keys = tuple(keys)
+        self.extra_key = extra_key
+        self._layout: object = None
+        self._state = _FileState()
+
+    def encode(self, batch: RowBatch, constants: Mapping[str, t.Any], *, prefix: str = "", suffix: str = "\n") -> str:
+        """One line per row of ``batch``; ``constants`` are the context fields every row carries."""
+        layout = batch.layout
+        if layout is not self._layout:  # a new file: new pieces
+            self._layout, self._state = layout, _FileState()
+        count = batch.count
+        pending = [prefix]  # constant text since the last value column
+        columns: list[Iterable[str]] = []  # per row: value, constant, value, ..., value
+        lead: str | None = None
+        for position, key in enumerate(self.keys):
+            pending.append(("," if position else "{") + encode_basestring_ascii(key) + ":")
+            if key in constants:
+                pending.append(dumps(constants[key]))
+                continue
+            quoted = False
+            values: Iterable[str]
+            if key == "row_number":
+                values = map(str, range(batch.first_row, batch.first_row + count))
+            elif key == self.extra_key:
+                extra = self._extra(batch)
+                if extra is None:
+                    pending.append("null")
+                    continue
+                values = extra
+            elif key in layout.found:
+                values, quoted = self._column(batch, layout.found[key])
+            else:  # a column of the view this file lacks
+                pending.append("null")
+                continue
+            if quoted:
+                pending.append('"')
+            if lead is None:
+                lead = "".join(pending)
+            else:
+                columns.append(repeat("".join(pending)))
+            columns.append(values)
+            pending = ['"'] if quoted else []
+        pending.append("}")
+        trail = "".join(pending) + suffix
+        if lead is None:  # no value column: every line is the same
+            return trail * count
+        return lead + (trail + lead).join(map("".join, zip(*columns, strict=False))) + trail
+
+    def _column(self, batch: RowBatch, index: int) -> tuple[Iterable[str], bool]:
+        """The value pieces of field ``index``, and whether they are bare values to put between quotes."""
+        state = self._state
+        typed = batch.typed.get(index)
+        if typed is not None:
+            pieces = state.pieces.get(index)
+            if pieces is None:
+                pieces = state.pieces[index] = _Pieces(dumps)
+            return list(map(pieces.__getitem__, typed)), False
+        column = batch.columns[index]
+        if _plain(column):
+            return column, True
+        if index in state.unique:
+            return map(_NULL_PIECE.get, column, map(encode_basestring_ascii, column)), False
+        pieces = state.pieces.get(index)
+        if pieces is None:
+            pieces = state.pieces[index] = _Pieces(_text_piece)
+        before = pieces.misses
+        out = list(map(pieces.__getitem__, column))
+        if pieces.misses - before > batch.count // 4:
+            state.unique.add(index)  # mostly distinct values: stop remembering them
+        return out, False
+
+    def _extra(self, batch: RowBatch) -> list[str] | None:
+        """The ``extra_columns`` object of each row, or None when no row has one."""
+        layout = batch.layout
+        if not layout.extra and not batch.surplus:
+            return None
+        if layout.extra:
+            parts: list[Iterable[str]] = []
+            for position, (key, index) in enumerate(layout.extra.items()):
+                parts.append(repeat(("," if position else "{") + encode_basestring_ascii(key) + ":"))
+                column = batch.columns[index]
+                parts.append(map(_text_piece, column))
+            parts.append(repeat("}"))
+            out = list(map("".join, zip(*parts, strict=False)))
+        else:
+            out = ["null"] * batch.count
+        if batch.surplus:
+            rows = batch.extra_columns()
+            for offset in batch.surplus:
+                out[offset] = dumps(rows[offset])
+        return out
+
+
+class RecordMessages:
+    """Singer RECORD messages of batches, as the SDK writes them: ``{"type","stream","record","time_extracted"}``."""
+
+    def __init__(self, stream: str, keys: Sequence[str], *, extra_key: str = "extra_columns") -> None:
+        self.rows = JsonRows(keys, extra_key=extra_key)
+        self.head = '{"type":"RECORD","stream":' + dumps(stream) + ',"record":'
+
+    def encode(self, batch: RowBatch, constants: Mapping[str, t.Any]) -> bytes:
+        tail = ',"time_extracted":' + dumps(datetime.now(timezone.utc).isoformat()) + "}\n"
+        return self.rows.encode(batch, constants, prefix=self.head, suffix=tail).encode()
+
+
+class StdoutSink:
+    """Writes encoded messages to the current ``sys.stdout``, in order with the SDK's own messages."""
+
+    def __init__(self, stream: t.TextIO | None = None) -> None:
+        self.text = stream if stream is not None else sys.stdout
+        self.binary = getattr(self.text, "buffer", None)
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        self.text.flush()  # whatever the SDK wrote goes first
+        if self.binary is None:
+            self.text.write(data.decode())
+            return
+        view = memoryview(data)
+        while view:
+            written = self.binary.write(view)  # a raw (unbuffered) stdout may write less
+            view = view[written or 0 :]  # None: nothing written yet (a non-blocking stdout)
+
+    def flush(self) -> None:
+        self.text.flush()
+        if self.binary is not None:
+            self.binary.flush()
+
+
+# --------------------------------------------------------------------------------------------------
+# Arrow (parquet batch files)
+
+
+def arrow_type(prop: Mapping[str, t.Any]) -> pa.DataType | None:
+    """The Arrow type of a JSON-schema property; None for an object without declared properties (its type
+    depends on the keys the rows carry)."""
+    import pyarrow as pa
+
+    types = prop.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    fmt = prop.get("format")
+    if "object" in types:
+        fields = prop.get("properties")
+        if not fields:
+            return None
+        children = [(name, arrow_type(sub)) for name, sub in fields.items()]
+        return pa.struct([(name, child if child is not None else pa.string()) for name, child in children])
+    if "array" in types:
+        item = arrow_type(prop.get("items", {}))
+        return pa.list_(item if item is not None else pa.string())
+    if "integer" in types:
+        return pa.int64()
+    if "number" in types:
+        return pa.float64()
+    if "boolean" in types:
+        return pa.bool_()
+    if fmt == "date-time":
+        return pa.timestamp("us", tz="UTC")
+    if fmt == "date":
+        return pa.date32()
+    return pa.string()
+
+
+def _object_array(values: Sequence[Mapping[str, t.Any] | None]) -> pa.Array:
+    """A struct column of the keys the rows carry (text values); null when no row has any."""
+    import pyarrow as pa
+
+    keys = list(dict.fromkeys(k for row in values if row for k in row))
+    if not keys:
+        return pa.nulls(len(values))
+    struct = pa.struct([(k, pa.string()) for k in keys])
+    return pa.array([None if row is None else {k: _text(row.get(k)) for k in keys} for row in values], type=struct)
+
+
+def _text(value: t.Any) -> str | None:
+    return value if value is None or isinstance(value, str) else dumps(value)
+
+
+def arrow_column(values: Sequence[t.Any], prop: Mapping[str, t.Any]) -> pa.Array:
+    """``values`` (Python values as the JSON records hold them) as an Arrow array typed from ``prop``."""
+    import pyarrow as pa
+
+    kind = arrow_type(prop)
+    if kind is None:
+        return _object_array(values)
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        return pa.array(values, type=pa.string()).cast(kind)  # RFC 3339 text → timestamps and dates, in C++
+    return pa.array(values, type=kind)
+
+
+class ArrowRows:
+    """Arrow tables of batches (or of records), with the columns ``keys`` typed from the stream's schema."""
+
+    def __init__(self, keys: Sequence[str], schema: Mapping[str, t.Any], *, extra_key: str = "extra_columns") -> None:
+        self.keys = tuple(keys)
+        self.extra_key = extra_key
+        self.props = {key: schema["properties"][key] for key in self.keys}
+
+    def from_batch(self, batch: RowBatch, constants: Mapping[str, t.Any]) -> pa.Table:
+        import pyarrow as pa
+
+        count = batch.count
+        arrays = []
+        for key in self.keys:
+            if key in constants:
+                values: Sequence[t.Any] = [constants[key]] * count
+            elif key == "row_number":
+                values = range(batch.first_row, batch.first_row + count)  # type: ignore[assignment]
+            elif key == self.extra_key:
+                values = batch.extra_columns()
+            else:
+                values = batch.values(key)
+            arrays.append(arrow_column(values, self.props[key]))
+        return pa.Table.from_arrays(arrays, names=list(self.keys))
+
+    def from_records(self, records: Sequence[Mapping[str, t.Any]]) -> pa.Table:
+        import pyarrow as pa
+
+        arrays = [arrow_column([r.get(key) for r in records], self.props[key]) for key in self.keys]
+        return pa.Table.from_arrays(arrays, names=list(self.keys))
+
+
+def chunked(items: Iterable[t.Any], size: int) -> Iterator[list[t.Any]]:
+    """``items`` in lists of at most ``size``."""
+    chunk: list[t.Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

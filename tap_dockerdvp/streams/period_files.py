@@ -1,0 +1,353 @@
+"""The one base for "the rows of a period's files": export views under `timespans`, reports under `reports`.
+
+For each period its parent emits, a stream lists the period's files, downloads each (retries, Range resume,
+fresh URLs), reads it with the one reader (:mod:`tap_dockerdvp.csv_reader`) and writes its rows in one of three
+ways, all made from the same row batches:
+
+- **RECORD lines** (the default): the rows' RECORD messages are written to stdout in batches from ``get_records``,
+  which yields nothing, so the SDK's per-record path is skipped (public API only: the SDK's counter counts them);
+- **records** through the SDK (when stream maps, flattening or a record limit apply, or
+  ``TAP_DOCKERDVP_FAST_PATH=0``), logged once per stream;
+- **BATCH files** (``batch_config``): ``get_batches`` writes jsonl or parquet files straight from the batches.
+
+A file that breaks off is resumed by the download; damage found only after decompression (bad CRC, cut last
+line, an error page) makes the file be read again, skipping the rows already written, so a retry neither loses
+nor repeats a row. A period whose files are listed but not ready yet (a late file) holds its partition's bookmark
+back for ``late_data_grace_days`` (see :meth:`PeriodFilesStream.files_of`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+import typing as t
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.mapper import SameRecordTransform
+from typing_extensions import override
+
+from tap_dockerdvp.batch_files import BatchFiles
+from tap_dockerdvp.client import DockerHubStream
+from tap_dockerdvp.csv_reader import CsvFormatError, RowBatch, TruncatedFileError, read_batches, records
+from tap_dockerdvp.downloads import Download, UrlExpiredError, wait_before_retry
+from tap_dockerdvp.encoders import ArrowRows, JsonRows, RecordMessages, StdoutSink, dumps
+from tap_dockerdvp.errors import DownloadError
+from tap_dockerdvp.periods import utc_today
+from tap_dockerdvp.progress import CHECK_EVERY_ROWS, FileProgress
+
+if t.TYPE_CHECKING:
+    from singer_sdk import metrics
+    from singer_sdk.helpers.types import Context
+
+    from tap_dockerdvp.streams.completed_periods import CompletedPeriodStream
+    from tap_dockerdvp.views import ViewSpec
+
+#: Set to 0 to send every row through the SDK's record path (for comparisons).
+FAST_PATH_ENV = "TAP_DOCKERDVP_FAST_PATH"
+
+
+@dataclass
+class PeriodFile:
+    """One file of a period. The URL may be presigned: it is never logged, put in a record or in state."""
+
+    url: str = field(repr=False)
+    size: int | None = None
+    name: str | None = None  # the file name (no query string), for rows that carry it
+
+
+class Late(Exception):
+    """The period's files are listed as existing but cannot be read yet."""
+
+
+class FileGone(Exception):
+    """A file went away for good before it could be read (its message says why); its rows are lost."""
+
+
+class PeriodFilesStream(DockerHubStream):
+    """Rows of the files of each period the parent emits. Subclasses say how to list and open the files."""
+
+    spec: t.ClassVar[ViewSpec]
+    replication_key = None
+    # No state partition per period: the parent's bookmark is the state.
+    state_partitioning_keys: t.ClassVar[list[str]] = []
+    # The reader already types every value; the SDK's conformance pass would only cost time.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    #: the key that holds a row's unknown columns
+    extra_key = "extra_columns"
+
+    # -- what a subclass says ----------------------------------------------------------------------
+    def applies_to(self, context: Context) -> bool:
+        """Whether this stream has files for the period (a view the namespace offers, a report of its type)."""
+        return True
+
+    def describe(self, context: Context) -> str:
+        """The period in log lines: ``acme raw weeks 2026/46``."""
+        raise NotImplementedError
+
+    def period_end(self, context: Context) -> dt.date:
+        raise NotImplementedError
+
+    def list_files(self, context: Context) -> list[PeriodFile]:
+        """The period's files; raises :class:`Late` when they are listed as existing but cannot be read yet."""
+        raise NotImplementedError
+
+    def open_file(self, context: Context, files: list[PeriodFile], index: int, label: str) -> Download:
+        """The byte stream of file ``index``; it may replace ``files[index]`` with a fresh URL when one expires."""
+        raise NotImplementedError
+
+    def row_constants(self, context: Context, files: list[PeriodFile], index: int) -> dict[str, t.Any]:
+        """The fields every row of file ``index`` carries besides its columns (the context, the file index)."""
+        raise NotImplementedError
+
+    def recover(self, exc: Exception, context: Context, files: list[PeriodFile], index: int) -> bool:
+        """A subclass's own failure of a file (e.g. a report's 401): True to read it again, False to re-raise; it
+        may also raise :class:`Late` or :class:`FileGone`."""
+        return False
+
+    def inspect(self, context: Context, batch: RowBatch) -> None:
+        """Called with every batch read (e.g. to check the rows' dates against the period)."""
+
+    def file_done(self, context: Context) -> None:
+        """Called after each file (e.g. to report what :meth:`inspect` found)."""
+
+    # -- schema, keys and outputs ---------------------------------------------------------------------
+    @cached_property
+    @override
+    def schema(self) -> dict:
+        return self.spec.json_schema()
+
+    @cached_property
+    def property_order(self) -> tuple[str, ...]:
+        """Every property, in schema order: the order of each row's keys."""
+        return tuple(self.schema["properties"])
+
+    def selected_keys(self) -> tuple[str, ...]:
+        """The selected properties, in schema order: what RECORD lines and BATCH files carry."""
+        mask = self.mask
+        return tuple(key for key in self.property_order if mask.get(("properties", key), True))
+
+    def maps_reason(self) -> str | None:
+        """Why rows must be mapped by the SDK's mapper (stream maps, flattening), or None."""
+        if self.config.get("flattening_enabled"):
+            return "flattening is enabled (flattening_enabled)"
+        maps = self.stream_maps
+        if len(maps) != 1 or type(maps[0]) is not SameRecordTransform or maps[0].stream_alias != self.name:
+            return "stream maps apply to it (stream_maps)"
+        return None
+
+    def sdk_path_reason(self) -> str | None:
+        """Why rows must go through the SDK's record path (stream maps, flattening, a record limit), or None."""
+        if os.environ.get(FAST_PATH_ENV, "1").strip().lower() in ("0", "false", "no", "off"):
+            return f"{FAST_PATH_ENV} is off"
+        if self.ABORT_AT_RECORD_COUNT is not None:
+            return "a record limit is set"
+        return self.maps_reason()
+
+    @override
+    def get_record_counter(self, *args: t.Any, **kwargs: t.Any) -> metrics.Counter:
+        counter = super().get_record_counter(*args, **kwargs)
+        self.sync_record_counter = counter  # RECORD lines written in get_records are counted on it
+        return counter
+
+    # -- records (the SDK's sync calls this) -----------------------------------------------------------
+    @override
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+        assert context is not None
+        files = self.files_of(context)
+        reason = self.sdk_path_reason()
+        if reason is None and self.selected:
+            self.write_record_lines(context, files)
+            return
+        if reason is not None:
+            self.tap.run.log_once(
+                self.logger,
+                ("sdk-path", self.name, reason),
+                logging.INFO,
+                "%s: %s, so its rows go through the SDK's record path",
+                self.name,
+                reason,
+            )
+        order = self.property_order
+        for index in range(len(files)):
+            constants = self.row_constants(context, files, index)
+            for batch in self.file_batches(context, files, index):
+                yield from records(batch, order, constants, extra_key=self.extra_key)
+
+    def write_record_lines(self, context: Context, files: list[PeriodFile]) -> None:
+        """Every row as a RECORD message on stdout, a batch of rows per write (what the SDK would write)."""
+        messages = RecordMessages(self.stream_maps[0].stream_alias, self.selected_keys(), extra_key=self.extra_key)
+        sink = StdoutSink()
+        counter = self.sync_record_counter
+        try:
+            for index in range(len(files)):
+                constants = self.row_constants(context, files, index)
+                for batch in self.file_batches(context, files, index):
+                    sink.write(messages.encode(batch, constants))
+                    counter.increment(batch.count)
+        finally:
+            sink.flush()
+
+    # -- BATCH files (the SDK's sync calls this when batch_config is set) -------------------------------
+    @override
+    def get_batches(self, batch_config: t.Any, context: Context | None = None) -> t.Iterable[tuple[t.Any, list[str]]]:
+        assert context is not None
+        files = self.files_of(context)
+        if not files:
+            return
+        writer = BatchFiles(batch_config, tap_name=self.tap_name, stream_name=self.name)
+        mapper = self.stream_maps[0]
+        mapped = self.maps_reason() is not None
+        if mapped:
+            self.tap.run.log_once(
+                self.logger,
+                ("batch-mapped", self.name),
+                logging.INFO,
+                "%s: stream maps or flattening apply: its BATCH rows are mapped record by record (slower)",
+                self.name,
+            )
+            schema = mapper.transformed_schema or self.schema
+            keys = tuple(schema["properties"])
+        else:
+            schema, keys = self.schema, self.selected_keys()
+        jsonl = writer.format == "jsonl"
+        to_json = JsonRows(keys, extra_key=self.extra_key)
+        to_arrow = None if jsonl else ArrowRows(keys, schema)
+        for index in range(len(files)):
+            constants = self.row_constants(context, files, index)
+            for batch in self.file_batches(context, files, index, rollback=writer.rollback):
+                for part in _parts(batch, writer):
+                    if mapped:
+                        rows = [
+                            r
+                            for r in map(
+                                mapper.transform,
+                                records(part, self.property_order, constants, extra_key=self.extra_key),
+                            )
+                            if r
+                        ]
+                        done = (
+                            writer.add_text("".join(dumps(r) + "\n" for r in rows), part.count)
+                            if jsonl
+                            else writer.add_table(to_arrow.from_records(rows))  # type: ignore[union-attr]
+                        )
+                    elif jsonl:
+                        done = writer.add_text(to_json.encode(part, constants), part.count)
+                    else:
+                        done = writer.add_table(to_arrow.from_batch(part, constants))  # type: ignore[union-attr]
+                    for url in done:
+                        yield batch_config.encoding, [url]
+            last = writer.close()
+            writer.source_done()
+            if last:
+                yield batch_config.encoding, [last]
+
+    # -- files --------------------------------------------------------------------------------------
+    def files_of(self, context: Context) -> list[PeriodFile]:
+        """The period's files; none when they are late (see :meth:`late`)."""
+        try:
+            return self.list_files(context)
+        except Late as late:
+            self.late(context, late)
+            return []
+
+    def late(self, context: Context, late: Late) -> None:
+        """A file listed but not readable yet holds the partition's bookmark back while the period ended less
+        than ``late_data_grace_days`` ago (the next run tries again); after that the period is taken as empty."""
+        grace = int(self.config.get("late_data_grace_days", 14))
+        age = (utc_today() - self.period_end(context)).days
+        what = f"{self.describe(context)}: {late}"
+        if age < grace:
+            reason = (
+                f"{what}; the period ended {age} days ago (late_data_grace_days {grace}): its bookmark stays "
+                "before it and the next run tries again"
+            )
+            parent = t.cast("type[CompletedPeriodStream]", self.parent_stream_type)
+            self.tap.run.held_back.setdefault(parent.partition_key(context), reason)
+            self.logger.warning("%s", reason)
+        else:
+            self.logger.warning(
+                "%s; the period ended %d days ago, past late_data_grace_days (%d): taken as empty", what, age, grace
+            )
+
+    def file_batches(
+        self,
+        context: Context,
+        files: list[PeriodFile],
+        index: int,
+        *,
+        rollback: t.Callable[[], int] | None = None,
+    ) -> t.Iterator[RowBatch]:
+        """The row batches of file ``index``, each row once, whatever had to be read again.
+
+        ``rollback`` (BATCH files) discards what was written but not handed out, and returns the rows of the file
+        that were; without it, every batch yielded counts as written.
+        """
+        label = self.file_label(context, files, index)
+        emitted = failures = 0
+        max_tries = int(self.config["max_retries"]) + 1
+        retry_base = float(self.config["retry_base_seconds"])
+        progress: FileProgress | None = None
+        while True:
+            download = self.open_file(context, files, index, label)
+            if progress is None:
+                progress = FileProgress(self.logger, label, download, self.config["progress_interval_seconds"])
+            progress.download = download
+            next_tick = emitted + CHECK_EVERY_ROWS
+            try:
+                for batch in read_batches(download, self.spec, label=label, skip=emitted, logger=self.logger):
+                    self.inspect(context, batch)
+                    yield batch
+                    emitted = batch.last_row
+                    if emitted >= next_tick:
+                        progress.tick(emitted)
+                        next_tick = emitted + CHECK_EVERY_ROWS
+                break
+            except (TruncatedFileError, CsvFormatError) as exc:
+                failures += 1
+                # Bad content is retried only twice: an error page may be transient, a wrong format is not.
+                limit = min(max_tries, 3) if isinstance(exc, CsvFormatError) else max_tries
+                self.give_up_after(failures, limit, exc)
+                time.sleep(wait_before_retry(exc, failures - 1, base=retry_base, logger=self.logger, label=label))
+            except UrlExpiredError as exc:
+                raise DownloadError(f"{exc}; fresh URLs did not help after {max_tries} tries") from None
+            except Exception as exc:
+                try:
+                    if not self.recover(exc, context, files, index):
+                        raise
+                except Late as late:
+                    self.late(context, late)
+                    return
+                except FileGone as gone:
+                    self.logger.warning("%s: %s; %d rows were emitted", label, gone, emitted)
+                    return
+                failures += 1
+                self.give_up_after(failures, max_tries, exc)
+            if rollback is not None:
+                emitted = rollback()
+        progress.done(emitted)
+        self.file_done(context)
+        self.tap.progress.file_done(self.name, emitted, download.received)
+
+    def file_label(self, context: Context, files: list[PeriodFile], index: int) -> str:
+        name = f" ({files[index].name})" if files[index].name else ""
+        return f"{self.describe(context)} file {index + 1}/{len(files)}{name}"
+
+    @staticmethod
+    def give_up_after(failures: int, max_tries: int, exc: Exception | str) -> None:
+        if failures >= max_tries:
+            raise DownloadError(
+                f"{exc} (gave up after {failures} tries; the period's bookmark did not move: run again to resume)"
+            ) from None
+
+
+def _parts(batch: RowBatch, writer: BatchFiles) -> t.Iterator[RowBatch]:
+    """``batch`` cut where the batch files' size limit falls."""
+    while batch.count > writer.room:
+        room = writer.room
+        yield batch.split(room)
+        batch = batch.drop(room)
+    yield batch
