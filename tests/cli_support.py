@@ -79,23 +79,26 @@ def run_cli(
     config: dict[str, Any] | None = None,
     tmp_path: Path | None = None,
     level: str | None = None,
+    env: dict[str, str] | None = None,
     timeout: float = 120,
 ) -> CliRun:
-    """Run the tap's CLI; ``config`` is written to a file and passed as ``--config``."""
+    """Run the tap's CLI; ``config`` is written to a file and passed as ``--config``. The caller's
+    TAP_DOCKERDVP_*, LOGLEVEL and SINGER_SDK_LOG_CONFIG are dropped; ``level`` sets LOGLEVEL, ``env`` adds to it."""
     argv = [str(a) for a in args]
     if config is not None:
         assert tmp_path is not None
         path = tmp_path / f"config-{time.monotonic_ns()}.json"
         path.write_text(json.dumps(config))
         argv = ["--config", str(path), *argv]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_DOCKERDVP_") and k != "LOGLEVEL"}
-    env.pop("SINGER_SDK_LOG_CONFIG", None)
+    dropped = ("LOGLEVEL", "SINGER_SDK_LOG_CONFIG")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TAP_DOCKERDVP_") and k not in dropped}
     if level:
-        env["LOGLEVEL"] = level
+        environment["LOGLEVEL"] = level
+    environment.update(env or {})
     command = [str(TAP)] if TAP.exists() else [sys.executable, "-m", "tap_dockerdvp"]
     started = time.monotonic()
     proc = subprocess.run(
-        [*command, *argv], capture_output=True, text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL
+        [*command, *argv], capture_output=True, text=True, env=environment, timeout=timeout, stdin=subprocess.DEVNULL
     )
     return CliRun(argv, proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
 
