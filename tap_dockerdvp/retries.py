@@ -4,8 +4,9 @@ One set of rules for every request path (API calls, login, downloads):
 - an HTTP status in `RETRY_STATUSES` may be different next time; any other error status (501, 505, other 4xx)
   will not, and fails at once;
 - a network error on an open connection (reset, read timeout) is retried like a 503;
-- a connection that cannot even be made (refused, unknown host name, connect timeout) usually means a wrong
-  setting, so it is retried only for `CONNECT_RETRY_SECONDS` in all.
+- a connection that cannot even be made (refused, unknown host name, connect timeout, a TLS certificate that
+  does not verify, a proxy that refuses) usually means a wrong setting, so it is retried only for
+  `CONNECT_RETRY_SECONDS` in all.
 
 Docker Hub has sent ``Retry-After`` both as seconds and as a unix timestamp (see the facts sheet, section 6),
 so a value larger than the current epoch is read as an absolute time. Without the header the wait grows
@@ -70,6 +71,10 @@ def connect_failure(exc: BaseException | None) -> str | None:
     """What went wrong when no connection could be made at all (refused, unknown host...), else None."""
     if not isinstance(exc, requests.exceptions.ConnectionError):
         return None
+    if isinstance(exc, requests.exceptions.SSLError):  # a certificate that does not verify will not start to
+        return "the TLS handshake failed (is the certificate trusted?)"
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return "the HTTP proxy refused the connection"
     cause = exc.args[0] if exc.args else None
     cause = getattr(cause, "reason", cause)  # urllib3's MaxRetryError wraps the cause
     # Most specific first: NameResolutionError < NewConnectionError < ConnectTimeoutError.
@@ -127,14 +132,17 @@ def wait_generator(
     exc = yield 0.0  # primes the generator, as backoff expects
     attempt = 0
     connect_failing_since: float | None = None
+    connect_waits = 0.0
     while True:
         if connect_failure(exc):
             now = time.monotonic()
             if connect_failing_since is None:
                 connect_failing_since = now
             wait = exponential_wait(attempt, base=min(base, 1.0), cap=cap)
-            if now - connect_failing_since + wait > connect_budget:
+            # the time spent so far: the waits asked for, or more if the attempts themselves took time (DNS)
+            if max(now - connect_failing_since, connect_waits) + wait > connect_budget:
                 return
+            connect_waits += wait
         else:
             retry_after = retry_after_of(exc)
             wait = retry_after if retry_after is not None else exponential_wait(attempt, base=base, cap=cap)

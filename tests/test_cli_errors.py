@@ -16,6 +16,7 @@ from cli_support import closed_port, html_server, run_cli
 
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator.catalog import select_only
+from tap_dockerdvp.errors import StateError
 from tap_dockerdvp.tap import DEFAULT_HUB_URL, TapDockerDVP
 
 END = dt.date(2026, 11, 18)
@@ -109,6 +110,11 @@ def test_a_bad_state_file_is_one_line_naming_it(simulator, tmp_path: Path, conte
     run = run_cli("--state", state, config=fast(sim), tmp_path=tmp_path)
     run.assert_fails_in_one_line(f"state file {state}", problem, max_lines=1)
     assert sim.stats["requests_total"] == 0
+
+
+def test_a_state_of_the_wrong_shape_is_refused_however_it_arrives() -> None:
+    with pytest.raises(StateError, match="`bookmarks` must be an object"):
+        TapDockerDVP(config={"username": "u", "password": "p"}, state={"bookmarks": "x"})
 
 
 def test_a_catalog_selecting_an_unknown_stream_is_a_warning_naming_it(simulator, tmp_path: Path) -> None:
