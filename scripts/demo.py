@@ -371,11 +371,28 @@ def main(argv: list[str] | None = None) -> int:
     if empty:
         print(f"[demo] FAILED: no rows in {', '.join(empty)}", file=sys.stderr)
         return 1
-    db = DB_PATH.relative_to(ROOT)
-    log(f"done in {time.monotonic() - started:.0f} s. Explore the data:")
-    show = f"duckdb.connect('{db}', read_only=True).sql('SHOW ALL TABLES').show()"
-    print(f'  .venv/bin/python -c "import duckdb; {show}"')
+    log(f"done in {time.monotonic() - started:.0f} s. Explore the data (from {ROOT}):")
+    for command in explore_commands(str(DB_PATH.relative_to(ROOT))):
+        print(f"  {command}")
     return 0
+
+
+def explore_commands(db: str) -> list[str]:
+    """Shell commands that show what the demo loaded into ``db`` (tests/test_first_look.py runs them).
+
+    The connection is kept in a variable: `duckdb.connect(...).sql(...).show()` fails with "Connection has already
+    been closed", because the connection is gone before the relation is shown.
+    """
+    python = ".venv/bin/python -c"
+    connect = f"import duckdb; con = duckdb.connect('{db}', read_only=True)"
+    top = (
+        f"SELECT namespace, repository, count(*) AS pulls FROM {SCHEMA}.pull_events "  # noqa: S608 - our constant
+        "GROUP BY ALL ORDER BY pulls DESC LIMIT 5"
+    )
+    return [
+        f"{python} \"{connect}; con.sql('SHOW ALL TABLES').show()\"",
+        f"{python} \"{connect}; con.sql('{top}').show()\"",
+    ]
 
 
 if __name__ == "__main__":

@@ -17,18 +17,25 @@ import backoff
 import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
 
-from tap_dockerdvp.errors import AuthenticationError, error_detail
-from tap_dockerdvp.retries import wait_generator
+from tap_dockerdvp.errors import AuthenticationError, UnreachableError, WrongServiceError, error_detail
+from tap_dockerdvp.responses import is_html
+from tap_dockerdvp.retries import (
+    RETRIABLE_EXCEPTIONS,
+    RETRY_MESSAGE,
+    connect_failure,
+    describe_failure,
+    is_retriable_status,
+    wait_generator,
+)
 from tap_dockerdvp.totp import InvalidTotpSecret, totp_code
 
 # Refresh this long before `exp`, so a request (or a resumed download) never starts with a dying token.
 REFRESH_MARGIN_SECONDS = 60
-
-
-class _RetriableLoginError(Exception):
-    def __init__(self, message: str, response: requests.Response | None = None) -> None:
-        super().__init__(message)
-        self.response = response
+USERS_LOGIN = "/v2/users/login"
+# Docker's two username + secret logins: the one the DVP spec documents, and the one the Hub spec recommends
+# (`/v2/users/login` is marked deprecated there). Neither promises how it will refuse once retired, so any
+# refusal other than a two-factor challenge makes the tap try the other one.
+LOGIN_ENDPOINTS = (USERS_LOGIN, "/v2/auth/token")
 
 
 def jwt_claims(token: str) -> dict[str, t.Any]:
@@ -55,9 +62,12 @@ class DockerHubAuthenticator(APIAuthenticatorBase):
         retry_base_seconds: float = 2.0,
         user_agent: str | None = None,
         logger: logging.Logger | None = None,
+        where: str | None = None,
     ) -> None:
         super().__init__()
         self.hub_url = hub_url.rstrip("/")
+        # How errors name the login host: the setting, its value and where that came from.
+        self.where = where or f"`hub_url` {self.hub_url}"
         self.username = username
         self._password = password
         self._totp_secret = totp_secret
@@ -74,6 +84,7 @@ class DockerHubAuthenticator(APIAuthenticatorBase):
         self._lock = threading.Lock()
         self._relogin_after_401 = False
         self._tokens_after_401: set[str] = set()
+        self._endpoint = USERS_LOGIN  # the login endpoint that worked last: a refresh starts there
         self.login_count = 0
 
     # -- what the SDK calls -------------------------------------------------------------------
@@ -107,29 +118,60 @@ class DockerHubAuthenticator(APIAuthenticatorBase):
     def _expiring(self) -> bool:
         return self._expires_at is not None and time.time() >= self._expires_at - self._margin
 
-    # -- login flows ----------------------------------------------------------------------------
+    # -- login flows ----------------------------------------------------------------------------------
     def _login(self) -> str:
+        """Log in at the endpoint that worked last (`/v2/users/login` first); if it refuses, try the other once."""
         self.login_count += 1
         action = "Logging in" if self.login_count == 1 else "Refreshing the Docker Hub token: logging in again"
         self.logger.info("%s to %s as %s", action, self.hub_url, self.username)
-        response = self._post("/v2/users/login", {"username": self.username, "password": self._password})
-        if response.status_code == 200:
-            return self._token_from(response, "token")
-        body = _json(response)
-        if response.status_code == 401 and body.get("login_2fa_token"):
-            return self._two_factor_login(str(body["login_2fa_token"]))
-        if _is_deprecated_login(response, body):
-            self.logger.info("/v2/users/login is refused as deprecated; using /v2/auth/token instead")
-            return self._access_token_login()
-        if response.status_code == 401:
-            raise AuthenticationError(
-                f"Docker Hub rejected the login for username {self.username!r} "
-                f"({error_detail(body) or 'HTTP 401'}): check the `username` and `password` settings "
-                "(`password` should be a personal access token)"
+        first = self._endpoint
+        refusals: list[_Refused] = []
+        for path in (first, *(other for other in LOGIN_ENDPOINTS if other != first)):
+            if refusals:
+                self.logger.info("%s refused the login (%s): trying %s", refusals[-1].path, refusals[-1].answer, path)
+            try:
+                token = self._login_at(path)
+            except _Refused as refused:
+                refusals.append(refused)
+                continue
+            if path != first:
+                self.logger.info("Logged in with %s; later logins of this run use it first", path)
+            self._endpoint = path
+            return token
+        raise self._refused_error(refusals)
+
+    def _login_at(self, path: str) -> str:
+        """A JWT from one login endpoint, or `_Refused` with what it answered instead."""
+        if path == USERS_LOGIN:
+            response = self._post(path, {"username": self.username, "password": self._password})
+            body = _json(response)
+            if response.status_code == 401 and body.get("login_2fa_token"):
+                return self._two_factor_login(str(body["login_2fa_token"]))
+            key = "token"
+        else:
+            response = self._post(path, {"identifier": self.username, "secret": self._password})
+            key = "access_token"
+        token = _json(response).get(key) if response.status_code == 200 else None
+        if isinstance(token, str) and token:
+            return token
+        raise _Refused(path, response)
+
+    def _refused_error(self, refusals: list[_Refused]) -> Exception:
+        """One line with every endpoint's answer (never the secret), and the setting to look at."""
+        answers = "; ".join(f"{refused.path} answered {refused.answer}" for refused in refusals)
+        statuses = {refused.status for refused in refusals}
+        if all(refused.html for refused in refusals):
+            return WrongServiceError(
+                f"{self.where} answered with HTML pages, not Docker Hub's login API ({answers}): check `hub_url`"
             )
-        raise AuthenticationError(
-            f"Docker Hub login failed with HTTP {response.status_code} ({error_detail(body) or response.reason}); "
-            "check `hub_url` and the `username`/`password` settings"
+        if statuses & {401, 403}:
+            return AuthenticationError(
+                f"Docker Hub rejected the login for username {self.username!r} ({answers}): check the `username` "
+                "and `password` settings (`password` should be a personal access token)"
+            )
+        return AuthenticationError(
+            f"Docker Hub login at {self.where} failed for username {self.username!r} ({answers}): check "
+            "`hub_url`, or try again later if Docker Hub is having trouble"
         )
 
     def _two_factor_login(self, login_2fa_token: str) -> str:
@@ -143,70 +185,92 @@ class DockerHubAuthenticator(APIAuthenticatorBase):
         except InvalidTotpSecret as exc:
             raise AuthenticationError(f"{exc}: fix the `totp_secret` setting") from None
         response = self._post("/v2/users/2fa-login", {"login_2fa_token": login_2fa_token, "code": code})
-        if response.status_code == 200:
-            return self._token_from(response, "token")
+        token = _json(response).get("token") if response.status_code == 200 else None
+        if isinstance(token, str) and token:
+            return token
         raise AuthenticationError(
             f"Docker Hub rejected the two-factor code for {self.username!r} "
-            f"({error_detail(_json(response)) or f'HTTP {response.status_code}'}): check the `totp_secret` setting "
-            "and this machine's clock"
+            f"({_Refused('/v2/users/2fa-login', response).answer}): check the `totp_secret` setting and this "
+            "machine's clock"
         )
-
-    def _access_token_login(self) -> str:
-        response = self._post("/v2/auth/token", {"identifier": self.username, "secret": self._password})
-        if response.status_code == 200:
-            return self._token_from(response, "access_token")
-        raise AuthenticationError(
-            f"Docker Hub rejected the access-token login for username {self.username!r} "
-            f"({error_detail(_json(response)) or f'HTTP {response.status_code}'}): check the `username` and "
-            "`password` settings (`password` should be a personal access token)"
-        )
-
-    def _token_from(self, response: requests.Response, key: str) -> str:
-        token = _json(response).get(key)
-        if not isinstance(token, str) or not token:
-            raise AuthenticationError(f"Docker Hub login answered without a {key!r}; check `hub_url`")
-        return token
 
     def _post(self, path: str, payload: dict[str, str]) -> requests.Response:
-        """POST to a login endpoint, retrying 429, 5xx and network errors (never the credentials)."""
+        """POST to a login endpoint; retries what may pass (see `retries`), never sends credentials elsewhere.
+
+        Returns the final answer, even an error status; a retriable one that never passed is `_Refused`, and a
+        host that cannot be reached at all is an `UnreachableError` naming `hub_url`.
+        """
+        started = time.monotonic()
 
         def attempt() -> requests.Response:
-            try:
-                response = self.session.post(self.hub_url + path, json=payload, timeout=self.timeout)
-            except requests.RequestException as exc:
-                raise _RetriableLoginError(f"{path}: {type(exc).__name__}") from None
-            if response.status_code == 429 or response.status_code >= 500:
-                raise _RetriableLoginError(f"{path}: HTTP {response.status_code}", response)
+            response = self.session.post(self.hub_url + path, json=payload, timeout=self.timeout)
+            if is_retriable_status(response.status_code):
+                raise _RetriableLoginError(response)
             return response
 
         def log_wait(details: t.Any) -> None:
             self.logger.info(
-                "Retrying %s in %.1f s after %s (try %d of %d)",
-                path,
+                RETRY_MESSAGE,
                 details["wait"],
-                details.get("exception"),
+                path,
+                describe_failure(details.get("exception")),
                 details["tries"],
                 self.max_tries,
             )
 
-        def give_up(details: t.Any) -> None:
-            raise AuthenticationError(
-                f"Docker Hub login at {self.hub_url}{path} kept failing ({details.get('exception')}) after "
-                f"{details['tries']} tries; try again later or check `hub_url`"
-            )
-
         retrying = backoff.on_exception(
             wait_generator,
-            _RetriableLoginError,
+            (*RETRIABLE_EXCEPTIONS, _RetriableLoginError),
             max_tries=self.max_tries,
             jitter=None,
             on_backoff=log_wait,
-            on_giveup=give_up,
-            raise_on_giveup=False,
+            logger=None,  # our own line above is the only one per retry
             base=self.retry_base_seconds,
             cap=60.0,
         )(attempt)
-        return t.cast(requests.Response, retrying())
+        try:
+            return t.cast(requests.Response, retrying())
+        except _RetriableLoginError as exc:
+            raise _Refused(path, exc.response, gave_up=True) from None
+        except requests.RequestException as exc:
+            failure = connect_failure(exc)
+            if failure:
+                raise UnreachableError(
+                    f"cannot reach {self.where}: {failure} (tried for {time.monotonic() - started:.0f} s); "
+                    "check `hub_url`"
+                ) from None
+            raise _Refused(path, None, failure=type(exc).__name__) from None
+
+
+class _RetriableLoginError(Exception):
+    """A login answer worth asking again (429, 5xx)."""
+
+    def __init__(self, response: requests.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+class _Refused(Exception):
+    """A login endpoint answered with neither a token nor a two-factor challenge."""
+
+    def __init__(
+        self, path: str, response: requests.Response | None, *, gave_up: bool = False, failure: str = ""
+    ) -> None:
+        self.path = path
+        self.status = response.status_code if response is not None else None
+        self.html = response is not None and is_html(response)
+        if response is None:
+            self.answer = f"{failure} every time"
+        elif self.html:
+            self.answer = f"HTTP {response.status_code} with an HTML page"
+        else:
+            detail = error_detail(_json(response)) or response.reason or ""
+            if response.status_code == 200:
+                detail = "no token in the answer"
+            self.answer = f"HTTP {response.status_code}" + (f": {detail}" if detail else "")
+        if gave_up:
+            self.answer += " every time"
+        super().__init__(f"{path}: {self.answer}")
 
 
 def _expiry(token: str) -> tuple[float | None, float]:
@@ -226,9 +290,3 @@ def _json(response: requests.Response) -> dict[str, t.Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
-
-
-def _is_deprecated_login(response: requests.Response, body: dict[str, t.Any]) -> bool:
-    if response.status_code in (404, 405, 410):
-        return True
-    return "deprecat" in error_detail(body).lower()

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+import sys
+import time
 import typing as t
 from functools import cached_property
 from urllib.parse import urlsplit
 
+import backoff
 import requests
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk import metrics
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError, SyncLifecycleSignal
 from singer_sdk.streams import RESTStream
+from typing_extensions import override
 
 from tap_dockerdvp import retries
-from tap_dockerdvp.errors import error_detail
+from tap_dockerdvp.errors import (
+    ONE_LINE_ERRORS,
+    RetriesExhaustedError,
+    UnreachableError,
+    WrongServiceError,
+    error_detail,
+)
+from tap_dockerdvp.progress import RowCounter
+from tap_dockerdvp.responses import is_html, is_json, kind_of
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -19,13 +34,15 @@ if t.TYPE_CHECKING:
     from tap_dockerdvp.auth import DockerHubAuthenticator
     from tap_dockerdvp.tap import TapDockerDVP
 
+_F = t.TypeVar("_F", bound=t.Callable[..., requests.Response])
+
 
 class DockerHubStream(RESTStream):
     """RESTStream with the tap's shared JWT authenticator, Retry-After aware backoff and 401 re-login."""
 
     url_base_setting = "api_url"
-    # 408 and 429 are worth retrying; the SDK already retries every 5xx.
-    extra_retry_statuses = (408, 429)
+    # Which statuses are retried is decided in one place, `retries.RETRY_STATUSES` (see `validate_response`).
+    extra_retry_statuses = tuple(sorted(s for s in retries.RETRY_STATUSES if s < 500))
 
     @property
     def url_base(self) -> str:
@@ -33,7 +50,7 @@ class DockerHubStream(RESTStream):
 
     @property
     def authenticator(self) -> DockerHubAuthenticator:
-        return self._tap.authenticator  # type: ignore[attr-defined, no-any-return]
+        return self.tap.authenticator
 
     @property
     def http_headers(self) -> dict[str, str]:
@@ -54,30 +71,89 @@ class DockerHubStream(RESTStream):
         return int(self.config["max_retries"]) + 1
 
     def backoff_handler(self, details: t.Any) -> None:
-        exc = details.get("exception")
-        response = retries.response_of(exc)
-        reason = f"HTTP {response.status_code}" if response is not None else type(exc).__name__
+        request = (details.get("args") or [None])[0]
         self.logger.info(
-            "Waiting %.1f s before retrying %s after %s (attempt %d of %d)",
+            retries.RETRY_MESSAGE,
             details.get("wait", 0.0),
-            self.path,
-            reason,
+            self._endpoint(getattr(request, "url", None)),
+            retries.describe_failure(details.get("exception")),
             details.get("tries", 0),
             self.backoff_max_tries(),
         )
 
+    def _endpoint(self, url: str | None) -> str:
+        """A request's path below its setting's base URL (`/namespaces/acme`), never its query string."""
+        if not url:
+            return self.path or "/"
+        base = urlsplit(self.tap.url_setting(url)[2]).path.rstrip("/")
+        return safe_path(url).removeprefix(base) or "/"
+
+    @override
+    def request_decorator(self, func: _F) -> _F:
+        """The SDK's retries, logged once (our line, not the backoff library's too), and their failures in one
+        line: a URL where nothing answers names its setting, retries that ran out say how many there were."""
+        retrying = backoff.on_exception(
+            self.backoff_wait_generator,
+            retries.RETRIABLE_EXCEPTIONS,
+            max_tries=self.backoff_max_tries,
+            on_backoff=self.backoff_handler,
+            jitter=self.backoff_jitter,
+            logger=None,
+        )(func)
+
+        @functools.wraps(func)
+        def request(prepared_request: requests.PreparedRequest, *args: t.Any, **kwargs: t.Any) -> requests.Response:
+            started = time.monotonic()
+            try:
+                return retrying(prepared_request, *args, **kwargs)
+            except RetriableAPIError as exc:
+                raise RetriesExhaustedError(
+                    f"{exc} (gave up after {self.backoff_max_tries()} tries; the bookmark did not move: run again "
+                    "to resume)"
+                ) from None
+            except (requests.RequestException, ConnectionResetError) as exc:
+                failure = retries.connect_failure(exc)
+                if failure is None:
+                    raise RetriesExhaustedError(
+                        f"{retries.describe_failure(exc)} for {safe_path(prepared_request.url)} (gave up after "
+                        f"{self.backoff_max_tries()} tries; the bookmark did not move: run again to resume)"
+                    ) from None
+                setting, where, _ = self.tap.url_setting(prepared_request.url)
+                raise UnreachableError(
+                    f"cannot reach {where}: {failure} (tried for {time.monotonic() - started:.0f} s); check `{setting}`"
+                ) from None
+
+        return t.cast(_F, request)
+
     # -- responses ------------------------------------------------------------------------------
     def validate_response(self, response: requests.Response) -> None:
-        if response.status_code in self._absent:
+        status = response.status_code
+        if status in self._absent:
             return
-        if response.status_code == 401:
+        if status < 400:
+            if not is_json(response):  # every API answer the tap reads is a JSON object or array
+                raise WrongServiceError(self._wrong_service(response))
+            return
+        if status == 401:
             self._handle_unauthorized(response)
-        if response.status_code == 403:
+        if status == 403:
             raise FatalAPIError(
                 f"Docker Hub refused access to {safe_path(response.url)} (HTTP 403: "
                 f"{short_detail(response)}): the account `username` lacks DVP analytics access here"
             )
-        super().validate_response(response)
+        if retries.is_retriable_status(status):
+            raise RetriableAPIError(self.response_error_message(response), response)
+        if is_html(response):
+            raise WrongServiceError(self._wrong_service(response))
+        raise FatalAPIError(self.response_error_message(response))
+
+    def _wrong_service(self, response: requests.Response) -> str:
+        setting, where, _ = self.tap.url_setting(response.url)
+        service = "the DVP API" if setting == "api_url" else "Docker Hub"
+        return (
+            f"{where} answered {kind_of(response)}, not {service} (HTTP {response.status_code} for "
+            f"{response.request.method} {safe_path(response.url)}): check `{setting}`"
+        )
 
     def _handle_unauthorized(self, response: requests.Response) -> None:
         """On a 401, log in again once and retry; a fresh token refused again is fatal."""
@@ -132,6 +208,36 @@ class DockerHubStream(RESTStream):
     def tap(self) -> TapDockerDVP:
         """The tap, typed: its run-wide state (``tap.run``), progress and namespace metadata."""
         return t.cast("TapDockerDVP", self._tap)
+
+    # -- logs a person wants to read -------------------------------------------------------------
+    @override
+    def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
+        """The SDK's stream lines, at the level a person wants them (see the README's *Logging*):
+
+        - "Beginning sync" of a child stream: at INFO the first time in a run, then at DEBUG (the parent's
+          "done" line sums up each period; a view the namespace does not offer is not synced at all);
+        - "An unhandled error occurred" for an error the CLI prints in one line, or for the SDK's own record
+          limit (`--test`): at DEBUG.
+        """
+        if level == logging.INFO and message.startswith("Beginning sync of") and self.parent_stream_type:
+            announced = self.tap.run.announced
+            if self.name in announced:
+                level = logging.DEBUG
+            else:
+                announced.add(self.name)
+        elif message.startswith("An unhandled error occurred") and isinstance(
+            sys.exc_info()[1], (*ONE_LINE_ERRORS, SyncLifecycleSignal)
+        ):
+            level = logging.DEBUG
+        super().log(message, *args, level=level, **kwargs)
+
+    @override
+    def get_record_counter(
+        self, *, endpoint: str | None = None, log_interval: float = metrics.DEFAULT_LOG_INTERVAL
+    ) -> metrics.Counter:
+        """The SDK's record counter (the METRIC lines), also counting the run's rows for its summary."""
+        counter = super().get_record_counter(endpoint=endpoint, log_interval=log_interval)
+        return RowCounter(counter, self.tap.progress, self.name)
 
     @cached_property
     def user_agent(self) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typing as t
 
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
 
 class TapError(Exception):
     """Base class: the CLI prints the message alone, without a traceback, and exits 1."""
@@ -17,12 +19,32 @@ class AuthenticationError(TapError):
     """Docker Hub refused the credentials. The message names the setting to fix and holds no secret."""
 
 
-class NamespaceNotFoundError(TapError):
+class NamespaceNotFoundError(ConfigError):
     """A configured namespace is not visible to the account."""
 
 
 class DownloadError(TapError):
     """An export file could not be read completely; the message names the file, never its URL."""
+
+
+class InputFileError(TapError):
+    """A `--config`, `--catalog` or `--state` file is missing, not JSON, or of the wrong shape; the message names it."""
+
+
+class StateError(InputFileError):
+    """The state (from `--state` or Meltano) is not a Singer state; the message says what is wrong."""
+
+
+class UnreachableError(TapError):
+    """Nothing answered at a configured URL (refused, unresolvable, timed out); the message names the setting."""
+
+
+class WrongServiceError(TapError):
+    """A configured URL answered, but not as Docker Hub or the DVP API would (an HTML page, not JSON)."""
+
+
+class RetriesExhaustedError(TapError):
+    """An API request kept failing with answers worth retrying (429, 5xx, resets) until the retries ran out."""
 
 
 def error_detail(body: t.Any, limit: int = 200) -> str:
@@ -33,3 +55,8 @@ def error_detail(body: t.Any, limit: int = 200) -> str:
             if isinstance(value, str) and value:
                 return value[:limit]
     return ""
+
+
+# What ends a run with its message alone (no traceback unless at DEBUG): the tap's own errors, and the SDK's
+# API errors, whose messages the streams word (`client.DockerHubStream.response_error_message`).
+ONE_LINE_ERRORS: tuple[type[Exception], ...] = (TapError, FatalAPIError, RetriableAPIError)

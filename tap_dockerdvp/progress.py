@@ -1,14 +1,19 @@
 """Progress a person can follow on long runs: per file, per timespan and per run, on the tap's logger.
 
-These are plain INFO lines next to the SDK's own METRIC lines (which stay untouched for machines to read).
+These are plain INFO lines next to the SDK's own METRIC lines (which stay untouched for machines to read). The
+README's *Logging* section lists what each level shows.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import typing as t
 from collections import Counter
+
+from singer_sdk import metrics
+from typing_extensions import override
 
 # Rows between two looks at the clock while a file streams: cheap enough for the hot loop.
 CHECK_EVERY_ROWS = 1 << 14
@@ -63,7 +68,19 @@ class FileProgress:
 
 
 class RunProgress:
-    """Rows and bytes per stream, for one timespan at a time and for the whole run."""
+    """What a run did, for the lines a person reads: rows and bytes per timespan, and one summary at the end.
+
+    Streams report into it through the tap (`tap.progress`):
+    - `file_done(stream, rows, size)` after each file, for the timespan's line and the bytes downloaded;
+    - `note_skipped(reason, item)` for something the run did not read and never will as configured (a view the
+      namespace does not offer, a timespan type it lacks);
+    - `note_held_back(reason, item)` for something left for a later run (a timespan not complete yet);
+    - rows per stream are counted by every stream's record counter (`RowCounter`), so they match the METRIC
+      lines.
+    """
+
+    # Items named per reason in the summary; the rest are counted.
+    ITEMS_SHOWN = 6
 
     def __init__(self, logger: logging.Logger) -> None:
         self.logger = logger
@@ -71,21 +88,30 @@ class RunProgress:
         self.run_rows: Counter[str] = Counter()
         self.run_bytes = 0
         self.run_files = 0
+        self.skipped: dict[str, dict[str, None]] = {}  # reason -> items, in the order first seen
+        self.held_back: dict[str, dict[str, None]] = {}
         self._span_rows: Counter[str] = Counter()
         self._span_bytes = 0
         self._span_started = time.monotonic()
-        self.held_back: list[str] = []
 
-    def note_held_back(self, reason: str) -> None:
-        """A partition's bookmark stopped before a period this run (a late file); the run summary says so."""
-        self.held_back.append(reason)
+    def add_rows(self, stream: str, rows: int) -> None:
+        self.run_rows[stream] += rows
 
     def file_done(self, stream: str, rows: int, size: int | None) -> None:
         self._span_rows[stream] += rows
-        self.run_rows[stream] += rows
         self._span_bytes += size or 0
         self.run_bytes += size or 0
         self.run_files += 1
+
+    def note_skipped(self, reason: str, item: str = "") -> None:
+        """Record that ``item`` (e.g. "acme ext_summary weeks") is not read, because of ``reason`` (e.g. "the
+        namespace does not offer the view"). The summary prints each reason once, with its items counted."""
+        self.skipped.setdefault(reason, {})[item] = None
+
+    def note_held_back(self, reason: str, item: str = "") -> None:
+        """Record that ``item`` (e.g. "acme weeks 2026/48") is left for a later run, because of ``reason`` (e.g.
+        "not complete yet")."""
+        self.held_back.setdefault(reason, {})[item] = None
 
     def timespan_done(self, label: str) -> None:
         elapsed = time.monotonic() - self._span_started
@@ -95,9 +121,40 @@ class RunProgress:
         self._span_bytes = 0
         self._span_started = time.monotonic()
 
-    def run_done(self) -> None:
+    def summary_lines(self) -> list[str]:
         elapsed = time.monotonic() - self.run_started
-        streams = ", ".join(f"{name} {rows}" for name, rows in sorted(self.run_rows.items())) or "no rows"
-        self.logger.info(
-            "Run done: %s; %d files, %.1f MB in %.1f s", streams, self.run_files, self.run_bytes / 1e6, elapsed
-        )
+        total = sum(self.run_rows.values())
+        lines = [
+            f"Run summary: {total:,} rows in {elapsed:.1f} s; {self.run_files} files, "
+            f"{self.run_bytes / 1e6:.1f} MB downloaded",
+            "Run summary: rows per stream: "
+            + (", ".join(f"{name} {rows:,}" for name, rows in sorted(self.run_rows.items())) or "none"),
+        ]
+        for heading, notes in (("skipped", self.skipped), ("held back", self.held_back)):
+            for reason, items in notes.items():
+                named = [item for item in items if item]
+                shown = ", ".join(named[: self.ITEMS_SHOWN])
+                more = len(named) - self.ITEMS_SHOWN
+                lines.append(
+                    f"Run summary: {heading}, {reason}: {len(items)}"
+                    + (f" ({shown}{f' and {more} more' if more > 0 else ''})" if named else "")
+                )
+        return lines
+
+    def run_done(self) -> None:
+        for line in self.summary_lines():
+            self.logger.info("%s", line)
+
+
+class RowCounter(metrics.Counter):
+    """A stream's record counter (it writes the SDK's `record_count` METRIC lines) that also adds every row to
+    the run's rows per stream."""
+
+    def __init__(self, counter: metrics.Counter, progress: RunProgress, stream: str) -> None:
+        super().__init__(counter.metric, dict(counter.tags), counter.log_interval)
+        self._add = functools.partial(progress.add_rows, stream)
+
+    @override
+    def increment(self, value: int = 1) -> None:
+        self._add(value)
+        super().increment(value)

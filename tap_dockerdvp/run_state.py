@@ -27,6 +27,8 @@ class RunState:
     view_paths: dict[str, str] = field(default_factory=dict)
     #: state partition → why its bookmark stops before a period this run (a late file)
     held_back: dict[tuple[tuple[str, str], ...], str] = field(default_factory=dict)
+    #: child streams whose "Beginning sync" was logged at INFO (later ones go to DEBUG)
+    announced: set[str] = field(default_factory=set)
     _logged: set[tuple[t.Any, ...]] = field(default_factory=set)
 
     def log_once(

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
+import logging
 import sys
 import typing as t
+from collections.abc import Callable, Iterator
 from functools import cached_property
+from urllib.parse import urlsplit
 
+import click
 from jsonschema import Draft7Validator, ValidationError
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.tap_base import CliTestOptionValue
+from typing_extensions import override
 
-from tap_dockerdvp import __version__, redaction
+from tap_dockerdvp import __version__, log_levels, redaction
 from tap_dockerdvp.auth import DockerHubAuthenticator
-from tap_dockerdvp.errors import ConfigError, TapError
+from tap_dockerdvp.cli_inputs import catalog_problem, load_json_object, read_json_object, state_problem
+from tap_dockerdvp.errors import ONE_LINE_ERRORS, ConfigError, InputFileError, StateError
 from tap_dockerdvp.periods import TIMESPAN_TYPES
 from tap_dockerdvp.progress import RunProgress
 from tap_dockerdvp.report_views import OTHER, REPORT_SPECS, normalise_type, report_type_of
@@ -34,7 +42,7 @@ from tap_dockerdvp.streams.repositories import RepositoriesStream
 from tap_dockerdvp.streams.timespans import TimespansStream
 
 DEFAULT_API_URL = "https://hub.docker.com/api/publisher/analytics/v1"
-DEFAULT_HUB_URL = "https://hub.docker.com"
+DEFAULT_HUB_URL = "https://hub.docker.com"  # the origin of DEFAULT_API_URL: see `_default_hub_url`
 
 
 class TapDockerDVP(Tap):
@@ -139,9 +147,10 @@ class TapDockerDVP(Tap):
         th.Property(
             "hub_url",
             th.StringType,
-            default=DEFAULT_HUB_URL,
             title="Docker Hub URL",
-            description="Base URL of Docker Hub, for login and repository listings",
+            description="Base URL of Docker Hub, for login and repository listings, and the only host the "
+            "credentials go to. Default: the origin (scheme://host:port) of `api_url`, so https://hub.docker.com for "
+            "the default `api_url`",
         ),
         th.Property(
             "request_timeout",
@@ -180,19 +189,75 @@ class TapDockerDVP(Tap):
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        log_levels.install(self.logger)  # before the SDK builds the streams and logs each child stream
+        self._hub_url_from_api_url = False
         super().__init__(*args, **kwargs)
         self.run = RunState()
         self.progress = RunProgress(self.logger)
         redaction.install([str(self.config.get(key) or "") for key in ("password", "totp_secret")])
 
+    # -- the command line: every mistake a user can fix is one line, with a traceback only at DEBUG ---------
     @classmethod
-    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
+    def invoke(cls, **kwargs: t.Any) -> None:  # type: ignore[override]
         """Run the CLI; an error the user can fix ends the run with its one-line message, not a traceback."""
-        try:
-            super().invoke(*args, **kwargs)
-        except TapError as exc:
-            cls.logger.error("%s", exc)
-            sys.exit(1)
+        with _one_line_errors(cls.logger):
+            if kwargs.get("state") is not None:
+                kwargs["state"] = _checked_file(kwargs["state"], "state", state_problem)
+            if kwargs.get("catalog") is not None:
+                kwargs["catalog"] = _checked_file(kwargs["catalog"], "catalog", catalog_problem)
+            super().invoke(**kwargs)
+
+    @override
+    @classmethod
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> t.Any:
+        with _one_line_errors(cls.logger):
+            for path in value:
+                if path != "ENV":
+                    read_json_object(path, kind="config")
+        return super().cb_config(ctx, param, value)
+
+    @override
+    @classmethod
+    def cb_discover(cls, ctx: click.Context, param: click.Option, value: bool) -> None:
+        with _one_line_errors(cls.logger):
+            super().cb_discover(ctx, param, value)
+
+    @override
+    @classmethod
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        """`--test`: the SDK's connection check (log in, read one record of every stream), or `--test=schema`;
+        either way one line at the end says whether it passed, and a failure is that line alone."""
+        if value == CliTestOptionValue.Disabled.value:
+            return
+        with _one_line_errors(cls.logger, prefix="Connection test failed: "):
+            config = ctx.params.get("config")
+            tap = cls(
+                config=dict(getattr(config, "config", None) or {}),
+                parse_env_config=bool(getattr(config, "parse_env", False)),
+                validate_config=True,
+            )
+            if value == CliTestOptionValue.Schema.value:
+                tap.write_schemas()
+                tap.logger.info("Schema test passed: %d streams", len(tap.streams))
+            else:
+                namespaces = tap.namespace_metadata()
+                tap.run_connection_test()
+                tap.logger.info(
+                    "Connection test passed: logged in at %s as %s; %s lists namespace(s) %s; one record read "
+                    "per stream",
+                    tap.config["hub_url"],
+                    tap.config["username"],
+                    tap.url_setting(tap.config["api_url"])[1],
+                    ", ".join(namespaces) or "none",
+                )
+        ctx.exit()
+
+    @override
+    def load_state(self, state: dict[str, t.Any]) -> None:
+        problem = state_problem(state) if isinstance(state, dict) else "it is not a JSON object"
+        if problem:
+            raise StateError(f"the state is not a Singer state: {problem}")
+        super().load_state(state)
 
     def discover_streams(self) -> list[Stream]:
         streams: list[type[Stream]] = [
@@ -210,6 +275,12 @@ class TapDockerDVP(Tap):
 
     # The SDK marks sync_all final but has no hook before or after a run; this adds one at each end.
     def sync_all(self) -> None:  # type: ignore[misc]
+        for name in self.unknown_selected_streams():
+            self.logger.warning(
+                "The catalog selects stream %r, which tap-dockerdvp does not have: ignored "
+                "(`tap-dockerdvp --discover` lists its streams)",
+                name,
+            )
         # Resolve the namespaces first: a namespace the account cannot see fails the run before any output.
         self.namespace_metadata()
         super().sync_all()
@@ -220,6 +291,17 @@ class TapDockerDVP(Tap):
         if self.run.namespaces is None:
             self.run.namespaces = t.cast("NamespacesStream", self.streams["namespaces"]).fetch_metadata()
         return self.run.namespaces
+
+    def unknown_selected_streams(self) -> list[str]:
+        """Streams the input catalog selects that this tap does not have."""
+        catalog = self.input_catalog
+        if catalog is None:
+            return []
+        return sorted(
+            stream_id
+            for stream_id, entry in catalog.items()
+            if stream_id not in self.streams and entry.metadata.root.selected
+        )
 
     def sources_for(self, namespace: str) -> frozenset[str]:
         """The data planes read for ``namespace`` this run (`export`, `reports`), decided once and logged."""
@@ -238,10 +320,36 @@ class TapDockerDVP(Tap):
             retry_base_seconds=float(self.config["retry_base_seconds"]),
             user_agent=self.config.get("user_agent") or f"tap-dockerdvp/{__version__}",
             logger=self.logger,
+            where=self.url_setting(self.config["hub_url"])[1],
         )
+
+    def url_setting(self, url: str | None) -> tuple[str, str, str]:
+        """(setting, how messages name it, its value) for the configured URL ``url`` is under."""
+        api_url = str(self.config["api_url"]).rstrip("/")
+        if (url or "").startswith(api_url):
+            return "api_url", f"`api_url` {api_url}", api_url
+        hub_url = str(self.config["hub_url"]).rstrip("/")
+        note = " (not set, so the origin of `api_url`)" if self._hub_url_from_api_url else ""
+        return "hub_url", f"`hub_url` {hub_url}{note}", hub_url
+
+    def _default_hub_url(self) -> None:
+        """`hub_url` left unset is the origin of `api_url`: credentials never go to a host the user did not
+        choose (with `api_url` at a proxy or the simulator, logging in at hub.docker.com would send them there)."""
+        if self._config.get("hub_url"):
+            return
+        api_url = str(self._config.get("api_url") or DEFAULT_API_URL)
+        parts = urlsplit(api_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            self._config["hub_url"] = DEFAULT_HUB_URL  # `api_url` itself is rejected below
+            return
+        self._config["hub_url"] = f"{parts.scheme}://{parts.netloc}"
+        if api_url.rstrip("/") != DEFAULT_API_URL:
+            self._hub_url_from_api_url = True
+            self.logger.info("`hub_url` is not set: logging in at %s, the origin of `api_url`", self._config["hub_url"])
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Validate settings before anything runs; a failure is one line that names the setting."""
+        self._default_hub_url()
         with contextlib.suppress(ConfigValidationError):  # described below, one line per setting
             super()._validate_config(raise_errors=True)  # also fills in the defaults
         errors = [_describe(error) for error in Draft7Validator(self.config_jsonschema).iter_errors(self._config)]
@@ -257,9 +365,10 @@ class TapDockerDVP(Tap):
     @staticmethod
     def check_settings(config: t.Mapping[str, t.Any]) -> None:
         """Checks the JSON schema cannot express; each failure names the setting."""
+        advice = {"username": "your Docker Hub username", "password": "a Docker Hub personal access token"}
         for key in ("username", "password"):
             if not str(config.get(key) or "").strip():
-                raise ConfigError(f"setting `{key}` is empty: set it to your Docker Hub {key}")
+                raise ConfigError(f"setting `{key}` is empty: set it to {advice[key]}")
         start = config.get("start_date")
         if start:
             try:
@@ -282,6 +391,31 @@ class TapDockerDVP(Tap):
                 )
         if int(config["max_retries"]) < 0 or int(config["request_timeout"]) <= 0:
             raise ConfigError("settings `max_retries` must be >= 0 and `request_timeout` > 0")
+
+
+@contextlib.contextmanager
+def _one_line_errors(logger: logging.Logger, prefix: str = "") -> Iterator[None]:
+    """End the process with exit code 1 and the error's one-line message (its traceback only at DEBUG)."""
+    try:
+        yield
+    except ONE_LINE_ERRORS as exc:
+        if not isinstance(exc, (ConfigError, InputFileError)):  # where in the code a bad input was noticed is no help
+            logger.debug("Traceback of the error below", exc_info=True)
+        logger.error("%s%s", prefix, exc)
+        sys.exit(1)
+
+
+def _checked_file(file: t.IO[str], kind: str, problem: Callable[[dict[str, t.Any]], str | None]) -> t.IO[str]:
+    """The `--state` / `--catalog` file, read and checked; the SDK then reads the same text again."""
+    name = getattr(file, "name", kind)
+    try:
+        text = file.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"{kind} file {name} cannot be read: {exc}") from None
+    found = problem(load_json_object(text, kind=kind, name=name))
+    if found:
+        raise (StateError if kind == "state" else InputFileError)(f"{kind} file {name}: {found}")
+    return io.StringIO(text)
 
 
 def _describe(error: ValidationError) -> str:

@@ -82,7 +82,7 @@ def test_a_429_wait_is_logged_with_the_endpoint_and_honours_retry_after(simulato
         run_tap(weeks_only(sim))
     waits = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Waiting")]
     assert waits == [
-        "Waiting 1.0 s before retrying /namespaces/{namespace}/pulls/exports/years after HTTP 429 (attempt 1 of 4)"
+        "Waiting 1.0 s before retrying /namespaces/acme/pulls/exports/years after HTTP 429 (attempt 1 of 4)"
     ]
 
 

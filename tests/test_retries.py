@@ -54,3 +54,38 @@ def test_totp_matches_rfc6238_vector() -> None:
     seed = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
     assert totp_code(seed, at=59, digits=8) == "94287082"
     assert totp_code(seed.lower(), at=1111111109, digits=8) == "07081804"
+
+
+def test_connection_failures_are_told_apart_from_failures_on_an_open_connection() -> None:
+    import urllib3.exceptions
+
+    def connection_error(cause: Exception) -> requests.exceptions.ConnectionError:
+        return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/", cause))  # type: ignore[arg-type]
+
+    refused = urllib3.exceptions.NewConnectionError(
+        None, "Failed to establish a new connection: [Errno 111] Connection refused"
+    )  # type: ignore[arg-type]
+    assert retries.connect_failure(connection_error(refused)) == "connection refused"
+    unknown = urllib3.exceptions.NameResolutionError("dvp.invalid", None, OSError("Name or service not known"))  # type: ignore[arg-type]
+    assert retries.connect_failure(connection_error(unknown)) == "the host name does not resolve"
+    assert retries.connect_failure(requests.exceptions.SSLError("certificate verify failed")) is not None
+    reset = requests.exceptions.ConnectionError(ConnectionResetError(104, "Connection reset by peer"))
+    assert retries.connect_failure(reset) is None  # the connection was made: retried like a 503
+    assert retries.connect_failure(requests.exceptions.ReadTimeout()) is None
+
+
+def test_the_connect_budget_ends_the_retries_of_a_connection_that_cannot_be_made() -> None:
+    refused = requests.exceptions.ConnectionError(
+        __import__("urllib3").exceptions.MaxRetryError(
+            None, "/", __import__("urllib3").exceptions.NewConnectionError(None, "Connection refused")
+        )
+    )
+    gen = retries.wait_generator(base=2.0, cap=300.0, connect_budget=3.0)
+    next(gen)
+    waits = []
+    with pytest.raises(StopIteration):
+        while True:
+            waits.append(gen.send(refused))
+    assert waits and sum(waits) <= 3.0
+    assert retries.is_retriable_status(503) and not retries.is_retriable_status(501)
+    assert not retries.is_retriable_status(505) and not retries.is_retriable_status(404)

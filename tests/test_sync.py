@@ -223,7 +223,9 @@ def test_progress_lines_per_file_timespan_and_run(simulator, caplog) -> None:
         line.startswith(f"acme weeks {year}/{week} done: ") and f"pull_events {first_week_rows}," in line
         for line in lines
     )
-    assert any(line.startswith("Run done: ") and f"pull_events {events}," in line for line in lines)
+    assert any(
+        line.startswith("Run summary: rows per stream: ") and f"pull_events {events:,}," in line for line in lines
+    )
 
 
 def test_batch_messages_carry_every_row_and_the_bookmark_still_moves(simulator, tmp_path) -> None:

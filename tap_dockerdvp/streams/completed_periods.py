@@ -77,9 +77,7 @@ class CompletedPeriodStream(DockerHubStream):
             return
         for record in self.new_periods(context):
             self.sync_children(record)
-            held = self.tap.run.held_back.get(self.partition_key(context))
-            if held is not None:
-                self.tap.progress.note_held_back(held)
+            if self.partition_key(context) in self.tap.run.held_back:
                 return  # this partition goes no further this run; its bookmark stays before the late period
             yield record
             # Resumed once the SDK wrote the record (RECORD mode) or its batch file was announced (BATCH mode).

@@ -67,16 +67,10 @@ class ExportStream(PeriodFilesStream):
         metadata = self.tap.namespace_metadata()[namespace]
         if dataset_offering(metadata, view=self.spec.view, timespan_type=timespan_type) is not None:
             return True
-        self.tap.run.log_once(
-            self.logger,
-            ("not-offered", namespace, timespan_type, self.name),
-            logging.INFO,
-            "Namespace %s does not offer the %s view for %s: %s skipped",
-            namespace,
-            self.spec.view,
-            timespan_type,
-            self.name,
+        self.tap.progress.note_skipped(
+            "the namespace does not offer the data view", f"{namespace} {self.name} {timespan_type}"
         )
+        self.logger.debug("Namespace %s does not offer the %s view for %s", namespace, self.spec.view, timespan_type)
         return False
 
     @override

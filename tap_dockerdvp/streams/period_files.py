@@ -268,9 +268,15 @@ class PeriodFilesStream(DockerHubStream):
             parent = t.cast("type[CompletedPeriodStream]", self.parent_stream_type)
             self.tap.run.held_back.setdefault(parent.partition_key(context), reason)
             self.logger.warning("%s", reason)
+            self.tap.progress.note_held_back(
+                "files listed but not readable yet (late); the bookmark stays before them", self.describe(context)
+            )
         else:
             self.logger.warning(
                 "%s; the period ended %d days ago, past late_data_grace_days (%d): taken as empty", what, age, grace
+            )
+            self.tap.progress.note_skipped(
+                "late files past late_data_grace_days, taken as empty", self.describe(context)
             )
 
     def file_batches(

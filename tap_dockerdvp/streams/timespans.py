@@ -55,7 +55,10 @@ class TimespansStream(CompletedPeriodStream):
                 if timespan_type in offered:
                     partitions.append({"namespace": namespace, "timespan_type": timespan_type})
                 else:
-                    self.logger.info("Namespace %s offers no %s: skipped", namespace, timespan_type)
+                    self.tap.progress.note_skipped(
+                        "the namespace offers no such timespan type", f"{namespace} {timespan_type}"
+                    )
+                    self.logger.debug("Namespace %s offers no %s: skipped", namespace, timespan_type)
         return partitions
 
     @override
@@ -114,12 +117,7 @@ class TimespansStream(CompletedPeriodStream):
                 if timespan.is_complete(today):
                     found.append(timespan)
                 else:
-                    self.logger.info(
-                        "%s %s %d/%d is not complete yet (ends %s): left for a later run",
-                        namespace,
-                        timespan_type,
-                        year,
-                        timespan.number,
-                        timespan.end,
-                    )
+                    label = f"{namespace} {timespan_type} {year}/{timespan.number}"
+                    self.tap.progress.note_held_back("not complete yet, left for a later run", label)
+                    self.logger.debug("%s is not complete yet (ends %s): left for a later run", label, timespan.end)
         return sorted(set(found))
