@@ -16,6 +16,7 @@ import typing as t
 import backoff
 import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
+from typing_extensions import override
 
 from tap_dockerdvp.errors import AuthenticationError, error_detail
 from tap_dockerdvp.retries import wait_generator
@@ -77,6 +78,7 @@ class DockerHubAuthenticator(APIAuthenticatorBase):
         self.login_count = 0
 
     # -- what the SDK calls -------------------------------------------------------------------
+    @override
     def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self.token()}"
         return request

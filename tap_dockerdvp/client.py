@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.streams import RESTStream
+from typing_extensions import override
 
 from tap_dockerdvp import retries
 from tap_dockerdvp.errors import error_detail
@@ -27,31 +28,39 @@ class DockerHubStream(RESTStream):
     extra_retry_statuses = (408, 429)
 
     @property
+    @override
     def url_base(self) -> str:
         return str(self.config[self.url_base_setting]).rstrip("/")
 
     @property
+    @override
     def authenticator(self) -> DockerHubAuthenticator:
-        return self._tap.authenticator  # type: ignore[attr-defined, no-any-return]
+        return self._tap.authenticator  # type: ignore[attr-defined]
 
     @property
+    @override
     def http_headers(self) -> dict[str, str]:
         return {"User-Agent": self.user_agent, "Accept": "application/json"}
 
     @property
+    @override
     def timeout(self) -> int:
         return int(self.config["request_timeout"])
 
     # -- retries ---------------------------------------------------------------------------------
+    @override
     def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
         return retries.wait_generator(base=float(self.config["retry_base_seconds"]), cap=300.0)
 
+    @override
     def backoff_jitter(self, value: float) -> float:
         return value  # the wait generator already adds jitter, and must not blur Retry-After
 
+    @override
     def backoff_max_tries(self) -> int:
         return int(self.config["max_retries"]) + 1
 
+    @override
     def backoff_handler(self, details: t.Any) -> None:
         exc = details.get("exception")
         response = retries.response_of(exc)
@@ -66,6 +75,7 @@ class DockerHubStream(RESTStream):
         )
 
     # -- responses ------------------------------------------------------------------------------
+    @override
     def validate_response(self, response: requests.Response) -> None:
         if response.status_code == 404 and self._not_found_ok:
             return
@@ -89,6 +99,7 @@ class DockerHubStream(RESTStream):
         self.authenticator.invalidate(used)
         raise RetriableAPIError(f"401 for {safe_path(response.url)}: logging in again", response)
 
+    @override
     def response_error_message(self, response: requests.Response) -> str:
         kind = "Client" if response.status_code < 500 else "Server"
         return f"{response.status_code} {kind} Error for {safe_path(response.url)}: {short_detail(response)}"
@@ -107,6 +118,7 @@ class DockerHubStream(RESTStream):
         return None if response.status_code == 404 else response.json()
 
     @cached_property
+    @override
     def user_agent(self) -> str:
         from tap_dockerdvp import __version__
 

@@ -12,6 +12,7 @@ from jsonschema import Draft7Validator, ValidationError
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
+from typing_extensions import override
 
 from tap_dockerdvp import __version__, redaction
 from tap_dockerdvp.auth import DockerHubAuthenticator
@@ -185,7 +186,8 @@ class TapDockerDVP(Tap):
         redaction.install([str(self.config.get(key) or "") for key in ("password", "totp_secret")])
 
     @classmethod
-    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
+    @override
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
         """Run the CLI; an error the user can fix ends the run with its one-line message, not a traceback."""
         try:
             super().invoke(*args, **kwargs)
@@ -193,6 +195,7 @@ class TapDockerDVP(Tap):
             cls.logger.error("%s", exc)
             sys.exit(1)
 
+    @override
     def discover_streams(self) -> list[Stream]:
         streams: list[type[Stream]] = [
             NamespacesStream,
@@ -208,7 +211,8 @@ class TapDockerDVP(Tap):
         return [stream(tap=self) for stream in streams]
 
     # The SDK marks sync_all final but has no hook before or after a run; this adds one at each end.
-    def sync_all(self) -> None:  # type: ignore[misc]
+    @override  # type: ignore[misc]
+    def sync_all(self) -> None:
         # Resolve the namespaces first: a namespace the account cannot see fails the run before any output.
         self.streams["namespaces"].load_metadata()  # type: ignore[attr-defined]
         super().sync_all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typing as t
 
 from singer_sdk import typing as th
+from typing_extensions import override
 
 from tap_dockerdvp.client import DockerHubStream
 from tap_dockerdvp.errors import NamespaceNotFoundError
@@ -43,6 +44,7 @@ class NamespacesStream(DockerHubStream):
         ),
     ).to_dict()
 
+    @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
         for metadata in self.load_metadata().values():
             yield {
@@ -60,6 +62,7 @@ class NamespacesStream(DockerHubStream):
                 ],
             }
 
+    @override
     def get_child_context(self, record: dict, context: Context | None) -> dict:
         return {"namespace": record["namespace"]}
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import typing as t
 
 from singer_sdk import typing as th
+from typing_extensions import override
 
 from tap_dockerdvp.client import DockerHubStream
 from tap_dockerdvp.streams.reports import PROXYLYTICS, REPORTS
@@ -72,6 +73,7 @@ class PullStatsStream(DockerHubStream):
     ).to_dict()
 
     @property
+    @override
     def partitions(self) -> list[dict] | None:
         return [{"namespace": ns} for ns in self._tap.streams["namespaces"].load_metadata()]  # type: ignore[attr-defined]
 
@@ -125,6 +127,7 @@ class NamespacePullStatsStream(PullStatsStream):
     name = "namespace_pull_stats"
     path = "/namespaces/{namespace}/pulls"
 
+    @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
         if not context:  # no namespaces
             return
@@ -149,6 +152,7 @@ class RepositoryPullStatsStream(PullStatsStream):
     name = "repository_pull_stats"
     path = "/repos/pulls"
 
+    @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
         if not context:  # no namespaces
             return

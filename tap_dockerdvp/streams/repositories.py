@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl
 
 from singer_sdk import typing as th
 from singer_sdk.pagination import BaseHATEOASPaginator
+from typing_extensions import override
 
 from tap_dockerdvp.client import DockerHubStream
 from tap_dockerdvp.streams.namespaces import NamespacesStream
@@ -21,8 +22,9 @@ PAGE_SIZE = 100  # the Hub's maximum
 
 
 class NextLinkPaginator(BaseHATEOASPaginator):
+    @override
     def get_next_url(self, response: requests.Response) -> str | None:
-        return response.json().get("next")  # type: ignore[no-any-return]
+        return response.json().get("next")
 
 
 class RepositoriesStream(DockerHubStream):
@@ -62,14 +64,17 @@ class RepositoriesStream(DockerHubStream):
         th.Property("storage_size", th.IntegerType),
     ).to_dict()
 
+    @override
     def get_new_paginator(self) -> NextLinkPaginator:
         return NextLinkPaginator()
 
+    @override
     def get_url_params(self, context: Context | None, next_page_token: ParseResult | None) -> dict[str, t.Any]:
         if next_page_token is not None:
             return dict(parse_qsl(next_page_token.query))
         return {"page": 1, "page_size": PAGE_SIZE}
 
+    @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
         namespace = (context or {})["namespace"]
         listed = set()

@@ -6,6 +6,7 @@ import datetime as dt
 import typing as t
 
 from singer_sdk import typing as th
+from typing_extensions import override
 
 from tap_dockerdvp.periods import SINGULAR, Timespan, utc_today
 from tap_dockerdvp.streams.completed_periods import CompletedPeriodStream
@@ -40,6 +41,7 @@ class TimespansStream(CompletedPeriodStream):
     ).to_dict()
 
     @property
+    @override
     def partitions(self) -> list[dict] | None:
         wanted = list(self.config["timespan_types"])
         partitions = []
@@ -71,6 +73,7 @@ class TimespansStream(CompletedPeriodStream):
                 "timespan_end": timespan.end_iso,
             }
 
+    @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
         if not context:  # no partition (e.g. every namespace is read from the report catalogue)
             return
@@ -80,6 +83,7 @@ class TimespansStream(CompletedPeriodStream):
         label = f"{record['namespace']} {record['timespan_type']} {record['year']}/{record['timespan']}"
         self._tap.progress.timespan_done(label)  # type: ignore[attr-defined]
 
+    @override
     def get_child_context(self, record: dict, context: Context | None) -> dict:
         return {key: record[key] for key in (*self.primary_keys, "timespan_start", "timespan_end")}
 
