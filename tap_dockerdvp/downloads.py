@@ -18,6 +18,7 @@ import urllib3
 from tap_dockerdvp import retries
 from tap_dockerdvp.csv_reader import TruncatedFileError
 from tap_dockerdvp.errors import DownloadError
+from tap_dockerdvp.progress import LoggerLike
 
 CHUNK_SIZE = 1 << 20
 
@@ -54,7 +55,7 @@ def open_download(
     refresh_url: t.Callable[[], str] | None = None,
     max_tries: int = 1,
     retry_base_seconds: float = 2.0,
-    logger: logging.Logger | None = None,
+    logger: LoggerLike | None = None,
 ) -> t.Iterator[bytes]:
     """Yield the body of ``url`` in chunks, as one unbroken byte stream.
 
@@ -140,7 +141,7 @@ def _expected_length(response: requests.Response, advertised_size: int | None, o
     return advertised_size
 
 
-def wait_before_retry(exc: BaseException, attempt: int, *, base: float, logger: logging.Logger, label: str) -> float:
+def wait_before_retry(exc: BaseException, attempt: int, *, base: float, logger: LoggerLike, label: str) -> float:
     """Seconds to wait before retrying a download, honouring Retry-After; logs the wait."""
     wait = retries.retry_after_of(exc)
     if wait is None:

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import logging
 import time
+import typing as t
 from collections import Counter
+
+# What a stream's `logger` is: a Logger up to singer-sdk 0.54, a LoggerAdapter from 0.55 on.
+LoggerLike: t.TypeAlias = "logging.Logger | logging.LoggerAdapter[t.Any]"
 
 # Rows between two looks at the clock while a file streams: cheap enough for the hot loop.
 CHECK_EVERY_ROWS = 1 << 14
@@ -16,7 +20,7 @@ CHECK_EVERY_ROWS = 1 << 14
 class FileProgress:
     """Logs a file's size when it starts, rows so far and rate every ``interval`` seconds, and a last line."""
 
-    def __init__(self, logger: logging.Logger, label: str, size: int | None, interval: float) -> None:
+    def __init__(self, logger: LoggerLike, label: str, size: int | None, interval: float) -> None:
         self.logger, self.label, self.interval = logger, label, interval
         self.started = self.last = time.monotonic()
         size_text = f"{size / 1e6:.1f} MB" if size else "size unknown"
@@ -37,7 +41,7 @@ class FileProgress:
 class RunProgress:
     """Rows and bytes per stream, for one timespan at a time and for the whole run."""
 
-    def __init__(self, logger: logging.Logger) -> None:
+    def __init__(self, logger: LoggerLike) -> None:
         self.logger = logger
         self.run_started = time.monotonic()
         self.run_rows: Counter[str] = Counter()
