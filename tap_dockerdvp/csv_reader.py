@@ -51,6 +51,7 @@ from decimal import Decimal, InvalidOperation
 from operator import itemgetter
 from typing import Any
 
+from tap_dockerdvp.progress import LoggerLike
 from tap_dockerdvp.views import ViewSpec, normalise_header
 
 __all__ = [
@@ -458,7 +459,7 @@ def _eof_marker(flag: list[bool]) -> Iterator[str]:
 
 
 def header_converter(
-    header: list[str] | None, spec: ViewSpec, *, label: str, log: logging.Logger, cut_in_header: bool
+    header: list[str] | None, spec: ViewSpec, *, label: str, log: LoggerLike, cut_in_header: bool
 ) -> RowConverter | None:
     """The `RowConverter` for a file's header row, under the rules every reader shares; None for an empty file.
 
@@ -495,7 +496,7 @@ def iter_csv_records(
     spec: ViewSpec,
     *,
     label: str,
-    logger: logging.Logger | None = None,
+    logger: LoggerLike | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield one record per data row of a gzip or plain CSV byte stream (see the module docstring).
 

@@ -47,6 +47,7 @@ from tap_dockerdvp.csv_reader import (
     parse_integer,
     parse_number,
 )
+from tap_dockerdvp.progress import LoggerLike
 from tap_dockerdvp.views import ViewSpec
 
 __all__ = ["BATCH_ROWS", "RecordEncoder", "RowBatch", "StdoutSink", "iter_row_batches"]
@@ -290,7 +291,7 @@ def iter_row_batches(
     spec: ViewSpec,
     *,
     label: str,
-    logger: logging.Logger | None = None,
+    logger: LoggerLike | None = None,
     skip: int = 0,
     batch_rows: int = BATCH_ROWS,
 ) -> Iterator[RowBatch]:
