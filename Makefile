@@ -38,12 +38,13 @@ export MELTANO_BIN
 DEV_STAMP := $(VENV)/.stamp-dev
 PLUGINS_STAMP := .meltano/.stamp-plugins
 
-.PHONY: help setup demo test test-fast postgres lint format dist clean distclean
+.PHONY: help setup demo test test-fast hub-definition postgres lint format dist clean distclean
 
 help:
 	@echo "make demo       set up everything, then run the demo (simulator -> meltano -> DuckDB)"
 	@echo "make test       set up everything, then run the full test suite (with the meltano e2e tests)"
 	@echo "make test-fast  the test suite without the e2e tests"
+	@echo "make hub-definition  rewrite the Hub definition and meltano.yml's extractor settings from --about"
 	@echo "make postgres   install and start PostgreSQL on localhost for the e2e test (root or sudo)"
 	@echo "make lint       ruff check, ruff format --check, mypy"
 	@echo "make format     ruff format + ruff check --fix"
@@ -81,6 +82,9 @@ test: setup
 
 test-fast: $(DEV_STAMP)
 	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+hub-definition: $(DEV_STAMP)
+	$(BIN)/python scripts/hub_definition.py
 
 # the server, role and database that tests/test_e2e_postgres.py uses by default (see .ci/postgres.sh)
 postgres:
