@@ -158,6 +158,13 @@ def test_metadata(hub: dict) -> None:
     assert {s["name"] for s in hub["settings"] if s.get("sensitive")} >= {"password", "totp_secret"}
 
 
+def test_ci_tests_every_supported_python(hub: dict) -> None:
+    """The Hub lists `supported_python_versions` (the classifiers): CI's test matrix runs each of them."""
+    matrix = load_yaml(ROOT / ".github" / "workflows" / "ci.yml")["jobs"]["test"]["strategy"]["matrix"]
+    tested = [*matrix["python-version"], *(entry["python-version"] for entry in matrix.get("include", []))]
+    assert sorted(tested, key=lambda v: tuple(map(int, v.split(".")))) == hub["supported_python_versions"]
+
+
 def test_settings_and_capabilities_follow_meltanos_schema(hub: dict) -> None:
     schema = meltano_schema()
     if schema is None:
