@@ -25,6 +25,7 @@ from e2e_support import base_env, expected_counts, find_meltano, run_simulator
 from hub_rules import schema_problems, yamllint_problems
 from plugin_definitions import (
     HUB_FILE,
+    MELTANO_YML,
     ROOT,
     about,
     capabilities_problems,
@@ -64,6 +65,43 @@ def test_the_files_are_generated_from_about(hub: dict) -> None:
     assert _own(meltano_extractor()["settings"]) == _own(fresh["settings"]), f"meltano.yml: {STALE}"
     header = {k: v for k, v in hub.items() if k in hub_definition.HEADER}
     assert header == hub_definition.HEADER, f"{HUB_FILE.relative_to(ROOT)}: {STALE}"
+
+
+def test_a_new_setting_makes_the_files_stale_until_the_command_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--check` names each stale file and the command; the command (no flag) rewrites both files."""
+    hub_definition = generator()
+    changed = json.loads(json.dumps(about()))
+    changed["settings"]["properties"]["late_data_grace_days"] = {
+        "type": ["integer", "null"], "title": "Late data grace", "description": "Days to wait", "default": 3,
+    }  # fmt: skip
+    (tmp_path / "hub").mkdir()
+    monkeypatch.setattr(hub_definition, "ROOT", tmp_path)
+    monkeypatch.setattr(hub_definition, "HUB_FILE", tmp_path / "hub" / "dockerdvp.yml")
+    monkeypatch.setattr(hub_definition, "MELTANO_YML", tmp_path / "meltano.yml")
+    monkeypatch.setattr(hub_definition, "run_about", lambda: changed)
+    hub_definition.HUB_FILE.write_text(HUB_FILE.read_text())
+    hub_definition.MELTANO_YML.write_text(MELTANO_YML.read_text())
+
+    assert hub_definition.main(["--check"]) == 1
+    err = capsys.readouterr().err
+    assert "hub/dockerdvp.yml differs" in err and "meltano.yml differs" in err and "make hub-definition" in err
+    assert hub_definition.main([]) == 0
+    assert hub_definition.main(["--check"]) == 0
+    added = [s for s in load_yaml(hub_definition.HUB_FILE)["settings"] if s["name"] == "late_data_grace_days"]
+    assert added == [
+        {"name": "late_data_grace_days", "kind": "integer", "label": "Late data grace", "description": "Days to wait",
+         "value": 3}
+    ]  # fmt: skip
+    assert added[0] in meltano_extractor_of(hub_definition.MELTANO_YML)["settings"]
+    # everything in meltano.yml outside the generated block is untouched
+    outside = re.compile(r"# BEGIN generated.*?# END generated[^\n]*\n", re.DOTALL)
+    assert outside.sub("", hub_definition.MELTANO_YML.read_text()) == outside.sub("", MELTANO_YML.read_text())
+
+
+def meltano_extractor_of(path: Path) -> dict:
+    return next(p for p in load_yaml(path)["plugins"]["extractors"] if p["name"] == "tap-dockerdvp")
 
 
 def test_follows_the_hubs_yamllint_rules() -> None:
