@@ -5,6 +5,7 @@
 #                    never decide which versions the tap is tested with
 #   .meltano/        meltano's plugin venvs (tap-dockerdvp -e ., target-duckdb, target-jsonl, target-postgres)
 #                    and system db
+#   .venv-sdk-pre    `make test-sdk-pre` only: the tap and the simulator with the newest singer-sdk pre-release
 #
 # tests/test_e2e_postgres.py needs a PostgreSQL server: `make postgres` (or .ci/run, which CI runs) installs
 # and starts one on localhost; without one the test is skipped, except with CI=true, where it fails.
@@ -38,12 +39,16 @@ export MELTANO_BIN
 DEV_STAMP := $(VENV)/.stamp-dev
 PLUGINS_STAMP := .meltano/.stamp-plugins
 
-.PHONY: help setup demo test test-fast postgres lint format dist clean distclean
+SDK_PRE_VENV := .venv-sdk-pre
+
+.PHONY: help setup demo test test-fast test-sdk-pre hub-definition postgres lint format dist clean distclean
 
 help:
 	@echo "make demo       set up everything, then run the demo (simulator -> meltano -> DuckDB)"
 	@echo "make test       set up everything, then run the full test suite (with the meltano e2e tests)"
 	@echo "make test-fast  the test suite without the e2e tests"
+	@echo "make test-sdk-pre  the test suite without the e2e tests, on the newest singer-sdk pre-release"
+	@echo "make hub-definition  rewrite the Hub definition and meltano.yml's extractor settings from --about"
 	@echo "make postgres   install and start PostgreSQL on localhost for the e2e test (root or sudo)"
 	@echo "make lint       ruff check, ruff format --check, mypy"
 	@echo "make format     ruff format + ruff check --fix"
@@ -82,6 +87,24 @@ test: setup
 test-fast: $(DEV_STAMP)
 	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
 
+# The unit tests against the newest singer-sdk pre-release, in a venv of their own. The tap pins
+# singer-sdk~=0.54.9, so the pre-release is installed after it, as an explicit upgrade (with its own
+# dependencies): pip installs it and reports the broken pin ("tap-dockerdvp 0.1.0 requires
+# singer-sdk~=0.54.9, but you have singer-sdk 0.55.0b7 which is incompatible"), which is expected here.
+$(SDK_PRE_VENV)/.stamp-dev: pyproject.toml simulator/pyproject.toml
+	@test -x $(SDK_PRE_VENV)/bin/python || { echo "creating $(SDK_PRE_VENV)"; $(PYTHON) -m venv $(SDK_PRE_VENV); }
+	@echo '*' > $(SDK_PRE_VENV)/.gitignore
+	$(SDK_PRE_VENV)/bin/python -m pip install $(PIP_FLAGS) -e '.[dev]' -e ./simulator
+	@touch $@
+
+test-sdk-pre: $(SDK_PRE_VENV)/.stamp-dev
+	$(SDK_PRE_VENV)/bin/python -m pip install $(PIP_FLAGS) --upgrade --pre 'singer-sdk[testing]'
+	@echo "testing with singer-sdk $$($(SDK_PRE_VENV)/bin/python -c 'import importlib.metadata as m; print(m.version("singer-sdk"))')"
+	$(SDK_PRE_VENV)/bin/python -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+hub-definition: $(DEV_STAMP)
+	$(BIN)/python scripts/hub_definition.py
+
 # the server, role and database that tests/test_e2e_postgres.py uses by default (see .ci/postgres.sh)
 postgres:
 	bash .ci/postgres.sh >/dev/null
@@ -105,7 +128,7 @@ dist: $(DEV_STAMP)
 clean:
 	rm -rf output dist build *.egg-info .pytest_cache .mypy_cache .ruff_cache
 	find . -path ./$(VENV) -prune -o -path ./$(MELTANO_VENV) -prune -o -path ./.meltano -prune \
-		-o -name __pycache__ -type d -print0 | xargs -0 rm -rf
+		-o -path ./$(SDK_PRE_VENV) -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
 
 distclean: clean
-	rm -rf $(VENV) $(MELTANO_VENV) .meltano
+	rm -rf $(VENV) $(MELTANO_VENV) $(SDK_PRE_VENV) .meltano

@@ -16,6 +16,7 @@ import typing as t
 import backoff
 import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
+from typing_extensions import override
 
 from tap_dockerdvp.errors import AuthenticationError, UnreachableError, WrongServiceError, error_detail
 from tap_dockerdvp.responses import is_html
@@ -88,6 +89,7 @@ class DockerHubAuthenticator(APIAuthenticatorBase):
         self.login_count = 0
 
     # -- what the SDK calls -------------------------------------------------------------------
+    @override
     def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self.token()}"
         return request

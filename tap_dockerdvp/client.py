@@ -45,31 +45,39 @@ class DockerHubStream(RESTStream):
     extra_retry_statuses = tuple(sorted(s for s in retries.RETRY_STATUSES if s < 500))
 
     @property
+    @override
     def url_base(self) -> str:
         return str(self.config[self.url_base_setting]).rstrip("/")
 
     @property
+    @override
     def authenticator(self) -> DockerHubAuthenticator:
         return self.tap.authenticator
 
     @property
+    @override
     def http_headers(self) -> dict[str, str]:
         return {"User-Agent": self.user_agent, "Accept": "application/json"}
 
     @property
+    @override
     def timeout(self) -> int:
         return int(self.config["request_timeout"])
 
     # -- retries ---------------------------------------------------------------------------------
+    @override
     def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
         return retries.wait_generator(base=float(self.config["retry_base_seconds"]), cap=300.0)
 
+    @override
     def backoff_jitter(self, value: float) -> float:
         return value  # the wait generator already adds jitter, and must not blur Retry-After
 
+    @override
     def backoff_max_tries(self) -> int:
         return int(self.config["max_retries"]) + 1
 
+    @override
     def backoff_handler(self, details: t.Any) -> None:
         request = (details.get("args") or [None])[0]
         self.logger.info(
@@ -126,6 +134,7 @@ class DockerHubStream(RESTStream):
         return t.cast(_F, request)
 
     # -- responses ------------------------------------------------------------------------------
+    @override
     def validate_response(self, response: requests.Response) -> None:
         status = response.status_code
         if status in self._absent:
@@ -166,6 +175,7 @@ class DockerHubStream(RESTStream):
         self.authenticator.invalidate(used)
         raise RetriableAPIError(f"401 for {safe_path(response.url)}: logging in again", response)
 
+    @override
     def response_error_message(self, response: requests.Response) -> str:
         kind = "Client" if response.status_code < 500 else "Server"
         return f"{response.status_code} {kind} Error for {safe_path(response.url)}: {short_detail(response)}"
@@ -240,6 +250,7 @@ class DockerHubStream(RESTStream):
         return RowCounter(counter, self.tap.progress, self.name)
 
     @cached_property
+    @override
     def user_agent(self) -> str:
         from tap_dockerdvp import __version__
 

@@ -189,7 +189,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
 }
 
 
-class _Memo(dict):  # type: ignore[type-arg]
+class _Memo(dict):
     """``memo[raw]`` is the typed value of ``raw`` (None for null), parsed once: Docker's values repeat a lot."""
 
     __slots__ = ("_parse",)

@@ -35,7 +35,7 @@ def dumps(value: t.Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-class _Pieces(dict):  # type: ignore[type-arg]
+class _Pieces(dict):
     """``pieces[value]`` is the JSON text of ``value`` (made once); ``misses`` counts the makings."""
 
     __slots__ = ("_make", "misses")
@@ -290,7 +290,7 @@ class ArrowRows:
             if key in constants:
                 values: Sequence[t.Any] = [constants[key]] * count
             elif key == "row_number":
-                values = range(batch.first_row, batch.first_row + count)  # type: ignore[assignment]
+                values = range(batch.first_row, batch.first_row + count)
             elif key == self.extra_key:
                 values = batch.extra_columns()
             else:

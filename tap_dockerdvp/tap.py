@@ -197,8 +197,9 @@ class TapDockerDVP(Tap):
         redaction.install([str(self.config.get(key) or "") for key in ("password", "totp_secret")])
 
     # -- the command line: every mistake a user can fix is one line, with a traceback only at DEBUG ---------
+    @override
     @classmethod
-    def invoke(cls, **kwargs: t.Any) -> None:  # type: ignore[override]
+    def invoke(cls, **kwargs: t.Any) -> None:
         """Run the CLI; an error the user can fix ends the run with its one-line message, not a traceback."""
         with _one_line_errors(cls.logger):
             if kwargs.get("state") is not None:
@@ -259,6 +260,7 @@ class TapDockerDVP(Tap):
             raise StateError(f"the state is not a Singer state: {problem}")
         super().load_state(state)
 
+    @override
     def discover_streams(self) -> list[Stream]:
         streams: list[type[Stream]] = [
             NamespacesStream,
@@ -274,7 +276,8 @@ class TapDockerDVP(Tap):
         return [stream(tap=self) for stream in streams]
 
     # The SDK marks sync_all final but has no hook before or after a run; this adds one at each end.
-    def sync_all(self) -> None:  # type: ignore[misc]
+    @override  # type: ignore[misc]
+    def sync_all(self) -> None:
         for name in self.unknown_selected_streams():
             self.logger.warning(
                 "The catalog selects stream %r, which tap-dockerdvp does not have: ignored "

@@ -118,7 +118,7 @@ def test_when_both_refuse_the_error_names_both_answers_and_never_the_secret(simu
     assert logins(sim) == (1, 1)  # each tried once
 
 
-ACCOUNT_PASSWORD = "account password, not a token"  # noqa: S105 - the simulator's
+ACCOUNT_PASSWORD = "account password, not a token"
 
 
 def test_a_two_factor_challenge_is_answered_not_fallen_back_from(simulator) -> None:

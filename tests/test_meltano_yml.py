@@ -2,8 +2,9 @@
 
 A setting or capability added to (or removed from) the tap fails here until meltano.yml says the same:
 names, kinds against JSON types, `sensitive` against `secret`, labels and descriptions against titles and
-descriptions, the required settings in `settings_group_validation`, and the capabilities against
-`tap-dockerdvp --about --format json`.
+descriptions, values against defaults, the required settings in `settings_group_validation`, and the
+capabilities against `tap-dockerdvp --about --format json`. `make hub-definition` rewrites that part of
+meltano.yml (tests/test_hub_definition.py checks it is up to date).
 """
 
 from __future__ import annotations
@@ -16,20 +17,22 @@ from plugin_definitions import (
     ROOT,
     about,
     capabilities_problems,
+    comparable,
     load_yaml,
     meltano_extractor,
     meltano_schema,
+    sdk_is_pinned,
     settings_problems,
 )
 
 
 def test_every_setting_matches_the_tap() -> None:
-    problems = settings_problems(meltano_extractor(), about())
+    problems = settings_problems(meltano_extractor(), *comparable(about()))
     assert not problems, "meltano.yml vs the tap's settings:\n  " + "\n  ".join(problems)
 
 
 def test_capabilities_are_the_taps() -> None:
-    problems = capabilities_problems(meltano_extractor(), about())
+    problems = capabilities_problems(meltano_extractor(), about(), exact=sdk_is_pinned())
     assert not problems, "meltano.yml vs the tap's capabilities:\n  " + "\n  ".join(problems)
 
 

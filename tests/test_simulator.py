@@ -628,22 +628,23 @@ def test_cli_process(tmp_path):
     cmd = [sys.executable, "-m", "dockerdvp_simulator", "--port", "0", "--url-file",
            str(url_file), "--namespaces", "one,two", "--weeks", "2", "--end-date", "2026-01-20",
            "--header-style", "snake", "--login-mode", "token-only"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 20
-        while not url_file.exists():
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        url = url_file.read_text().strip()
-        config = http_get(url + "/_sim/config").json()
-        cfg = SimConfig(**config)
-        assert cfg.namespaces == ("one", "two") and cfg.weeks == 2
-        assert cfg.end_date == date(2026, 1, 20) and cfg.header_style == "snake"
-        r = http_post(url + "/v2/users/login", json={"username": USER, "password": PASSWORD})
-        assert r.status_code == 410
-    finally:
-        proc.terminate()
-        assert proc.wait(timeout=10) == 0
-    assert b"dckr_pat_demo-secret-token" in (proc.stderr.read() if proc.stderr else b"")
+    with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:  # closes the pipe
+        try:
+            deadline = time.monotonic() + 20
+            while not url_file.exists():
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            url = url_file.read_text().strip()
+            config = http_get(url + "/_sim/config").json()
+            cfg = SimConfig(**config)
+            assert cfg.namespaces == ("one", "two") and cfg.weeks == 2
+            assert cfg.end_date == date(2026, 1, 20) and cfg.header_style == "snake"
+            r = http_post(url + "/v2/users/login", json={"username": USER, "password": PASSWORD})
+            assert r.status_code == 410
+        finally:
+            proc.terminate()
+            assert proc.wait(timeout=10) == 0
+        stderr = proc.stderr.read() if proc.stderr else b""
+    assert b"dckr_pat_demo-secret-token" in stderr
     assert not Path(url_file).exists()

@@ -236,7 +236,8 @@ def test_cli_flags_reach_the_config(tmp_path):
         cfg = SimConfig(**http_get(url + "/_sim/config").json())
     finally:
         proc.terminate()
-        assert proc.wait(timeout=10) == 0
+        _out, _err = proc.communicate(timeout=10)  # also closes the stderr pipe
+    assert proc.returncode == 0
     assert cfg.report_namespaces == cfg.empty_export_namespaces == cfg.report_only_namespaces == ("globex",)
     assert (cfg.root_namespaces, cfg.namespaces_endpoint, cfg.empty_lists) == ("accessible", "405", "null")
     assert cfg.metadata_extras and cfg.extension_view_path == "both" and cfg.extension_namespaces == ("acme",)

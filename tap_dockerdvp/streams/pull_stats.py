@@ -22,6 +22,7 @@ from __future__ import annotations
 import typing as t
 
 from singer_sdk import typing as th
+from typing_extensions import override
 
 from tap_dockerdvp.client import DockerHubStream
 from tap_dockerdvp.streams.reports import PROXYLYTICS, REPORTS
@@ -73,6 +74,7 @@ class PullStatsStream(DockerHubStream):
     ).to_dict()
 
     @property
+    @override
     def partitions(self) -> list[dict] | None:
         return [{"namespace": ns} for ns in self.tap.namespace_metadata()]
 
@@ -120,6 +122,7 @@ class NamespacePullStatsStream(PullStatsStream):
     name = "namespace_pull_stats"
     path = "/namespaces/{namespace}/pulls"
 
+    @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
         if not context:  # no namespaces
             return
@@ -144,6 +147,7 @@ class RepositoryPullStatsStream(PullStatsStream):
     name = "repository_pull_stats"
     path = "/repos/pulls"
 
+    @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
         if not context:  # no namespaces
             return

@@ -23,7 +23,7 @@ PAGE_SIZE = 100  # the Hub's maximum
 class NextLinkPaginator(BaseHATEOASPaginator):
     @override
     def get_next_url(self, response: requests.Response) -> str | None:
-        return response.json().get("next")  # type: ignore[no-any-return]
+        return response.json().get("next")
 
 
 class RepositoriesStream(DockerHubStream):
