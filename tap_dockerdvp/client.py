@@ -47,7 +47,9 @@ class DockerHubStream(RESTStream):
     @property
     @override
     def url_base(self) -> str:
-        return str(self.config[self.url_base_setting]).rstrip("/")
+        # the tap's settings, not the stream's copy: `hub_url` gets its default (api_url's origin) after the
+        # streams are built
+        return str(self.tap.config[self.url_base_setting]).rstrip("/")
 
     @property
     @override

@@ -188,10 +188,18 @@ class TapDockerDVP(Tap):
         ),
     ).to_dict()
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+    def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any) -> None:
         log_levels.install(self.logger)  # before the SDK builds the streams and logs each child stream
         self._hub_url_from_api_url = False
-        super().__init__(*args, **kwargs)
+        try:
+            super().__init__(*args, validate_config=validate_config, **kwargs)  # validates, fills in defaults
+        except ConfigValidationError:
+            raise ConfigError("; ".join(self.setting_problems())) from None
+        self._default_hub_url()
+        if validate_config:  # settings are checked before anything runs; each failure names its setting
+            problems = self.setting_problems()
+            if problems:
+                raise ConfigError("; ".join(problems))
         self.run = RunState()
         self.progress = RunProgress(self.logger)
         redaction.install([str(self.config.get(key) or "") for key in ("password", "totp_secret")])
@@ -350,20 +358,17 @@ class TapDockerDVP(Tap):
             self._hub_url_from_api_url = True
             self.logger.info("`hub_url` is not set: logging in at %s, the origin of `api_url`", self._config["hub_url"])
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Validate settings before anything runs; a failure is one line that names the setting."""
-        self._default_hub_url()
-        with contextlib.suppress(ConfigValidationError):  # described below, one line per setting
-            super()._validate_config(raise_errors=True)  # also fills in the defaults
-        errors = [_describe(error) for error in Draft7Validator(self.config_jsonschema).iter_errors(self._config)]
-        if not errors:
+    def setting_problems(self) -> list[str]:
+        """What is wrong with the settings, one line each naming the setting: the JSON schema's rules, then the
+        checks it cannot express."""
+        config = self._config
+        problems = [_describe(error) for error in Draft7Validator(self.config_jsonschema).iter_errors(config)]
+        if not problems:
             try:
-                self.check_settings(self._config)
+                self.check_settings(config)
             except ConfigError as exc:
-                errors.append(str(exc))
-        if errors and raise_errors:
-            raise ConfigError("; ".join(errors))
-        return errors
+                problems.append(str(exc))
+        return problems
 
     @staticmethod
     def check_settings(config: t.Mapping[str, t.Any]) -> None:

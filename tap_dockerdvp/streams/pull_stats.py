@@ -82,7 +82,7 @@ class PullStatsStream(DockerHubStream):
     def _plane(self, namespace: str) -> tuple[str, str]:
         """(name, base URL) of the API to ask for ``namespace``."""
         if self.tap.sources_for(namespace) == frozenset({REPORTS}):
-            return "proxylytics", str(self.config["hub_url"]).rstrip("/") + PROXYLYTICS
+            return "proxylytics", str(self.tap.config["hub_url"]).rstrip("/") + PROXYLYTICS
         return "legacy", str(self.config["api_url"]).rstrip("/")
 
     def _params(self, group: str | None) -> list[tuple[str, str]]:

@@ -117,7 +117,7 @@ def _parse_catalogue(stream: DockerHubStream, namespace: str, body: t.Any, *, qu
             f"namespace {namespace}: the report catalogue answered an unexpected shape "
             f"({type(items).__name__} under `reports`); the tap cannot read it"
         )
-    hub_url = str(stream.config["hub_url"]).rstrip("/") + "/"
+    hub_url = str(stream.tap.config["hub_url"]).rstrip("/") + "/"
     overrides = stream.config.get("report_type_map") or {}
     entries: dict[str, ReportEntry] = {}
     skipped = 0
@@ -403,7 +403,7 @@ class ReportStream(PeriodFilesStream):
     def open_file(self, context: Context, files: list[PeriodFile], index: int, label: str) -> Download:
         """The file's bytes. The Hub's bearer token goes only to the Hub's own host; requests drops it on a
         redirect to another host (a presigned storage URL must not see it)."""
-        if _host(files[index].url) == _host(str(self.config["hub_url"])):
+        if _host(files[index].url) == _host(str(self.tap.config["hub_url"])):
             self.session.headers["Authorization"] = f"Bearer {self.authenticator.token()}"
         else:
             self.session.headers.pop("Authorization", None)
@@ -445,7 +445,7 @@ class ReportStream(PeriodFilesStream):
     def _check_status(self, response: requests.Response, *args: t.Any, **kwargs: t.Any) -> None:
         """Response hook: a 401 from the Hub means a stale token, a 404 a report Docker may have dropped."""
         status = response.status_code
-        if status == 401 and _host(response.url) == _host(str(self.config["hub_url"])):
+        if status == 401 and _host(response.url) == _host(str(self.tap.config["hub_url"])):
             used = str(response.request.headers.get("Authorization") or "").removeprefix("Bearer ")
             response.close()
             raise _HubUnauthorized(used)
