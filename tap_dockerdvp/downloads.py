@@ -135,7 +135,7 @@ def _check_response(response: requests.Response, *, label: str, received: int) -
     status = response.status_code
     if status == 403:
         raise UrlExpiredError(f"{label}: storage refused the download URL (HTTP 403, expired or revoked)")
-    if status in (408, 429) or status >= 500:
+    if retries.is_retriable_status(status):
         raise RetriableDownloadError(f"{label}: HTTP {status} from storage", response)
     if status == 206 and received:
         content_range = response.headers.get("Content-Range", "")

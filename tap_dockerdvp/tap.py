@@ -174,11 +174,21 @@ class TapDockerDVP(Tap):
             description="First exponential-backoff wait in seconds (doubles per retry, with jitter, up to 5 min)",
         ),
         th.Property(
+            "late_data_grace_days",
+            th.IntegerType,
+            default=14,
+            title="Late data grace days",
+            description="Days after a listed period's last day during which files the API lists but cannot "
+            "serve yet (HTTP 404, no files) hold its bookmark back, so the next run tries again; after that the "
+            "period is taken as empty, with a WARNING",
+        ),
+        th.Property(
             "progress_interval_seconds",
             th.IntegerType,
             default=30,
             title="Progress interval",
-            description="Seconds between progress lines (rows so far, rows/s) while a large file streams",
+            description="Seconds between progress lines (rows and MB out of the file's size) while a long file "
+            "streams; a file read faster says only a DEBUG line",
         ),
         th.Property(
             "user_agent",
@@ -399,6 +409,8 @@ class TapDockerDVP(Tap):
                 )
         if int(config["max_retries"]) < 0 or int(config["request_timeout"]) <= 0:
             raise ConfigError("settings `max_retries` must be >= 0 and `request_timeout` > 0")
+        if int(config["late_data_grace_days"]) < 0:
+            raise ConfigError(f"setting `late_data_grace_days` must be >= 0, got {config['late_data_grace_days']!r}")
 
 
 @contextlib.contextmanager

@@ -147,6 +147,13 @@ class PeriodFilesStream(DockerHubStream):
             return "a record limit is set"
         return self.maps_reason()
 
+    @property
+    @override
+    def emit_activate_version_messages(self) -> bool:
+        # A sync here is one period's slice of the table: an ACTIVATE_VERSION would let a target delete every
+        # other period's rows. These streams are incremental through their parent's bookmark.
+        return False
+
     @override
     def get_record_counter(self, *args: t.Any, **kwargs: t.Any) -> metrics.Counter:
         counter = super().get_record_counter(*args, **kwargs)
@@ -257,7 +264,7 @@ class PeriodFilesStream(DockerHubStream):
     def late(self, context: Context, late: Late) -> None:
         """A file listed but not readable yet holds the partition's bookmark back while the period ended less
         than ``late_data_grace_days`` ago (the next run tries again); after that the period is taken as empty."""
-        grace = int(self.config.get("late_data_grace_days", 14))
+        grace = int(self.config["late_data_grace_days"])
         age = (utc_today() - self.period_end(context)).days
         what = f"{self.describe(context)}: {late}"
         if age < grace:
