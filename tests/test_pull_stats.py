@@ -85,7 +85,7 @@ def test_group_timespan_and_period_settings(simulator) -> None:
 
 
 def test_a_reports_only_namespace_is_asked_on_proxylytics(simulator, caplog) -> None:
-    cfg = sim_config(report_namespaces=("globex",), empty_export_namespaces=("globex",), root_namespaces="accessible")
+    cfg = sim_config(report_namespaces=("globex",), empty_export_namespaces=("globex",))
     sim = simulator(cfg)
     out = run(sim)
     by_api = {(r["namespace"], r["api"]) for s in STREAMS for r in out.records[s]}

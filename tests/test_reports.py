@@ -41,7 +41,6 @@ def sim_config(**overrides) -> SimConfig:
         include_partial=False,
         report_namespaces=("globex",),
         empty_export_namespaces=("globex",),  # globex: reports only, like the publisher in the issue
-        root_namespaces="accessible",  # the tap finds namespaces with GET /: list globex there too
     )
     values.update(overrides)
     return SimConfig(**values)
