@@ -106,7 +106,7 @@ def test_a_late_view_holds_back_its_partition_and_the_next_run_gets_the_rows(sim
             "kind": "late_view",
             "style": style,
             "times": None,
-        }  # fmt: skip
+        }
     )
     config = tap_config(sim, timespan_types=["weeks"], late_data_grace_days=grace)
     catalog = catalog_selecting(config, ["pull_events", "summary"])
@@ -172,9 +172,7 @@ def test_a_late_report_file_holds_back_its_partition(simulator, caplog) -> None:
     sim.clear_faults()
     second = run_tap(config, catalog=catalog_selecting(config, ["reports", "report_trends"]), state=first.final_state)
     periods = {r["period_start"] for r in first.records["reports"] + second.records["reports"]}
-    assert len(periods) == len(
-        {e["start"] for e in __import__("dockerdvp_simulator").reports.catalogue_entries(cfg, "globex")}
-    )
+    assert len(periods) == len({e["start"] for e in simreports.catalogue_entries(cfg, "globex")})
 
 
 # -- 3. bytes that are not UTF-8 -----------------------------------------------------------------------------
@@ -192,7 +190,10 @@ def test_a_latin1_byte_keeps_its_row_on_every_path(simulator, caplog, monkeypatc
     with caplog.at_level(logging.WARNING):
         out = run_tap(config, catalog=catalog_selecting(config, ["pull_events"]))
     if path == "batch":
-        rows = [json.loads(line) for f in sorted(Path(tmp_path).glob("*.gz")) for line in gzip.open(f, "rt")]
+        rows = []
+        for name in sorted(Path(tmp_path).glob("*.gz")):
+            with gzip.open(name, "rt") as lines:
+                rows += [json.loads(line) for line in lines]
     else:
         rows = out.records["pull_events"]
     by_key = keyed(rows)
