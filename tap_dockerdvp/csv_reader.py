@@ -48,6 +48,7 @@ import io
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from itertools import chain, islice, repeat
@@ -67,6 +68,7 @@ __all__ = [
     "NULL_TOKENS",
     "CsvFormatError",
     "FileLayout",
+    "ReadStats",
     "RowBatch",
     "TruncatedFileError",
     "is_null",
@@ -493,11 +495,22 @@ class _Text:
                 out.append(line.decode("utf-8", errors=_BYTE_RULE))
         return "".join(out)
 
-    def pieces(self) -> Iterator[str]:
-        blocks = self._blocks
+    def _lines(self, data: bytes) -> list[str] | io.StringIO:
+        """The lines of a piece (cut after a line break), decoded. ``str.splitlines`` is the fast way, but it
+        also breaks at characters csv.reader does not (\\x0b, \\x0c, \\x1c-\\x1e, U+0085, U+2028, U+2029): a piece
+        holding one is split by ``io.StringIO(newline="")``, as csv.reader wants."""
+        text = self._decode(data)
+        self.last = text[-1]
+        plain = not any(seq in data for seq in _OTHER_LINE_BREAKS) and (
+            data.isascii() or not any(seq in data for seq in _OTHER_LINE_BREAKS_UTF8)
+        )
+        return text.splitlines(True) if plain and not self.recoded_lines else io.StringIO(text, newline="")
+
+    def pieces(self) -> Iterator[list[str] | io.StringIO]:
+        """The file's lines, a piece at a time (each piece ends with a line break, but maybe the last)."""
         rest = b""
         bom_checked = False
-        for block in blocks:
+        for block in self._blocks:
             data = rest + block if rest else block
             if not bom_checked:
                 if len(data) < 3 and b"\xef\xbb\xbf".startswith(data):
@@ -513,20 +526,19 @@ class _Text:
                 rest = data
                 continue
             rest = data[cut + 1 :]
-            text = self._decode(data[: cut + 1])
-            self.last = text[-1]
-            yield text
+            yield self._lines(data[: cut + 1])
+        if not bom_checked and rest.startswith(b"\xef\xbb\xbf"):
+            rest = rest[3:]
         if rest:
-            if not bom_checked and rest.startswith(b"\xef\xbb\xbf"):
-                rest = rest[3:]
-            if rest:
-                text = self._decode(rest)
-                self.last = text[-1]
-                yield text
+            yield self._lines(rest)
 
     def lines(self) -> Iterator[str]:
         """Lines as csv.reader wants them (line breaks kept; only \\r, \\n and \\r\\n break a line)."""
-        return chain.from_iterable(io.StringIO(piece, newline="") for piece in self.pieces())
+        return chain.from_iterable(self.pieces())
+
+
+_OTHER_LINE_BREAKS = (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")
+_OTHER_LINE_BREAKS_UTF8 = (b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -536,11 +548,11 @@ class _Text:
 class _Rows:
     """Counts and shapes the rows of one file into batches: numbering, blank lines, ragged rows, skipping."""
 
-    def __init__(self, layout: FileLayout, skip: int) -> None:
+    def __init__(self, layout: FileLayout, skip: int, stats: ReadStats, first_row: int = 1) -> None:
         self.layout = layout
         self.skip = skip
-        self.n = 0  # data rows so far (blank lines not counted)
-        self.short = self.long = self.blank = 0
+        self.stats = stats
+        self.n = first_row - 1  # data rows so far (blank lines not counted)
 
     def batch(self, rows: list[list[str]]) -> RowBatch | None:
         """The batch of ``rows`` (typed; None when every row is blank or was emitted before).
@@ -584,15 +596,52 @@ class _Rows:
             if size == width:
                 even.append(row)
             elif not size:
-                self.blank += 1
+                self.stats.blank += 1
             elif size < width:
-                self.short += 1
+                self.stats.short += 1
                 even.append(row + [""] * (width - size))
             else:
-                self.long += 1
+                self.stats.long += 1
                 surplus[len(even)] = row[width:]
                 even.append(row[:width])
         return even, surplus
+
+
+@dataclass
+class ReadStats:
+    """What reading a file (or a chunk of it) met besides its rows: said once per file by :meth:`log`."""
+
+    rows: int = 0  # data rows read, blank lines not counted
+    short: int = 0
+    long: int = 0
+    blank: int = 0
+    recoded: int = 0  # lines with bytes that are not UTF-8
+
+    def add(self, other: ReadStats) -> None:
+        self.rows += other.rows
+        self.short += other.short
+        self.long += other.long
+        self.blank += other.blank
+        self.recoded += other.recoded
+
+    def log(self, log: logging.Logger | logging.LoggerAdapter, label: str) -> None:
+        if self.recoded:
+            log.warning(
+                "%s: %d lines held bytes that are not UTF-8; they were read as Windows-1252 (cp1252), rows kept",
+                label,
+                self.recoded,
+            )
+        if self.short or self.long:
+            log.warning(
+                "%s: %d rows had fewer fields than the header (missing values set to null), %d rows had more "
+                "fields than the header (surplus values kept in extra_columns as _extra_N), %d blank lines skipped",
+                label,
+                self.short,
+                self.long,
+                self.blank,
+            )
+        elif self.blank:
+            log.info("%s: %d blank lines skipped", label, self.blank)
 
 
 def read_batches(
@@ -603,17 +652,25 @@ def read_batches(
     skip: int = 0,
     batch_rows: int = BATCH_ROWS,
     logger: logging.Logger | logging.LoggerAdapter | None = None,
+    layout: FileLayout | None = None,
+    first_row: int = 1,
+    stats: ReadStats | None = None,
 ) -> Iterator[RowBatch]:
     """The data rows of a gzip or plain CSV byte stream, in :class:`RowBatch` es, by the rules of this module.
 
     Rows up to ``skip`` (emitted by an earlier attempt) are left out. Raises :class:`CsvFormatError` for unusable
     content and :class:`TruncatedFileError` for an incomplete or damaged file, both possibly after batches were
     yielded: the caller keeps those and reads again with ``skip``.
+
+    A part of a file (see :mod:`tap_dockerdvp.parallel`) is read with the file's ``layout`` (it has no header row)
+    and the number of its ``first_row``. With ``stats`` the caller gets the counts and says them
+    (:meth:`ReadStats.log`); without, they are logged here.
     """
     log = logger or _LOG
     text = _Text(chunks, label)
     held: list[list[str]] = []  # rows read but not yet handed out (the last one may be cut)
     eof_at: list[int] = []  # rows held when csv.reader asked for a line after the last one
+    counts = stats if stats is not None else ReadStats()
 
     def eof_marker() -> Iterator[str]:
         eof_at.append(len(held))
@@ -622,10 +679,11 @@ def read_batches(
     reader = csv.reader(chain(text.lines(), eof_marker()))
     rows: _Rows | None = None
     try:
-        layout = FileLayout.of(next(reader, None), spec, label=label, log=log, cut_in_header=bool(eof_at))
         if layout is None:
-            return
-        rows = _Rows(layout, skip)
+            layout = FileLayout.of(next(reader, None), spec, label=label, log=log, cut_in_header=bool(eof_at))
+            if layout is None:
+                return
+        rows = _Rows(layout, skip, counts, first_row)
         while True:
             held.extend(islice(reader, batch_rows + 1 - len(held)))
             problem = None
@@ -653,23 +711,12 @@ def read_batches(
                 break
     except csv.Error as exc:
         raise CsvFormatError(f"{label}: bad CSV near data row {rows.n + 1 if rows else 1}: {exc}") from None
-    if text.recoded_lines:
-        log.warning(
-            "%s: %d lines held bytes that are not UTF-8; they were read as Windows-1252 (cp1252), rows kept",
-            label,
-            text.recoded_lines,
-        )
-    if rows.short or rows.long:
-        log.warning(
-            "%s: %d rows had fewer fields than the header (missing values set to null), %d rows had more "
-            "fields than the header (surplus values kept in extra_columns as _extra_N), %d blank lines skipped",
-            label,
-            rows.short,
-            rows.long,
-            rows.blank,
-        )
-    elif rows.blank:
-        log.info("%s: %d blank lines skipped", label, rows.blank)
+    finally:
+        counts.recoded += text.recoded_lines
+        if rows is not None:
+            counts.rows = rows.n - first_row + 1
+    if stats is None:
+        counts.log(log, label)
 
 
 def records(

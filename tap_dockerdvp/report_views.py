@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from singer_sdk import typing as th
-
-from tap_dockerdvp.views import TEXT_MAP, Column, ViewSpec, normalise_header
+from tap_dockerdvp.views import Column, ViewSpec, normalise_header
 
 OTHER = "other"
 WEEK, MONTH = "week", "month"
@@ -279,53 +277,3 @@ def period_of(entry: Mapping[str, Any], file_name: str) -> Period | None:
             except ValueError:
                 continue
     return None
-
-
-# --------------------------------------------------------------------------------------------------
-# schemas
-
-
-_CONTEXT_PROPERTIES = (
-    th.Property("namespace", th.StringType, required=True, description="Docker Hub namespace of the catalogue"),
-    th.Property(
-        "report_type",
-        th.StringType,
-        required=True,
-        description="Report type: the stream's type, or for report_other the normalised catalogue type",
-    ),
-    th.Property("granularity", th.StringType, required=True, description="`week` or `month`"),
-    th.Property("period_start", th.DateTimeType, required=True, description="First day of the period, 00:00Z"),
-    th.Property("period_end", th.DateTimeType, required=True, description="Last day of the period (inclusive), 00:00Z"),
-    th.Property(
-        "file_index",
-        th.IntegerType,
-        required=True,
-        description="0-based position of the file among the period's files (sorted by file name)",
-    ),
-    th.Property("file_name", th.StringType, description="The report's file name (no query string)"),
-    th.Property("row_number", th.IntegerType, required=True, description="1-based data row within the file"),
-)
-
-_TYPES_JSON = {
-    "string": th.StringType,
-    "integer": th.IntegerType,
-    "number": th.NumberType,
-    "date": th.DateType,
-    "date-time": th.DateTimeType,
-}
-_NULLABLE_STRINGS = TEXT_MAP  # no declared properties: flattening keeps it whole as JSON text
-
-
-def report_json_schema(spec: ViewSpec) -> dict[str, Any]:
-    """Schema of a report stream: the context (key) properties, the report's columns, ``extra_columns``."""
-    props = list(_CONTEXT_PROPERTIES)
-    if spec is GENERIC_SPEC:
-        props.append(th.Property("catalogue_type", th.StringType, description="The catalogue's `type`, as written"))
-        props.append(th.Property("values", _NULLABLE_STRINGS, description="Every column: header as written → value"))
-        return th.PropertiesList(*props).to_dict()
-    for col in spec.columns:
-        props.append(th.Property(col.name, _TYPES_JSON[col.kind], description=f"The {col.name.upper()} column."))
-    props.append(
-        th.Property("extra_columns", _NULLABLE_STRINGS, description="Columns the report does not document, by header")
-    )
-    return th.PropertiesList(*props).to_dict()

@@ -22,8 +22,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from singer_sdk import typing as th
-
 __all__ = [
     "KEY_PROPERTIES",
     "VIEWS",
@@ -115,94 +113,14 @@ class ViewSpec:
         return self.header_map().get(normalise_header(header))
 
     def json_schema(self) -> dict[str, Any]:
-        """The stream's JSON schema: the context (key) properties, every column, ``extra_columns``.
+        """The schema of the stream of an export view (see :mod:`tap_dockerdvp.schemas`)."""
+        from tap_dockerdvp.schemas import export_schema
 
-        Key properties are never nullable (targets make key columns NOT NULL). ``extra_columns`` declares no
-        ``properties``: flattening (tap- or target-side) then keeps it whole as JSON text instead of inventing
-        undeclared ``extra_columns__X`` keys.
-        """
-        props = [
-            th.Property(
-                "namespace",
-                th.StringType,
-                required=True,
-                description="Docker Hub namespace (organisation) the export belongs to.",
-            ),
-            th.Property(
-                "timespan_type",
-                th.StringType,
-                required=True,
-                description='Export timespan type: "months" or "weeks".',
-            ),
-            th.Property("year", th.IntegerType, required=True, description="Year of the export timespan."),
-            th.Property(
-                "timespan",
-                th.IntegerType,
-                required=True,
-                description="Month (1-12) or ISO week number of the export timespan.",
-            ),
-            th.Property(
-                "timespan_start",
-                th.DateTimeType,
-                required=True,
-                description="Start of the timespan (inclusive), UTC.",
-            ),
-            th.Property(
-                "timespan_end",
-                th.DateTimeType,
-                required=True,
-                description="Last day of the timespan (inclusive), UTC.",
-            ),
-            th.Property(
-                "file_index",
-                th.IntegerType,
-                required=True,
-                description="0-based position of the source file in the export's file list.",
-            ),
-            th.Property(
-                "row_number",
-                th.IntegerType,
-                required=True,
-                description="1-based data row number within the source file.",
-            ),
-        ]
-        for col in self.columns:
-            if col.name in _CONTEXT_NAMES:
-                continue  # the view's own namespace column is the context namespace property
-            props.append(
-                th.Property(
-                    col.name,
-                    _TYPE_OF_KIND[col.kind],
-                    description=_DESCRIPTIONS.get(col.name, f"The {col.name} column."),
-                )
-            )
-        props.append(
-            th.Property(
-                "extra_columns",
-                TEXT_MAP,
-                description="Columns of the file this view does not know, keyed by their header (null when none).",
-            )
-        )
-        return th.PropertiesList(*props).to_dict()
+        return export_schema(self)
 
 
-#: An object of text values with no declared properties (see ``ViewSpec.json_schema``).
-TEXT_MAP = th.CustomType({"type": ["object", "null"], "additionalProperties": {"type": ["string", "null"]}})
-
-
-_CONTEXT_NAMES = frozenset(
-    {"namespace", "timespan_type", "year", "timespan", "timespan_start", "timespan_end", "file_index", "row_number"}
-)
-
-_TYPE_OF_KIND: dict[str, Any] = {
-    "string": th.StringType,
-    "integer": th.IntegerType,
-    "number": th.NumberType,
-    "date": th.DateType,
-    "date-time": th.DateTimeType,
-}
-
-_DESCRIPTIONS: dict[str, str] = {
+#: What each export column holds (the schema's descriptions).
+COLUMN_DESCRIPTIONS: dict[str, str] = {
     "type": "IP address type: business, isp, hosting, education (null when unknown).",
     "host": "Cloud provider hosting the pulling IP, if any.",
     "country": "Country of the pulling IP.",

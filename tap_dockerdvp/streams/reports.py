@@ -35,9 +35,9 @@ from tap_dockerdvp.report_views import (
     Period,
     file_name_of,
     period_of,
-    report_json_schema,
     report_type_of,
 )
+from tap_dockerdvp.schemas import report_schema
 from tap_dockerdvp.streams.completed_periods import CompletedPeriodStream
 from tap_dockerdvp.streams.period_files import FileGone, Late, PeriodFile, PeriodFilesStream
 from tap_dockerdvp.streams.timespans import EXPORTS
@@ -358,7 +358,7 @@ class ReportStream(PeriodFilesStream):
     @cached_property
     @override
     def schema(self) -> dict:
-        return report_json_schema(self.spec)
+        return report_schema(self.spec)
 
     @cached_property
     def session(self) -> requests.Session:
