@@ -2,4 +2,5 @@
 
 from tap_dockerdvp.tap import TapDockerDVP
 
-TapDockerDVP.cli()
+if __name__ == "__main__":  # worker processes (see parallel.py) import the main module again: do nothing then
+    TapDockerDVP.cli()

@@ -28,6 +28,8 @@ except ImportError:  # pragma: no cover - a platform without an isal wheel
 if t.TYPE_CHECKING:
     import pyarrow as pa
 
+    from tap_dockerdvp.encoders import Piece
+
 FORMATS = ("jsonl", "parquet")
 PARQUET_ROW_GROUP = 1 << 16
 PARQUET_EXTRA = "tap-dockerdvp[parquet]"
@@ -95,16 +97,30 @@ class BatchFiles:
         if self.root.protocol in ("", "file", "local"):
             self.root.mkdir(parents=True, exist_ok=True)
         self._handle = self._path.open("wb")
-        if self.format == "jsonl" and self.compression == "gzip":
-            self._gzip = _zlib.compressobj(_FAST_LEVEL, _zlib.DEFLATED, 31)
 
     def add_text(self, text: str, rows: int) -> list[str]:
         """Append ``rows`` JSON lines (jsonl); the URLs of the files this completed."""
         if self._handle is None:
             self._open()
         data = text.encode()
-        self._handle.write(self._gzip.compress(data) if self._gzip is not None else data)
+        if self.compression == "gzip":
+            if self._gzip is None:
+                self._gzip = _zlib.compressobj(_FAST_LEVEL, _zlib.DEFLATED, 31)
+            data = self._gzip.compress(data)
+        self._handle.write(data)
         return self._added(rows)
+
+    def add_piece(self, piece: Piece) -> list[str]:
+        """Append encoded JSON lines (jsonl): a gzip member as it is (gzip files are members end to end)."""
+        if not piece.gzip:
+            return self.add_text(piece.data.decode(), piece.count)
+        if self._handle is None:
+            self._open()
+        if self._gzip is not None:  # end the member being compressed here first
+            self._handle.write(self._gzip.flush())
+            self._gzip = None
+        self._handle.write(piece.data)
+        return self._added(piece.count)
 
     def add_table(self, table: pa.Table) -> list[str]:
         """Append an Arrow table's rows (parquet); the URLs of the files this completed. Rows of another

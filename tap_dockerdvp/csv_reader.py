@@ -442,7 +442,7 @@ def _gunzip(first: bytes, chunks: Iterator[bytes], label: str) -> Iterator[bytes
         return
 
 
-def _decompressed(chunks: Iterable[bytes], label: str) -> Iterator[bytes]:
+def decompressed(chunks: Iterable[bytes], label: str) -> Iterator[bytes]:
     """The file's bytes: gunzipped when it starts with the gzip magic, else as they come."""
     source = (bytes(c) for c in chunks if c)
     head = b""
@@ -475,8 +475,8 @@ class _Text:
     """Decompressed bytes → text pieces that end at a line break, under the byte rule; remembers the last
     character (did the file end with a newline?) and how many lines needed the byte rule."""
 
-    def __init__(self, chunks: Iterable[bytes], label: str) -> None:
-        self._blocks = _decompressed(chunks, label)
+    def __init__(self, chunks: Iterable[bytes], label: str, *, plain: bool = False) -> None:
+        self._blocks = iter(chunks) if plain else decompressed(chunks, label)
         self.last = ""
         self.recoded_lines = 0
 
@@ -655,6 +655,7 @@ def read_batches(
     layout: FileLayout | None = None,
     first_row: int = 1,
     stats: ReadStats | None = None,
+    plain: bool = False,
 ) -> Iterator[RowBatch]:
     """The data rows of a gzip or plain CSV byte stream, in :class:`RowBatch` es, by the rules of this module.
 
@@ -663,11 +664,11 @@ def read_batches(
     yielded: the caller keeps those and reads again with ``skip``.
 
     A part of a file (see :mod:`tap_dockerdvp.parallel`) is read with the file's ``layout`` (it has no header row)
-    and the number of its ``first_row``. With ``stats`` the caller gets the counts and says them
-    (:meth:`ReadStats.log`); without, they are logged here.
+    and the number of its ``first_row``; ``plain`` says its bytes are decompressed already. With ``stats`` the
+    caller gets the counts and says them (:meth:`ReadStats.log`); without, they are logged here.
     """
     log = logger or _LOG
-    text = _Text(chunks, label)
+    text = _Text(chunks, label, plain=plain)
     held: list[list[str]] = []  # rows read but not yet handed out (the last one may be cut)
     eof_at: list[int] = []  # rows held when csv.reader asked for a line after the last one
     counts = stats if stats is not None else ReadStats()

@@ -18,6 +18,7 @@ import json
 import sys
 import typing as t
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import repeat
 from json.encoder import encode_basestring_ascii  # the C version when available
@@ -187,6 +188,68 @@ class JsonRows:
             for offset in batch.surplus:
                 out[offset] = dumps(rows[offset])
         return out
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """What to make of a file's rows: RECORD messages (``record``) or plain JSON lines (``jsonl``). It travels to
+    worker processes (see :mod:`tap_dockerdvp.parallel`), so it is plain data."""
+
+    kind: str  # "record" | "jsonl"
+    keys: tuple[str, ...]  # the properties each row carries, in order
+    constants: tuple[tuple[str, t.Any], ...]  # the context fields every row of the file carries
+    stream: str = ""  # record: the messages' stream
+    extra_key: str = "extra_columns"
+    cut_every: int = 0  # a piece never holds rows across rows B, 2B, ... of the file (B: a batch file's size)
+
+
+@dataclass
+class Piece:
+    """Encoded rows ``first_row`` .. ``last_row`` of a file (``gzip``: one gzip member)."""
+
+    data: bytes
+    first_row: int
+    count: int
+    gzip: bool = False
+
+    @property
+    def last_row(self) -> int:
+        return self.first_row + self.count - 1
+
+
+class Encoder:
+    """The pieces of a file's batches, as an :class:`Encoding` says (one encoder per file)."""
+
+    def __init__(self, encoding: Encoding) -> None:
+        self.encoding = encoding
+        self.constants = dict(encoding.constants)
+        self._messages = RecordMessages(encoding.stream, encoding.keys, extra_key=encoding.extra_key)
+        self._rows = self._messages.rows
+
+    def pieces(self, batches: Iterable[RowBatch]) -> Iterator[Piece]:
+        every = self.encoding.cut_every
+        record = self.encoding.kind == "record"
+        for batch in batches:
+            for part in cut(batch, every):
+                if record:
+                    data = self._messages.encode(part, self.constants)
+                else:
+                    data = self._rows.encode(part, self.constants).encode()
+                yield Piece(data, part.first_row, part.count)
+
+
+def cut(batch: RowBatch, every: int) -> Iterator[RowBatch]:
+    """``batch`` in parts that never hold rows on both sides of a multiple of ``every`` (0: never cut)."""
+    if every <= 0:
+        yield batch
+        return
+    while True:
+        room = every - (batch.first_row - 1) % every
+        if batch.count <= room:
+            yield batch
+            return
+        yield batch.split(room)
+        batch = batch.drop(room)
 
 
 class RecordMessages:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextlib
 import datetime as dt
 import io
@@ -20,7 +21,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
-from tap_dockerdvp import __version__, log_levels, redaction
+from tap_dockerdvp import __version__, log_levels, parallel, redaction
 from tap_dockerdvp.auth import DockerHubAuthenticator
 from tap_dockerdvp.cli_inputs import catalog_problem, load_json_object, read_json_object, state_problem
 from tap_dockerdvp.errors import ONE_LINE_ERRORS, ConfigError, InputFileError, StateError
@@ -174,6 +175,14 @@ class TapDockerDVP(Tap):
             description="First exponential-backoff wait in seconds (doubles per retry, with jitter, up to 5 min)",
         ),
         th.Property(
+            "parallel_workers",
+            th.IntegerType,
+            default=0,
+            title="Parallel workers",
+            description="Worker processes that parse and encode large files (16 MB and more) besides the tap's own: "
+            "0 (the default) starts one per CPU, at most 4; 1 reads every file in the tap's process",
+        ),
+        th.Property(
             "late_data_grace_days",
             th.IntegerType,
             default=14,
@@ -304,8 +313,23 @@ class TapDockerDVP(Tap):
             )
         # Resolve the namespaces first: a namespace the account cannot see fails the run before any output.
         self.namespace_metadata()
-        super().sync_all()
+        try:
+            super().sync_all()
+        finally:
+            if self.run.pool is not None:
+                self.run.pool.shutdown(cancel_futures=True)
+                self.run.pool = None
         self.progress.run_done()
+
+    def worker_pool(self) -> tuple[cf.ProcessPoolExecutor, int] | None:
+        """The worker processes that read large files (`parallel_workers`), started once per run; None if off."""
+        workers = parallel.worker_count(int(self.config["parallel_workers"]))
+        if not workers:
+            return None
+        if self.run.pool is None:
+            self.run.pool = parallel.start_pool(workers)
+            self.logger.debug("Started %d worker processes to read large files", workers)
+        return self.run.pool, workers
 
     def namespace_metadata(self) -> dict[str, dict[str, t.Any]]:
         """NamespaceMetadata of every namespace this run extracts, resolved once (see `NamespacesStream`)."""
@@ -409,6 +433,8 @@ class TapDockerDVP(Tap):
                 )
         if int(config["max_retries"]) < 0 or int(config["request_timeout"]) <= 0:
             raise ConfigError("settings `max_retries` must be >= 0 and `request_timeout` > 0")
+        if int(config["parallel_workers"]) < 0:
+            raise ConfigError(f"setting `parallel_workers` must be >= 0, got {config['parallel_workers']!r}")
         if int(config["late_data_grace_days"]) < 0:
             raise ConfigError(f"setting `late_data_grace_days` must be >= 0, got {config['late_data_grace_days']!r}")
 

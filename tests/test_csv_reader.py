@@ -431,7 +431,7 @@ def test_highly_compressible_gzip_in_small_and_large_chunks():
 def test_gunzip_round_trip_random():
     import random
 
-    from tap_dockerdvp.csv_reader import _decompressed
+    from tap_dockerdvp.csv_reader import decompressed
 
     rnd = random.Random(7)
     for _ in range(60):
@@ -444,7 +444,7 @@ def test_gunzip_round_trip_random():
         ]
         data = b"".join(gzip.compress(p, rnd.choice([1, 6, 9])) for p in parts)
         step = rnd.choice([1, 3, 17, 1000])
-        blocks = list(_decompressed([data[i : i + step] for i in range(0, len(data), step)], "f"))
+        blocks = list(decompressed([data[i : i + step] for i in range(0, len(data), step)], "f"))
         assert all(len(block) <= 1 << 20 for block in blocks)
         assert b"".join(blocks) == b"".join(parts)
 

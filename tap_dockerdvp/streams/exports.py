@@ -38,7 +38,6 @@ if t.TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context
 
-    from tap_dockerdvp.csv_reader import RowBatch
 
 CONTEXT_FIELDS = ("namespace", "timespan_type", "year", "timespan", "timespan_start", "timespan_end")
 VIEW_PATH = "/namespaces/{namespace}/{dataset}/exports/years/{year}/{timespan_type}/{timespan}/{view}"
@@ -51,10 +50,6 @@ class ExportStream(PeriodFilesStream):
     parent_stream_type = TimespansStream
     primary_keys = KEY_PROPERTIES
     path = VIEW_PATH
-
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._action_days: list[str | None] = []  # first and last row's action day of the file being read
 
     @cached_property
     def storage(self) -> requests.Session:
@@ -157,21 +152,13 @@ class ExportStream(PeriodFilesStream):
         return constants
 
     # -- the calendar check -------------------------------------------------------------------------
-    @override
-    def inspect(self, context: Context, batch: RowBatch) -> None:
-        if "action_day" not in batch.layout.found:
-            return
-        days = batch.values("action_day")
-        if not self._action_days:
-            self._action_days = [days[0], days[-1]]
-        else:
-            self._action_days[1] = days[-1]
+    check_column = "action_day"
 
     @override
-    def file_done(self, context: Context) -> None:
-        days, self._action_days = self._action_days, []
+    def check_edges(self, context: Context, values: list[t.Any]) -> None:
+        """Rows whose day lies outside their timespan mean Docker numbers weeks otherwise than ISO 8601."""
         start, end = str(context["timespan_start"])[:10], str(context["timespan_end"])[:10]
-        outside = [day for day in days if day is not None and not start <= day <= end]
+        outside = [day for day in values if day is not None and not start <= day <= end]
         if outside:
             self.tap.run.log_once(
                 self.logger,

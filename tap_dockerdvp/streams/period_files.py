@@ -30,11 +30,12 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 from typing_extensions import override
 
+from tap_dockerdvp import parallel
 from tap_dockerdvp.batch_files import BatchFiles
 from tap_dockerdvp.client import DockerHubStream
-from tap_dockerdvp.csv_reader import CsvFormatError, RowBatch, TruncatedFileError, read_batches, records
+from tap_dockerdvp.csv_reader import CsvFormatError, ReadStats, RowBatch, TruncatedFileError, read_batches, records
 from tap_dockerdvp.downloads import Download, UrlExpiredError, wait_before_retry
-from tap_dockerdvp.encoders import ArrowRows, JsonRows, RecordMessages, StdoutSink, dumps
+from tap_dockerdvp.encoders import ArrowRows, Encoding, Piece, StdoutSink, cut, dumps
 from tap_dockerdvp.errors import DownloadError
 from tap_dockerdvp.periods import utc_today
 from tap_dockerdvp.progress import CHECK_EVERY_ROWS, FileProgress
@@ -108,11 +109,11 @@ class PeriodFilesStream(DockerHubStream):
         may also raise :class:`Late` or :class:`FileGone`."""
         return False
 
-    def inspect(self, context: Context, batch: RowBatch) -> None:
-        """Called with every batch read (e.g. to check the rows' dates against the period)."""
+    #: a column whose first and last value of each file :meth:`check_edges` sees (e.g. the rows' day)
+    check_column: t.ClassVar[str | None] = None
 
-    def file_done(self, context: Context) -> None:
-        """Called after each file (e.g. to report what :meth:`inspect` found)."""
+    def check_edges(self, context: Context, values: list[t.Any]) -> None:
+        """Called after each file with the first and last value of :attr:`check_column` (none if it lacks it)."""
 
     # -- schema, keys and outputs ---------------------------------------------------------------------
     @cached_property
@@ -181,20 +182,21 @@ class PeriodFilesStream(DockerHubStream):
         order = self.property_order
         for index in range(len(files)):
             constants = self.row_constants(context, files, index)
-            for batch in self.file_batches(context, files, index):
+            for batch in self.read_file(context, files, index, self.batches):
                 yield from records(batch, order, constants, extra_key=self.extra_key)
 
     def write_record_lines(self, context: Context, files: list[PeriodFile]) -> None:
-        """Every row as a RECORD message on stdout, a batch of rows per write (what the SDK would write)."""
-        messages = RecordMessages(self.stream_maps[0].stream_alias, self.selected_keys(), extra_key=self.extra_key)
+        """Every row as a RECORD message on stdout, many rows per write (what the SDK would write)."""
+        keys, stream = self.selected_keys(), self.stream_maps[0].stream_alias
         sink = StdoutSink()
         counter = self.sync_record_counter
         try:
             for index in range(len(files)):
-                constants = self.row_constants(context, files, index)
-                for batch in self.file_batches(context, files, index):
-                    sink.write(messages.encode(batch, constants))
-                    counter.increment(batch.count)
+                constants = tuple(self.row_constants(context, files, index).items())
+                encoding = Encoding("record", keys, constants, stream=stream, extra_key=self.extra_key)
+                for piece in self.read_file(context, files, index, self.pieces(encoding, files[index].size)):
+                    sink.write(piece.data)
+                    counter.increment(piece.count)
         finally:
             sink.flush()
 
@@ -221,36 +223,73 @@ class PeriodFilesStream(DockerHubStream):
         else:
             schema, keys = self.schema, self.selected_keys()
         jsonl = writer.format == "jsonl"
-        to_json = JsonRows(keys, extra_key=self.extra_key)
-        to_arrow = None if jsonl else ArrowRows(keys, schema)
+        to_arrow = None if jsonl else ArrowRows(keys, schema, extra_key=self.extra_key)
         for index in range(len(files)):
             constants = self.row_constants(context, files, index)
-            for batch in self.file_batches(context, files, index, rollback=writer.rollback):
-                for part in _parts(batch, writer):
-                    if mapped:
-                        rows = [
-                            r
-                            for r in map(
-                                mapper.transform,
-                                records(part, self.property_order, constants, extra_key=self.extra_key),
-                            )
-                            if r
-                        ]
-                        done = (
-                            writer.add_text("".join(dumps(r) + "\n" for r in rows), part.count)
-                            if jsonl
-                            else writer.add_table(to_arrow.from_records(rows))  # type: ignore[union-attr]
-                        )
-                    elif jsonl:
-                        done = writer.add_text(to_json.encode(part, constants), part.count)
-                    else:
-                        done = writer.add_table(to_arrow.from_batch(part, constants))  # type: ignore[union-attr]
-                    for url in done:
+            if jsonl and not mapped:  # straight from the reader's pieces (read on every core when it pays)
+                encoding = Encoding(
+                    "jsonl", keys, tuple(constants.items()), extra_key=self.extra_key, cut_every=writer.batch_size
+                )
+                reader = self.pieces(encoding, files[index].size, gzip=writer.compression == "gzip")
+                for piece in self.read_file(context, files, index, reader, rollback=writer.rollback):
+                    for url in writer.add_piece(piece):
                         yield batch_config.encoding, [url]
+            else:
+                for batch in self.read_file(context, files, index, self.batches, rollback=writer.rollback):
+                    for part in cut(batch, writer.batch_size):
+                        if mapped:
+                            rows = [
+                                row
+                                for row in map(
+                                    mapper.transform,
+                                    records(part, self.property_order, constants, extra_key=self.extra_key),
+                                )
+                                if row
+                            ]
+                            done = (
+                                writer.add_text("".join(dumps(r) + "\n" for r in rows), part.count)
+                                if jsonl
+                                else writer.add_table(to_arrow.from_records(rows))  # type: ignore[union-attr]
+                            )
+                        else:
+                            done = writer.add_table(to_arrow.from_batch(part, constants))  # type: ignore[union-attr]
+                        for url in done:
+                            yield batch_config.encoding, [url]
             last = writer.close()
             writer.source_done()
             if last:
                 yield batch_config.encoding, [last]
+
+    # -- the ways to read a file ---------------------------------------------------------------------
+    def batches(self, download: Download, skip: int, reading: Reading) -> t.Iterator[RowBatch]:
+        """The file's row batches, read in this process."""
+        return reading.edges.watch(
+            read_batches(download, self.spec, label=reading.label, skip=skip, stats=reading.stats, logger=self.logger)
+        )
+
+    def pieces(self, encoding: Encoding, size: int | None, *, gzip: bool = False) -> FileReader:
+        """A reader of the file's rows encoded: on every core for a large file (see
+        :mod:`tap_dockerdvp.parallel`), in this process for a small one; the same pieces either way."""
+
+        def read(download: Download, skip: int, reading: Reading) -> t.Iterator[Piece]:
+            pool = self.tap.worker_pool() if (size or 0) >= parallel.MIN_FILE_BYTES else None
+            if pool is None:
+                return parallel.serial_pieces(self.batches(download, skip, reading), encoding, gzip=gzip)
+            executor, workers = pool
+            return parallel.ParallelRead(
+                executor,
+                workers,
+                spec=self.spec,
+                label=reading.label,
+                encoding=encoding,
+                gzip=gzip,
+                check_column=self.check_column,
+                logger=self.logger,
+                stats=reading.stats,
+                edges=reading.edges,
+            ).pieces(download, skip=skip)
+
+        return read
 
     # -- files --------------------------------------------------------------------------------------
     def files_of(self, context: Context) -> list[PeriodFile]:
@@ -286,18 +325,20 @@ class PeriodFilesStream(DockerHubStream):
                 "late files past late_data_grace_days, taken as empty", self.describe(context)
             )
 
-    def file_batches(
+    def read_file(
         self,
         context: Context,
         files: list[PeriodFile],
         index: int,
+        read: FileReader,
         *,
         rollback: t.Callable[[], int] | None = None,
-    ) -> t.Iterator[RowBatch]:
-        """The row batches of file ``index``, each row once, whatever had to be read again.
+    ) -> t.Iterator[t.Any]:
+        """What ``read`` makes of file ``index`` (row batches or encoded pieces), each row once, whatever had to
+        be read again.
 
         ``rollback`` (BATCH files) discards what was written but not handed out, and returns the rows of the file
-        that were; without it, every batch yielded counts as written.
+        that were; without it, every item yielded counts as written.
         """
         label = self.file_label(context, files, index)
         emitted = failures = 0
@@ -309,12 +350,12 @@ class PeriodFilesStream(DockerHubStream):
             if progress is None:
                 progress = FileProgress(self.logger, label, download, self.config["progress_interval_seconds"])
             progress.download = download
+            reading = Reading(label, self.check_column)
             next_tick = emitted + CHECK_EVERY_ROWS
             try:
-                for batch in read_batches(download, self.spec, label=label, skip=emitted, logger=self.logger):
-                    self.inspect(context, batch)
-                    yield batch
-                    emitted = batch.last_row
+                for item in read(download, emitted, reading):
+                    yield item
+                    emitted = item.last_row
                     if emitted >= next_tick:
                         progress.tick(emitted)
                         next_tick = emitted + CHECK_EVERY_ROWS
@@ -341,8 +382,9 @@ class PeriodFilesStream(DockerHubStream):
                 self.give_up_after(failures, max_tries, exc)
             if rollback is not None:
                 emitted = rollback()
+        reading.stats.log(self.logger, label)
+        self.check_edges(context, reading.edges.values)
         progress.done(emitted)
-        self.file_done(context)
         self.tap.progress.file_done(self.name, emitted, download.received)
 
     def file_label(self, context: Context, files: list[PeriodFile], index: int) -> str:
@@ -357,10 +399,14 @@ class PeriodFilesStream(DockerHubStream):
             ) from None
 
 
-def _parts(batch: RowBatch, writer: BatchFiles) -> t.Iterator[RowBatch]:
-    """``batch`` cut where the batch files' size limit falls."""
-    while batch.count > writer.room:
-        room = writer.room
-        yield batch.split(room)
-        batch = batch.drop(room)
-    yield batch
+class Reading:
+    """What one read of one file learns besides its rows: the reader's counts, the check column's edges."""
+
+    def __init__(self, label: str, check_column: str | None) -> None:
+        self.label = label
+        self.stats = ReadStats()
+        self.edges = parallel.Edges(check_column)
+
+
+#: A way to read a file: (its download, rows already written, the read's notes) → row batches or pieces.
+FileReader = t.Callable[[Download, int, Reading], t.Iterator[t.Any]]

@@ -1,0 +1,325 @@
+"""Reading one large file on every core: whole-line chunks, parsed and encoded by worker processes, in order.
+
+Parsing CSV (``csv.reader``) and building JSON are the cost of a large file, and both run on one core in one
+process. So the tap's process downloads and gunzips the file and cuts its bytes into chunks of whole lines, at a
+line break outside quotes; worker processes read each chunk with the one reader
+(:func:`~tap_dockerdvp.csv_reader.read_batches`, given the file's header and the chunk's first row number) and
+encode its rows (:class:`~tap_dockerdvp.encoders.Encoder`: RECORD messages, or JSON lines compressed as one gzip
+member per batch-file segment); the tap's process writes the results in the file's order, so the output is
+exactly what the serial reader gives.
+
+A chunk's first row number is predicted from the line breaks before it. A worker reports the rows it read and
+whether its chunk ended at the end of a row; when a prediction was wrong (a value holding a line break, a blank
+line) or a chunk did not end with a whole row (a quote the line-break count did not see), everything from there
+on is read in the tap's own process. Slower, never different.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import multiprocessing
+import os
+import typing as t
+from collections import deque
+from dataclasses import dataclass, field
+from itertools import chain
+
+from tap_dockerdvp.csv_reader import (
+    CsvFormatError,
+    FileLayout,
+    ReadStats,
+    RowBatch,
+    TruncatedFileError,
+    decompressed,
+    read_batches,
+)
+from tap_dockerdvp.encoders import Encoder, Encoding, Piece
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from tap_dockerdvp.views import ViewSpec
+
+#: Decompressed bytes per chunk: large enough to keep a worker busy, small enough to bound memory.
+CHUNK_BYTES = 4 << 20
+#: Files smaller than this (compressed, as the API lists them) are read in the tap's process.
+MIN_FILE_BYTES = 16 << 20
+#: Chunks in flight per worker.
+AHEAD = 2
+_GZIP_LEVEL = 1
+
+try:  # ISA-L compresses gzip about four times faster than zlib at its fast levels
+    from isal import isal_zlib as _zlib
+except ImportError:  # pragma: no cover - a platform without an isal wheel
+    import zlib as _zlib  # type: ignore[no-redef]
+
+
+def worker_count(setting: int) -> int:
+    """Worker processes for the `parallel_workers` setting: 0 is one per CPU (at most 4), 1 is none."""
+    if setting == 0:
+        setting = min(4, os.cpu_count() or 1)
+    return setting if setting > 1 else 0
+
+
+def start_pool(workers: int) -> cf.ProcessPoolExecutor:
+    """Worker processes, started from a clean server process (never forked from the tap, which may hold
+    threads), with the reader already imported."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(["tap_dockerdvp.parallel"])
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+# --------------------------------------------------------------------------------------------------
+# what runs in a worker process
+
+
+@dataclass(frozen=True)
+class Job:
+    spec: ViewSpec
+    header: tuple[str, ...]
+    label: str
+    first_row: int
+    skip: int
+    data: bytes
+    encoding: Encoding
+    gzip: bool
+    check_column: str | None
+
+
+@dataclass
+class ChunkResult:
+    pieces: list[Piece]
+    stats: ReadStats
+    edges: list[t.Any] = field(default_factory=list)  # the check column's first and last value
+    error: str | None = None  # a CsvFormatError: the pieces hold the rows before it
+    cut: bool = False  # the chunk did not end with a whole row
+
+
+_LAYOUTS: dict[tuple[t.Any, ...], FileLayout] = {}
+
+
+def run_job(job: Job) -> ChunkResult:
+    """Read and encode one chunk (in a worker process)."""
+    key = (job.spec.view, job.spec.stream_name, job.header)
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        layout = _LAYOUTS[key] = FileLayout(job.header, job.spec, label=job.label)
+    stats = ReadStats()
+    edges = Edges(job.check_column)
+    result = ChunkResult([], stats)
+    batches = read_batches(
+        [job.data], job.spec, label=job.label, layout=layout, first_row=job.first_row, skip=job.skip,
+        stats=stats, plain=True,
+    )  # fmt: skip
+    try:
+        result.pieces = list(Encoder(job.encoding).pieces(edges.watch(batches)))
+    except TruncatedFileError:
+        result.cut = True
+    except CsvFormatError as exc:
+        result.error = str(exc)
+        result.pieces = []  # the rows before the error are read again in the tap's process, which raises it
+        result.cut = True
+    result.edges = edges.values
+    if job.gzip:
+        result.pieces = gzip_members(result.pieces, job.encoding.cut_every)
+    return result
+
+
+def gzip_members(pieces: list[Piece], every: int) -> list[Piece]:
+    """Consecutive pieces of one batch-file segment joined and compressed as one gzip member each."""
+    out: list[Piece] = []
+    group: list[Piece] = []
+
+    def flush() -> None:
+        if group:
+            compressor = _zlib.compressobj(_GZIP_LEVEL, _zlib.DEFLATED, 31)
+            data = compressor.compress(b"".join(p.data for p in group)) + compressor.flush()
+            out.append(Piece(data, group[0].first_row, sum(p.count for p in group), gzip=True))
+            group.clear()
+
+    for piece in pieces:
+        if group and every and (piece.first_row - 1) // every != (group[0].first_row - 1) // every:
+            flush()
+        group.append(piece)
+    flush()
+    return out
+
+
+class Edges:
+    """The first and last value of a column across a file's batches (e.g. the action day, to check dates)."""
+
+    def __init__(self, column: str | None) -> None:
+        self.column = column
+        self.values: list[t.Any] = []
+
+    def watch(self, batches: Iterable[RowBatch]) -> Iterator[RowBatch]:
+        for batch in batches:
+            if self.column and self.column in batch.layout.found and batch.count:
+                values = batch.values(self.column)
+                self.values = [self.values[0] if self.values else values[0], values[-1]]
+            yield batch
+
+
+# --------------------------------------------------------------------------------------------------
+# the tap's side
+
+
+class ParallelRead:
+    """One read of one file through the worker pool: iterate :meth:`pieces`, then read ``stats`` and ``edges``."""
+
+    def __init__(
+        self,
+        pool: cf.ProcessPoolExecutor,
+        workers: int,
+        *,
+        spec: ViewSpec,
+        label: str,
+        encoding: Encoding,
+        gzip: bool = False,
+        check_column: str | None = None,
+        logger: logging.Logger | logging.LoggerAdapter,
+        stats: ReadStats | None = None,
+        edges: Edges | None = None,
+    ) -> None:
+        self.pool, self.ahead = pool, workers * AHEAD
+        self.spec, self.label, self.encoding, self.gzip = spec, label, encoding, gzip
+        self.check_column = check_column
+        self.log = logger
+        self.stats = stats if stats is not None else ReadStats()
+        self.edges = edges if edges is not None else Edges(check_column)
+        self.layout: FileLayout | None = None
+        self.serial_from: int | None = None  # the row from which this process read on, if it did
+
+    def pieces(self, chunks: Iterable[bytes], *, skip: int = 0) -> Iterator[Piece]:
+        """The file's rows after ``skip``, encoded, in order; raises what the serial reader raises, after the same
+        rows (:class:`CsvFormatError`, :class:`TruncatedFileError`)."""
+        source = decompressed(chunks, self.label)
+        rest, header = _header(source)
+        if header is None:  # no whole line: the serial reader says what it makes of that
+            yield from self._serial(chain([rest], source), first_row=1, skip=skip, with_header=True)
+            return
+        self.layout = FileLayout.of(header, self.spec, label=self.label, log=self.log, cut_in_header=False)
+        pending: deque[tuple[cf.Future[ChunkResult], bytes, int, int]] = deque()  # future, chunk, first row, lines
+        next_row = 1  # the first row of the next chunk, as its line breaks predict it
+        exhausted, submitting = False, True
+        restart: tuple[int, list[bytes]] | None = None  # (row, bytes) where this process reads on
+        while restart is None:
+            while submitting and len(pending) < self.ahead:
+                rest, exhausted = _fill(rest, source, exhausted)
+                end = _chunk_end(rest, exhausted)
+                if not end:  # no whole line left, or quotes open at the cut: the rest is read here
+                    submitting = False
+                    break
+                chunk, rest = rest[:end], rest[end:]
+                lines = chunk.count(b"\n")
+                job = Job(
+                    self.spec, tuple(header), self.label, next_row, skip, chunk, self.encoding, self.gzip,
+                    self.check_column,
+                )  # fmt: skip
+                pending.append((self.pool.submit(run_job, job), chunk, next_row, lines))
+                next_row += lines
+            if not pending:
+                break
+            future, chunk, first_row, lines = pending.popleft()
+            result = future.result()
+            if result.cut or result.error:  # not a whole-row chunk, or an error the serial reader must raise
+                restart = (first_row, [chunk])
+            else:
+                self.stats.add(result.stats)
+                if result.edges:
+                    first = self.edges.values[0] if self.edges.values else result.edges[0]
+                    self.edges.values = [first, result.edges[-1]]
+                yield from result.pieces
+                if result.stats.rows != lines:  # a value with a line break, a blank line: later rows mispredicted
+                    restart = (first_row + result.stats.rows, [])
+        if restart is None:
+            restart = (next_row, [])
+        for future, chunk, _first, _lines in pending:
+            future.cancel()
+            restart[1].append(chunk)
+        row, leftovers = restart
+        if leftovers or rest or not exhausted:
+            self.serial_from = row
+            yield from self._serial(chain(leftovers, [rest], source), first_row=row, skip=skip)
+
+    def _serial(
+        self, data: Iterable[bytes], *, first_row: int, skip: int, with_header: bool = False
+    ) -> Iterator[Piece]:
+        """The rest of the file read and encoded in this process (the same reader, the same encoder)."""
+        self.log.debug("%s: reading on from data row %d in the tap's own process", self.label, first_row)
+        stats = ReadStats()
+        batches = read_batches(
+            data, self.spec, label=self.label, layout=None if with_header else self.layout, first_row=first_row,
+            skip=skip, stats=stats, plain=True, logger=self.log,
+        )  # fmt: skip
+        try:
+            yield from serial_pieces(self.edges.watch(batches), self.encoding, gzip=self.gzip)
+        finally:
+            self.stats.add(stats)
+
+
+def _fill(rest: bytes, source: Iterator[bytes], exhausted: bool) -> tuple[bytes, bool]:
+    """``rest`` with blocks added until it holds a chunk's worth and a line break, or the data ends."""
+    parts = [rest]
+    size = len(rest)
+    line_break = b"\n" in rest
+    while not exhausted and (size < CHUNK_BYTES or not line_break):
+        block = next(source, None)
+        if block is None:
+            exhausted = True
+            break
+        parts.append(block)
+        size += len(block)
+        line_break = line_break or b"\n" in block
+    return (b"".join(parts) if len(parts) > 1 else rest), exhausted
+
+
+def _chunk_end(rest: bytes, exhausted: bool) -> int:
+    """Where the next chunk ends: after the last line break of a chunk's worth (of all of it at the end), if
+    the quotes before it are closed; 0 when there is no such place."""
+    end = rest.rfind(b"\n", 0, len(rest) if exhausted else CHUNK_BYTES) + 1
+    if not end and not exhausted:
+        end = rest.find(b"\n") + 1  # a line longer than a chunk
+    if end and rest.count(b'"', 0, end) % 2:
+        return 0
+    return end
+
+
+def gzip_members_each(pieces: Iterable[Piece], every: int) -> Iterator[Piece]:
+    """Each piece compressed on its own (the serial side of :func:`gzip_members`)."""
+    for piece in pieces:
+        yield from gzip_members([piece], every)
+
+
+def _header(blocks: Iterator[bytes]) -> tuple[bytes, list[str] | None]:
+    """(the bytes after the header row, the header row), reading blocks until a line break outside quotes;
+    (all bytes read, None) when there is none within a chunk's worth."""
+    import csv
+    import io
+
+    data = b""
+    for block in blocks:
+        if not data and block.startswith(b"\xef\xbb\xbf"):
+            block = block[3:]  # a BOM
+        data += block
+        start = 0
+        while end := data.find(b"\n", start) + 1:
+            if data.count(b'"', 0, end) % 2 == 0:
+                text = data[:end].decode("utf-8", errors="tap-dockerdvp-cp1252")
+                return data[end:], next(csv.reader(io.StringIO(text, newline="")), [])
+            start = end
+        if len(data) > CHUNK_BYTES:
+            break
+    return data, None
+
+
+def serial_pieces(batches: Iterable[RowBatch], encoding: Encoding, *, gzip: bool = False) -> Iterator[Piece]:
+    """The pieces of batches read in this process (small files)."""
+    pieces = Encoder(encoding).pieces(batches)
+    return gzip_members_each(pieces, encoding.cut_every) if gzip else pieces
+
+
+__all__ = ["ChunkResult", "Edges", "Job", "ParallelRead", "run_job", "serial_pieces", "start_pool", "worker_count"]

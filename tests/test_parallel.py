@@ -1,0 +1,181 @@
+"""Reading one file on every core gives exactly what reading it in the tap's process gives.
+
+The chunks are made tiny here, so every file is cut into many: line breaks inside quoted values, blank lines,
+quotes that open across a cut, bytes that are not UTF-8, a bad value and a cut last line all meet a chunk edge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import logging
+
+import pytest
+
+from dockerdvp_simulator import SimConfig
+from dockerdvp_simulator import data as simdata
+from tap_dockerdvp import parallel
+from tap_dockerdvp.csv_reader import CsvFormatError, ReadStats, TruncatedFileError, read_batches
+from tap_dockerdvp.encoders import Encoding
+from tap_dockerdvp.views import VIEWS
+
+SPEC = VIEWS["raw"]
+KEYS = tuple(SPEC.json_schema()["properties"])
+CONSTANTS = (("namespace", "acme"), ("timespan_type", "weeks"), ("year", 2026), ("timespan", 46),
+             ("timespan_start", "2026-11-09T00:00:00Z"), ("timespan_end", "2026-11-15T00:00:00Z"),
+             ("file_index", 0))  # fmt: skip
+HEADER = "Action,Action day,Country,Digest,Owner,User agent tool,IP hash\n"
+ROW = 'pull_by_tag,2026-11-09,US,sha256:ab,"Acme, Inc.",docker,h{}\n'
+LOG = logging.getLogger("test-parallel")
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with parallel.start_pool(2) as executor:
+        yield executor
+
+
+def serial(data: bytes, encoding: Encoding, *, skip: int = 0, gzip_pieces: bool = False):
+    stats = ReadStats()
+    out: list[bytes] = []
+    error = None
+    try:
+        batches = read_batches([data], SPEC, label="f", skip=skip, stats=stats, logger=LOG)
+        for piece in parallel.serial_pieces(batches, encoding, gzip=gzip_pieces):
+            out.append(gzip.decompress(piece.data) if gzip_pieces else piece.data)
+    except (CsvFormatError, TruncatedFileError) as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    return b"".join(out), error, stats
+
+
+def in_parallel(pool, data: bytes, encoding: Encoding, *, skip: int = 0, gzip_pieces: bool = False, step=7):
+    read = parallel.ParallelRead(pool, 2, spec=SPEC, label="f", encoding=encoding, gzip=gzip_pieces, logger=LOG)
+    out: list[bytes] = []
+    error = None
+    try:
+        for piece in read.pieces([data[i : i + step] for i in range(0, len(data), step)], skip=skip):
+            out.append(gzip.decompress(piece.data) if gzip_pieces else piece.data)
+    except (CsvFormatError, TruncatedFileError) as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    return b"".join(out), error, read.stats, read
+
+
+def jsonl(cut_every: int = 0) -> Encoding:
+    return Encoding("jsonl", KEYS, CONSTANTS, cut_every=cut_every)
+
+
+CASES = {
+    "plain rows": HEADER + "".join(ROW.format(i) for i in range(300)),
+    "a value with a line break": HEADER + "".join(ROW.format(i) for i in range(50))
+    + 'version_check,2026-11-10,DE,sha256:cd,"Multi\nLine, GmbH",podman,x\n'
+    + "".join(ROW.format(i) for i in range(50)),
+    "blank lines": HEADER + "".join(ROW.format(i) + ("\n" if i % 40 == 0 else "") for i in range(200)),
+    "CRLF": (HEADER + "".join(ROW.format(i) for i in range(120))).replace("\n", "\r\n"),
+    "ragged rows": HEADER + "".join(ROW.format(i) if i % 30 else "a,2026-11-09\n" for i in range(150)),
+    "a bad value": HEADER + "".join(ROW.format(i) for i in range(100)) + "pull_by_tag,9th Nov,US,x,y,z,w\n"
+    + "".join(ROW.format(i) for i in range(100)),
+    "a cut last line": HEADER + "".join(ROW.format(i) for i in range(150)) + "pull_by_tag,2026-11",
+    "ends inside quotes": HEADER + "".join(ROW.format(i) for i in range(150)) + 'pull_by_tag,2026-11-09,US,x,"Acme\n',
+    "header only": HEADER,
+    "a literal quote in a value": HEADER + "".join(ROW.format(i) for i in range(60))
+    + 'pull_by_tag,2026-11-09,US,x,Acme "Big" Corp,docker,q\n' + "".join(ROW.format(i) for i in range(60)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("chunk", [64, 700, 1 << 20])
+def test_the_same_lines_as_the_serial_reader(pool, monkeypatch, name: str, chunk: int) -> None:
+    monkeypatch.setattr(parallel, "CHUNK_BYTES", chunk)
+    data = CASES[name].encode()
+    for encoding in (jsonl(), Encoding("record", KEYS, CONSTANTS, stream="pull_events"), jsonl(cut_every=37)):
+        expected, error, stats = serial(data, encoding)
+        got, got_error, got_stats, _read = in_parallel(pool, data, encoding)
+        if encoding.kind == "record":  # time_extracted differs between the two runs
+            expected, got = _untimed(expected), _untimed(got)
+        assert got_error == error
+        assert got == expected
+        assert (got_stats.rows, got_stats.short, got_stats.long, got_stats.blank) == (
+            stats.rows, stats.short, stats.long, stats.blank,
+        )  # fmt: skip
+
+
+def _untimed(data: bytes) -> list[bytes]:
+    return [line.rsplit(b',"time_extracted"', 1)[0] for line in data.splitlines()]
+
+
+def test_plain_chunks_stay_in_the_workers(pool, monkeypatch) -> None:
+    monkeypatch.setattr(parallel, "CHUNK_BYTES", 700)
+    _got, error, _stats, read = in_parallel(pool, CASES["plain rows"].encode(), jsonl())
+    assert error is None and read.serial_from is None
+    _got, error, _stats, read = in_parallel(pool, CASES["a value with a line break"].encode(), jsonl())
+    assert error is None and read.serial_from is not None  # the rest went serial: the same lines still
+
+
+@pytest.mark.parametrize("skip", [0, 1, 99, 150, 299, 300])
+def test_rows_written_by_an_earlier_attempt_are_left_out(pool, monkeypatch, skip: int) -> None:
+    monkeypatch.setattr(parallel, "CHUNK_BYTES", 500)
+    data = CASES["blank lines"].encode()
+    assert in_parallel(pool, data, jsonl(), skip=skip)[:2] == serial(data, jsonl(), skip=skip)[:2]
+
+
+def test_gzip_members_per_batch_file_segment(pool, monkeypatch) -> None:
+    monkeypatch.setattr(parallel, "CHUNK_BYTES", 900)
+    data = CASES["plain rows"].encode()
+    read = parallel.ParallelRead(pool, 2, spec=SPEC, label="f", encoding=jsonl(cut_every=50), gzip=True, logger=LOG)
+    pieces = list(read.pieces([data]))
+    assert all(p.gzip for p in pieces)
+    # no piece holds rows of two batch files (rows 1-50, 51-100, ...)
+    assert all((p.first_row - 1) // 50 == (p.last_row - 1) // 50 for p in pieces)
+    assert b"".join(gzip.decompress(p.data) for p in pieces) == serial(data, jsonl(cut_every=50))[0]
+
+
+def test_a_generated_wide_file(pool, monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr(parallel, "CHUNK_BYTES", 1 << 16)
+    cfg = SimConfig(namespaces=("acme",), weeks=1, rows_per_week=3000, end_date=dt.date(2026, 11, 18),
+                    row_shape="wide", latin1_rows=2)  # fmt: skip
+    ((year, week, _s, _e),) = simdata.complete_timespans(cfg, "acme", "weeks")
+    path = tmp_path / "raw.csv.gz"
+    simdata.write_export_file(cfg, "acme", "raw", "weeks", year, week, 0, path)
+    data = path.read_bytes()
+    expected, error, stats = serial(data, jsonl())
+    got, got_error, got_stats, read = in_parallel(pool, data, jsonl(), step=1 << 14)
+    assert error is None is got_error and read.serial_from is None
+    assert got == expected and got_stats.rows == 3000 and got_stats.recoded == stats.recoded == 2
+
+
+def test_the_tap_writes_the_same_records_and_batch_files_on_every_core(simulator, monkeypatch, tmp_path) -> None:
+    from tap_harness import catalog_selecting, run_tap, tap_config
+
+    monkeypatch.setattr(parallel, "MIN_FILE_BYTES", 0)  # every file is large
+    monkeypatch.setattr(parallel, "CHUNK_BYTES", 1 << 15)
+    cfg = SimConfig(namespaces=("acme",), weeks=2, rows_per_week=4000, end_date=dt.date(2026, 11, 18),
+                    include_partial=False, row_shape="wide", latin1_rows=2)  # fmt: skip
+    sim = simulator(cfg)
+
+    def run(workers: int, batch: str | None = None) -> list[dict]:
+        config = tap_config(sim, timespan_types=["weeks"], parallel_workers=workers)
+        if batch:
+            root = tmp_path / f"{batch}-{workers}"
+            config["batch_config"] = {"encoding": {"format": "jsonl", "compression": batch},
+                                      "storage": {"root": root.as_uri()}, "batch_size": 1000}  # fmt: skip
+        out = run_tap(config, catalog=catalog_selecting(config, ["pull_events", "summary"]))
+        if not batch:
+            return [{k: v for k, v in r.items()} for r in out.records["pull_events"]]
+        rows = []
+        files = sorted(root.glob("*pull_events*"))
+        assert files and all(path.suffix == (".gz" if batch == "gzip" else ".jsonl") for path in files)
+        for path in files:
+            opener = gzip.open if batch == "gzip" else open
+            with opener(path, "rt") as lines:
+                in_file = [json.loads(line) for line in lines]
+            assert len(in_file) == 1000  # batch_size, exactly: 4000 rows a week cut in four files
+            rows += in_file
+        return sorted(rows, key=lambda r: (r["year"], r["timespan"], r["file_index"], r["row_number"]))
+
+    import json
+
+    expected = run(1)
+    assert len(expected) == 8000
+    assert run(2) == expected
+    assert run(2, "gzip") == run(1, "gzip") == expected
+    assert run(2, "none") == expected
