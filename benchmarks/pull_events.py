@@ -1,20 +1,24 @@
-"""Benchmark: `pull_events` through the tap over HTTP against the bare Python pipeline on the same file.
+"""Benchmark: `pull_events` through the tap over HTTP, in every output mode, against the bare Python pipeline.
 
-    python benchmarks/pull_events.py              # 1M and 5M rows, 3 runs each
-    python benchmarks/pull_events.py --quick      # a 200k-row smoke run
-    python benchmarks/pull_events.py --rows 2000000 --repeat 5
+    python benchmarks/pull_events.py                  # 1M and 5M rows, 3 runs of each pipeline
+    python benchmarks/pull_events.py --quick          # a 200k-row smoke run
+    python benchmarks/pull_events.py --rows 2000000 --repeat 5 --modes record jsonl
 
-For each row count the simulator generates one namespace with one complete ISO week holding N raw rows (its
-deterministic generator, `write_export_file`, through `Simulator.pregenerate`). Then, alternately:
+For each row count the simulator generates one namespace with one complete ISO week holding N raw rows, in its
+realistic wide shape (`row_shape="wide"`: all 16 columns filled, long user agents, 64-hex digests in both
+Reference and Digest, long tags, domains and owners, plus an unknown column). Then, alternately:
 
-- bare: Python `gzip` + `csv.DictReader` + `orjson.dumps` of each row, one line per row, reading the file from
-  disk, output to /dev/null (a subprocess of the same interpreter);
-- tap:  `tap-dockerdvp --config ... --catalog ...` (only `pull_events` selected, raw weeks only) against the
-  running simulator: download, gunzip, parse, type, RECORD messages to stdout = /dev/null.
+- bare:    Python `gzip` + `csv.DictReader` + `orjson.dumps` of each row, one line per row, reading the file from
+           disk, output to /dev/null (a subprocess of the same interpreter);
+- record:  the tap (only `pull_events` selected) against the running simulator: download, gunzip, parse, type,
+           RECORD messages to stdout = /dev/null;
+- jsonl:   the same with `batch_config` gzip JSONL files in a local directory (BATCH messages to /dev/null);
+- parquet: the same with `batch_config` parquet files.
 
-It prints rows/s, wall and CPU seconds (medians of the runs), the tap/bare wall ratio and the peak RSS of each process
-(its VmHWM, polled from /proc), checks the tap's record count from its metric log, and the RSS growth of the
-tap between the smallest and the largest row count. Needs `orjson` (the `dev` extra) for the bare pipeline.
+It prints, for every mode, wall and CPU seconds (medians of the runs), rows/s, the ratio of the mode's wall time to
+the bare pipeline's, and the peak RSS of the whole process tree (the tap and its worker processes: the sum of each
+process's VmHWM, polled from /proc); it checks the rows each mode wrote, and the RSS growth between the smallest and
+the largest row count. Needs `orjson` and `pyarrow` (the `dev` extra).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import gzip
 import json
 import os
 import platform
@@ -49,6 +54,7 @@ with gzip.open(sys.argv[1], "rt", newline="", encoding="utf-8") as f, open(os.de
 
 END = dt.date(2026, 11, 18)  # a Wednesday: the week before is complete
 NAMESPACE = "acme"
+MODES = ("record", "jsonl", "parquet")
 
 
 @dataclasses.dataclass
@@ -58,40 +64,53 @@ class Run:
     rss_mib: float
 
 
-def _peak_rss_kib(pid: int, own_cmdline: bytes) -> int | None:
-    """VmHWM of ``pid`` once it runs its own program (not the fork of this process), else None."""
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def _hwm_kib(pid: int, own_cmdline: bytes) -> int:
+    """VmHWM of ``pid`` once it runs its own program (not the fork of this process), else 0."""
     try:
         if Path(f"/proc/{pid}/cmdline").read_bytes() == own_cmdline:
-            return None
+            return 0
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1])
     except (OSError, ValueError):
         pass
-    return None
+    return 0
 
 
-def run_measured(argv: list[str], *, stdout: int, stderr: int | None = None) -> Run:
-    """Run ``argv``; its wall seconds, CPU seconds (user + system, from ``wait4``) and peak RSS.
-
-    The peak RSS is the kernel's high-water mark (VmHWM) of the process, polled from /proc while it runs:
-    ``ru_maxrss`` would also count the pages of this (large) process that the child had before its exec.
-    """
+def run_measured(argv: list[str], *, stdout: int, stderr: int | None = None, env: dict | None = None) -> Run:
+    """Run ``argv``: wall seconds, CPU seconds of it and its children (``wait4``), and the peak RSS of its process
+    tree (each process's kernel high-water mark, VmHWM, polled from /proc and summed over the live processes)."""
     own = Path(f"/proc/{os.getpid()}/cmdline").read_bytes()
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=stdout, stderr=stderr)
-    peak = 0
+    proc = subprocess.Popen(argv, stdout=stdout, stderr=stderr, env=env)
+    peaks: dict[int, int] = {}
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
-        peak = max(peak, _peak_rss_kib(proc.pid, own) or 0)
+        for member in _tree(proc.pid):
+            peaks[member] = max(peaks.get(member, 0), _hwm_kib(member, own))
         time.sleep(0.01)
     wall = time.perf_counter() - started
     proc.returncode = code = os.waitstatus_to_exitcode(status)
     if code:
         raise SystemExit(f"{argv[0]} failed with exit code {code}")
-    return Run(wall, usage.ru_utime + usage.ru_stime, peak / 1024)
+    # wait4 counts the process itself and the children it waited for (the workers, the forkserver)
+    return Run(wall, usage.ru_utime + usage.ru_stime, sum(peaks.values()) / 1024)
 
 
 def tap_executable() -> str:
@@ -112,7 +131,7 @@ def machine() -> str:
 
 
 def record_count(log: Path) -> int:
-    """Records of `pull_events` the tap reported in its METRIC lines (the final count of each timespan)."""
+    """Records of `pull_events` the tap reported in its METRIC lines."""
     total = 0
     for line in log.read_text(errors="replace").splitlines():
         m = re.search(r"METRIC: (\{.*\})", line)
@@ -125,14 +144,22 @@ def record_count(log: Path) -> int:
     return total
 
 
-def bench(rows: int, repeat: int, workdir: Path, *, batch: bool = False) -> dict:
-    cfg = SimConfig(
-        namespaces=(NAMESPACE,),
-        weeks=1,
-        rows_per_week=rows,
-        end_date=END,
-        include_partial=False,
-    )
+def batch_rows(root: Path, mode: str) -> int:
+    """Rows in the batch files under ``root``."""
+    if mode == "parquet":
+        import pyarrow.parquet as pq
+
+        return sum(pq.ParquetFile(path).metadata.num_rows for path in root.glob("*.parquet"))
+    total = 0
+    for path in root.glob("*.jsonl.gz"):
+        with gzip.open(path, "rb") as lines:
+            total += sum(1 for _ in lines)
+    return total
+
+
+def bench(rows: int, repeat: int, workdir: Path, modes: tuple[str, ...]) -> dict:
+    cfg = SimConfig(namespaces=(NAMESPACE,), weeks=1, rows_per_week=rows, end_date=END, include_partial=False,
+                    row_shape="wide")  # fmt: skip
     ((year, week, _start, _end),) = simdata.complete_timespans(cfg, NAMESPACE, "weeks")
     cache = workdir / f"sim-{rows}"
     with Simulator(cfg, cache_dir=cache) as sim:
@@ -144,71 +171,64 @@ def bench(rows: int, repeat: int, workdir: Path, *, batch: bool = False) -> dict
             f"  {rows:,} rows: export of {size / 2**20:.0f} MiB gzip ready in {time.perf_counter() - t0:.1f} s",
             flush=True,
         )
-
-        config = {
+        base = {
             "username": sim.config.username,
             "password": sim.config.password,
             "api_url": sim.api_url,
-            "hub_url": sim.hub_url,
             "namespaces": [NAMESPACE],
             "timespan_types": ["weeks"],
-            "raw_timespan_type": "weeks",
         }
-        if batch:  # the SDK's BATCH messages: gzip JSONL files under the workdir instead of RECORD lines
-            batch_root = workdir / f"batches-{rows}"
-            batch_root.mkdir(exist_ok=True)
-            config["batch_config"] = {
-                "encoding": {"format": "jsonl", "compression": "gzip"},
-                "storage": {"root": batch_root.as_uri(), "prefix": "pull-events-"},
-            }
         config_path = workdir / "config.json"
-        config_path.write_text(json.dumps(config))
-        t0 = time.perf_counter()
+        config_path.write_text(json.dumps(base))
         discovered = subprocess.run(
-            [tap_executable(), "--config", str(config_path), "--discover"],
-            check=True,
-            capture_output=True,
-            text=True,
+            [tap_executable(), "--config", str(config_path), "--discover"], check=True, capture_output=True, text=True
         )
-        discover_s = time.perf_counter() - t0
-        catalog = select_only(json.loads(discovered.stdout), ["pull_events"])
         catalog_path = workdir / "catalog.json"
-        catalog_path.write_text(json.dumps(catalog))
+        catalog_path.write_text(json.dumps(select_only(json.loads(discovered.stdout), ["pull_events"])))
 
-        bare_runs: list[Run] = []
-        tap_runs: list[Run] = []
+        runs: dict[str, list[Run]] = {"bare": [], **{mode: [] for mode in modes}}
         with open(os.devnull, "wb") as devnull:
             for i in range(repeat):
-                bare_runs.append(run_measured([sys.executable, "-c", BARE, export["path"]], stdout=devnull))
-                log = workdir / f"tap-{rows}-{i}.log"
-                with open(log, "wb") as err:
-                    tap_runs.append(
-                        run_measured(
-                            [tap_executable(), "--config", str(config_path), "--catalog", str(catalog_path)],
-                            stdout=devnull,
-                            stderr=err.fileno(),
+                runs["bare"].append(run_measured([sys.executable, "-c", BARE, export["path"]], stdout=devnull))
+                line = [f"    run {i + 1}: bare {runs['bare'][-1].wall:.2f} s"]
+                for mode in modes:
+                    config = dict(base)
+                    root = workdir / f"batches-{rows}-{mode}-{i}"
+                    if mode != "record":
+                        root.mkdir()
+                        config["batch_config"] = {
+                            "encoding": {"format": mode, **({"compression": "gzip"} if mode == "jsonl" else {})},
+                            "storage": {"root": root.as_uri()},
+                            "batch_size": 1_000_000,
+                        }
+                    mode_config = workdir / f"config-{mode}.json"
+                    mode_config.write_text(json.dumps(config))
+                    log = workdir / f"tap-{rows}-{mode}-{i}.log"
+                    with open(log, "wb") as err:
+                        runs[mode].append(
+                            run_measured(
+                                [tap_executable(), "--config", str(mode_config), "--catalog", str(catalog_path)],
+                                stdout=devnull,
+                                stderr=err.fileno(),
+                            )
                         )
-                    )
-                emitted = record_count(log)
-                if emitted != rows:
-                    raise SystemExit(f"the tap emitted {emitted} pull_events records, expected {rows} (see {log})")
-                bare_run, tap_run = bare_runs[-1], tap_runs[-1]
-                print(
-                    f"    run {i + 1}: bare {bare_run.wall:.2f} s ({bare_run.cpu:.2f} s CPU), "
-                    f"tap {tap_run.wall:.2f} s ({tap_run.cpu:.2f} s CPU)",
-                    flush=True,
-                )
-    bare = statistics.median(r.wall for r in bare_runs)
-    tap = statistics.median(r.wall for r in tap_runs)
+                    written = record_count(log) if mode == "record" else batch_rows(root, mode)
+                    if written != rows:
+                        raise SystemExit(f"the tap wrote {written} {mode} rows, expected {rows} (see {log})")
+                    line.append(f"{mode} {runs[mode][-1].wall:.2f} s")
+                print(", ".join(line), flush=True)
+    bare = statistics.median(r.wall for r in runs["bare"])
     return {
         "rows": rows,
-        "bare_s": bare,
-        "tap_s": tap,
-        "bare_cpu": statistics.median(r.cpu for r in bare_runs),
-        "tap_cpu": statistics.median(r.cpu for r in tap_runs),
-        "bare_rss": max(r.rss_mib for r in bare_runs),
-        "tap_rss": max(r.rss_mib for r in tap_runs),
-        "discover_s": discover_s,
+        "modes": {
+            name: {
+                "wall": statistics.median(r.wall for r in measured),
+                "cpu": statistics.median(r.cpu for r in measured),
+                "rss": max(r.rss_mib for r in measured),
+                "ratio": statistics.median(r.wall for r in measured) / bare,
+            }
+            for name, measured in runs.items()
+        },
     }
 
 
@@ -217,43 +237,42 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", help="row counts (default: 1000000 5000000)")
     parser.add_argument("--quick", action="store_true", help="one 200k-row run (a smoke test)")
     parser.add_argument("--repeat", type=int, help="runs of each pipeline per row count (default 3; 1 with --quick)")
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES), help="tap modes to run")
     parser.add_argument("--workdir", type=Path, help="keep the generated files and logs here (default: temporary)")
-    parser.add_argument("--batch", action="store_true", help="the tap writes BATCH messages (gzip JSONL files)")
     args = parser.parse_args()
     try:
         import orjson  # noqa: F401
+        import pyarrow  # noqa: F401
     except ImportError:
-        raise SystemExit("the bare pipeline needs orjson: pip install -e '.[dev]'") from None
+        raise SystemExit("the benchmark needs orjson and pyarrow: pip install -e '.[dev]'") from None
     counts = args.rows or ([200_000] if args.quick else [1_000_000, 5_000_000])
     repeat = args.repeat or (1 if args.quick else 3)
 
     print(f"machine: {machine()}")
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="bench-pull-events-") as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        results = [bench(n, repeat, workdir, batch=args.batch) for n in counts]
+        results = [bench(n, repeat, workdir, tuple(args.modes)) for n in counts]
 
     print()
     print(
-        f"{'rows':>10} | {'pipeline':8} | {'wall s':>7} | {'CPU s':>6} | {'rows/s':>10} | {'peak RSS MiB':>12} | "
-        "tap/bare"
+        f"{'rows':>10} | {'pipeline':8} | {'wall s':>7} | {'CPU s':>6} | {'rows/s':>10} | {'peak RSS MiB':>12} | vs bare"
     )
-    print("-" * 80)
+    print("-" * 82)
     for r in results:
-        ratio = r["tap_s"] / r["bare_s"]
-        for name in ("bare", "tap"):
-            wall, cpu, rss = r[f"{name}_s"], r[f"{name}_cpu"], r[f"{name}_rss"]
-            tail = f"{ratio:.2f}x" if name == "tap" else ""
+        for name, m in r["modes"].items():
+            tail = f"{m['ratio']:.2f}x" if name != "bare" else ""
             print(
-                f"{r['rows']:>10,} | {name:8} | {wall:7.2f} | {cpu:6.2f} | {r['rows'] / wall:10,.0f} | {rss:12.0f} | "
-                f"{tail}"
+                f"{r['rows']:>10,} | {name:8} | {m['wall']:7.2f} | {m['cpu']:6.2f} | {r['rows'] / m['wall']:10,.0f} | "
+                f"{m['rss']:12.0f} | {tail}"
             )
-    print()
-    print(f"tap --discover: {max(r['discover_s'] for r in results):.2f} s")
     if len(results) > 1:
         small, large = min(results, key=lambda r: r["rows"]), max(results, key=lambda r: r["rows"])
-        growth = (large["tap_rss"] / small["tap_rss"] - 1) * 100
-        print(f"tap peak RSS growth {small['rows']:,} -> {large['rows']:,} rows: {growth:+.1f}%")
+        for name in small["modes"]:
+            growth = (large["modes"][name]["rss"] / small["modes"][name]["rss"] - 1) * 100
+            print(f"{name} peak RSS growth {small['rows']:,} -> {large['rows']:,} rows: {growth:+.1f}%")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

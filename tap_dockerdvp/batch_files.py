@@ -82,6 +82,7 @@ class BatchFiles:
         self._gzip: t.Any = None
         self._parquet: t.Any = None
         self._pending: list[pa.Table] = []
+        self._schema: pa.Schema | None = None  # the open parquet file's
         self._pending_rows = 0
 
     @property
@@ -126,9 +127,7 @@ class BatchFiles:
         """Append an Arrow table's rows (parquet); the URLs of the files this completed. Rows of another
         schema (other unknown columns) start a new file."""
         done: list[str] = []
-        schema = self._pending[0].schema if self._pending else None
-        if schema is None and self._parquet is not None:
-            schema = self._parquet.schema_arrow
+        schema = self._pending[0].schema if self._pending else self._schema
         if schema is not None and table.schema != schema:
             done += self._added(0, close=True)
         self._pending.append(table)
@@ -150,6 +149,7 @@ class BatchFiles:
                 self._open()
             codec = self.compression if self.compression not in (None, "none") else "snappy"
             self._parquet = pq.ParquetWriter(self._handle, table.schema, compression=codec)
+            self._schema = table.schema
         self._parquet.write_table(table, row_group_size=PARQUET_ROW_GROUP)
 
     def _added(self, rows: int, *, close: bool = False) -> list[str]:
@@ -176,7 +176,7 @@ class BatchFiles:
             self._flush_table()
             if self._parquet is not None:
                 self._parquet.close()
-                self._parquet = None
+                self._parquet = self._schema = None
         if self._handle is None:
             return None
         if self._gzip is not None:
@@ -190,7 +190,7 @@ class BatchFiles:
     def discard(self) -> None:
         """Abandon the open file (its rows will be read again) and delete what was written of it."""
         self._pending, self._pending_rows = [], 0
-        self._parquet = None
+        self._parquet = self._schema = None
         self._gzip = None
         if self._handle is not None:
             try:

@@ -221,6 +221,52 @@ class DockerHubStream(RESTStream):
         """The tap, typed: its run-wide state (``tap.run``), progress and namespace metadata."""
         return t.cast("TapDockerDVP", self._tap)
 
+    # -- BATCH files ------------------------------------------------------------------------------
+    def selected_keys(self) -> tuple[str, ...]:
+        """The selected properties, in schema order: what BATCH files carry."""
+        mask = self.mask
+        return tuple(key for key in self.schema["properties"] if mask.get(("properties", key), True))
+
+    @override
+    def get_batches(self, batch_config: t.Any, context: Context | None = None) -> t.Iterable[tuple[t.Any, list[str]]]:
+        """The stream's records in batch files written by the tap (`batch_files.BatchFiles`: typed parquet that
+        also takes objects without declared properties, fast gzip JSONL), `batch_size` records a file at most."""
+        from tap_dockerdvp.batch_files import BatchFiles
+        from tap_dockerdvp.encoders import ArrowRows, dumps
+
+        writer = BatchFiles(batch_config, tap_name=self.tap_name, stream_name=self.name)
+        keys = self.selected_keys()
+        to_arrow = ArrowRows(keys, self.schema) if writer.format == "parquet" else None
+        rows: list[dict[str, t.Any]] = []
+
+        def flush() -> list[str]:
+            if not rows:
+                return []
+            done = (
+                writer.add_table(to_arrow.from_records(rows))
+                if to_arrow is not None
+                else writer.add_text("".join(dumps(row) + "\n" for row in rows), len(rows))
+            )
+            self.tap.progress.add_rows(self.name, len(rows))
+            rows.clear()
+            return done
+
+        for element in [context] if context else (self.partitions or [{}]):
+            partition = element or None
+            for record in self.get_records(partition):
+                processed = self.post_process(record, partition)
+                if processed is None:
+                    continue
+                rows.append({key: processed.get(key) for key in keys})
+                if len(rows) >= writer.room:
+                    for url in flush():
+                        yield batch_config.encoding, [url]
+        for url in flush():
+            yield batch_config.encoding, [url]
+        last = writer.close()
+        if last:
+            yield batch_config.encoding, [last]
+
     # -- logs a person wants to read -------------------------------------------------------------
     @override
     def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:

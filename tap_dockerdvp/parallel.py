@@ -197,7 +197,7 @@ class ParallelRead:
         """The file's rows after ``skip``, encoded, in order; raises what the serial reader raises, after the same
         rows (:class:`CsvFormatError`, :class:`TruncatedFileError`)."""
         source = decompressed(chunks, self.label)
-        rest, header = _header(source)
+        rest, header = header_row(source)
         if header is None:  # no whole line: the serial reader says what it makes of that
             yield from self._serial(chain([rest], source), first_row=1, skip=skip, with_header=True)
             return
@@ -208,8 +208,8 @@ class ParallelRead:
         restart: tuple[int, list[bytes]] | None = None  # (row, bytes) where this process reads on
         while restart is None:
             while submitting and len(pending) < self.ahead:
-                rest, exhausted = _fill(rest, source, exhausted)
-                end = _chunk_end(rest, exhausted)
+                rest, exhausted = fill(rest, source, exhausted)
+                end = chunk_end(rest, exhausted)
                 if not end:  # no whole line left, or quotes open at the cut: the rest is read here
                     submitting = False
                     break
@@ -261,7 +261,7 @@ class ParallelRead:
             self.stats.add(stats)
 
 
-def _fill(rest: bytes, source: Iterator[bytes], exhausted: bool) -> tuple[bytes, bool]:
+def fill(rest: bytes, source: Iterator[bytes], exhausted: bool) -> tuple[bytes, bool]:
     """``rest`` with blocks added until it holds a chunk's worth and a line break, or the data ends."""
     parts = [rest]
     size = len(rest)
@@ -277,7 +277,7 @@ def _fill(rest: bytes, source: Iterator[bytes], exhausted: bool) -> tuple[bytes,
     return (b"".join(parts) if len(parts) > 1 else rest), exhausted
 
 
-def _chunk_end(rest: bytes, exhausted: bool) -> int:
+def chunk_end(rest: bytes, exhausted: bool) -> int:
     """Where the next chunk ends: after the last line break of a chunk's worth (of all of it at the end), if
     the quotes before it are closed; 0 when there is no such place."""
     end = rest.rfind(b"\n", 0, len(rest) if exhausted else CHUNK_BYTES) + 1
@@ -294,7 +294,7 @@ def gzip_members_each(pieces: Iterable[Piece], every: int) -> Iterator[Piece]:
         yield from gzip_members([piece], every)
 
 
-def _header(blocks: Iterator[bytes]) -> tuple[bytes, list[str] | None]:
+def header_row(blocks: Iterator[bytes]) -> tuple[bytes, list[str] | None]:
     """(the bytes after the header row, the header row), reading blocks until a line break outside quotes;
     (all bytes read, None) when there is none within a chunk's worth."""
     import csv

@@ -178,18 +178,22 @@ def test_a_late_report_file_holds_back_its_partition(simulator, caplog) -> None:
 # -- 3. bytes that are not UTF-8 -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["record lines", "sdk", "batch"])
+@pytest.mark.parametrize("path", ["record lines", "sdk", "batch", "parquet"])
 def test_a_latin1_byte_keeps_its_row_on_every_path(simulator, caplog, monkeypatch, tmp_path, path) -> None:
     cfg = small(namespaces=("acme",), latin1_rows=3)
     sim = simulator(cfg)
     monkeypatch.setenv(FAST_PATH_ENV, "0" if path == "sdk" else "1")
     config = tap_config(sim, timespan_types=["weeks"])
-    if path == "batch":
-        config["batch_config"] = {"encoding": {"format": "jsonl", "compression": "gzip"},
-                                  "storage": {"root": tmp_path.as_uri()}}  # fmt: skip
+    if path in ("batch", "parquet"):
+        encoding = {"format": "jsonl", "compression": "gzip"} if path == "batch" else {"format": "parquet"}
+        config["batch_config"] = {"encoding": encoding, "storage": {"root": tmp_path.as_uri()}}
     with caplog.at_level(logging.WARNING):
         out = run_tap(config, catalog=catalog_selecting(config, ["pull_events"]))
-    if path == "batch":
+    if path == "parquet":
+        import pyarrow.parquet as pq
+
+        rows = [r for f in sorted(Path(tmp_path).glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    elif path == "batch":
         rows = []
         for name in sorted(Path(tmp_path).glob("*.gz")):
             with gzip.open(name, "rt") as lines:

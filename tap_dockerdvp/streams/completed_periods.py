@@ -55,6 +55,12 @@ class CompletedPeriodStream(DockerHubStream):
         """Called once a period's rows were all emitted and its bookmark announced."""
 
     # -- bookmarks ---------------------------------------------------------------------------------
+    @override
+    def get_replication_key_signpost(self, context: Context | None = None) -> None:
+        # The SDK caps a date-time bookmark at the sync's start time; a period is listed only once complete, so
+        # its start is always in the past: nothing to cap, and no signpost left in the state.
+        return None
+
     def bookmark_window(self, context: Context) -> tuple[dt.date | None, dt.date | None]:
         """(start of the last period extracted, `start_date`): a bookmark wins over start_date."""
         bookmark = self.get_context_state(context).get("replication_key_value")
@@ -103,7 +109,7 @@ class CompletedPeriodStream(DockerHubStream):
     @override
     def get_batches(self, batch_config: t.Any, context: Context | None = None) -> t.Iterable[tuple[t.Any, list[str]]]:
         contexts = [context] if context else (self.partitions or [])
-        keys = tuple(key for key in self.schema["properties"] if self.mask.get(("properties", key), True))
+        keys = self.selected_keys()
         for partition in contexts:
             for period in self.get_records(partition):
                 record = self.post_process(period, partition)

@@ -31,6 +31,7 @@ from singer_sdk.mapper import SameRecordTransform
 from typing_extensions import override
 
 from tap_dockerdvp import parallel
+from tap_dockerdvp.arrow_lane import ArrowLane, TablePart
 from tap_dockerdvp.batch_files import BatchFiles
 from tap_dockerdvp.client import DockerHubStream
 from tap_dockerdvp.csv_reader import CsvFormatError, ReadStats, RowBatch, TruncatedFileError, read_batches, records
@@ -125,11 +126,6 @@ class PeriodFilesStream(DockerHubStream):
     def property_order(self) -> tuple[str, ...]:
         """Every property, in schema order: the order of each row's keys."""
         return tuple(self.schema["properties"])
-
-    def selected_keys(self) -> tuple[str, ...]:
-        """The selected properties, in schema order: what RECORD lines and BATCH files carry."""
-        mask = self.mask
-        return tuple(key for key in self.property_order if mask.get(("properties", key), True))
 
     def maps_reason(self) -> str | None:
         """Why rows must be mapped by the SDK's mapper (stream maps, flattening), or None."""
@@ -232,27 +228,31 @@ class PeriodFilesStream(DockerHubStream):
                 )
                 reader = self.pieces(encoding, files[index].size, gzip=writer.compression == "gzip")
                 for piece in self.read_file(context, files, index, reader, rollback=writer.rollback):
+                    self.tap.progress.add_rows(self.name, piece.count)
                     for url in writer.add_piece(piece):
                         yield batch_config.encoding, [url]
-            else:
+            elif not mapped:  # parquet: the Arrow lane
+                reader = self.tables(keys, schema, constants)
+                for part in self.read_file(context, files, index, reader, rollback=writer.rollback):
+                    self.tap.progress.add_rows(self.name, part.count)
+                    for piece in cut(part, writer.batch_size):
+                        for url in writer.add_table(piece.table):
+                            yield batch_config.encoding, [url]
+            else:  # stream maps or flattening: the SDK's mapper, record by record
                 for batch in self.read_file(context, files, index, self.batches, rollback=writer.rollback):
+                    self.tap.progress.add_rows(self.name, batch.count)
                     for part in cut(batch, writer.batch_size):
-                        if mapped:
-                            rows = [
-                                row
-                                for row in map(
-                                    mapper.transform,
-                                    records(part, self.property_order, constants, extra_key=self.extra_key),
-                                )
-                                if row
-                            ]
-                            done = (
-                                writer.add_text("".join(dumps(r) + "\n" for r in rows), part.count)
-                                if jsonl
-                                else writer.add_table(to_arrow.from_records(rows))  # type: ignore[union-attr]
-                            )
-                        else:
-                            done = writer.add_table(to_arrow.from_batch(part, constants))  # type: ignore[union-attr]
+                        order = self.property_order
+                        rows = [
+                            r
+                            for r in map(mapper.transform, records(part, order, constants, extra_key=self.extra_key))
+                            if r
+                        ]
+                        done = (
+                            writer.add_text("".join(dumps(r) + "\n" for r in rows), part.count)
+                            if jsonl
+                            else writer.add_table(to_arrow.from_records(rows))  # type: ignore[union-attr]
+                        )
                         for url in done:
                             yield batch_config.encoding, [url]
             last = writer.close()
@@ -266,6 +266,25 @@ class PeriodFilesStream(DockerHubStream):
         return reading.edges.watch(
             read_batches(download, self.spec, label=reading.label, skip=skip, stats=reading.stats, logger=self.logger)
         )
+
+    def tables(self, keys: tuple[str, ...], schema: t.Mapping[str, t.Any], constants: dict[str, t.Any]) -> FileReader:
+        """A reader of the file's rows as Arrow tables, for parquet (see :mod:`tap_dockerdvp.arrow_lane`)."""
+
+        def read(download: Download, skip: int, reading: Reading) -> t.Iterator[TablePart]:
+            lane = ArrowLane(
+                self.spec,
+                label=reading.label,
+                keys=keys,
+                schema=schema,
+                constants=constants,
+                extra_key=self.extra_key,
+                stats=reading.stats,
+                edges=reading.edges,
+                logger=self.logger,
+            )
+            return lane.tables(download, skip=skip)
+
+        return read
 
     def pieces(self, encoding: Encoding, size: int | None, *, gzip: bool = False) -> FileReader:
         """A reader of the file's rows encoded: on every core for a large file (see

@@ -69,7 +69,7 @@ class PullStatsStream(DockerHubStream):
             "extra_fields",
             # no declared properties: flattening keeps it whole as JSON text
             th.CustomType({"type": ["object", "null"], "additionalProperties": {}}),
-            description="Fields of the row this tap does not know",
+            description="Fields of the row this tap does not know (null when none)",
         ),
     ).to_dict()
 
@@ -112,7 +112,7 @@ class PullStatsStream(DockerHubStream):
                 "pull_count": row.get("pullCount"),
                 "ip_count": row.get("ipCount"),
                 "api": api,
-                "extra_fields": {k: v for k, v in row.items() if k not in _KNOWN_FIELDS},
+                "extra_fields": {k: v for k, v in row.items() if k not in _KNOWN_FIELDS} or None,
             }
 
 

@@ -1,0 +1,235 @@
+r"""The reader's Arrow lane, for parquet batch files: pyarrow's C++ CSV parser splits the lines, the reader's rules
+decide what the fields are.
+
+Parquet needs Arrow columns, and building them from Python strings costs more than parsing the CSV. So for
+parquet (pyarrow installed, the ``parquet`` extra) a file is cut into chunks of whole lines as for the worker
+processes (:mod:`tap_dockerdvp.parallel`), and each chunk is split into text columns by ``pyarrow.csv`` (on every
+core: it uses threads). The rules stay those of :mod:`tap_dockerdvp.csv_reader`: the header is read by the same
+:class:`~tap_dockerdvp.csv_reader.FileLayout`, null tokens are the same :data:`~tap_dockerdvp.csv_reader.NULL_TOKENS`,
+and rows are numbered the same way (blank lines not counted). Arrow kernels type only the common shapes, and only
+where they give exactly what the reader's parsers give (a date-time is ``YYYY-MM-DD HH:MM:SS``, and formats back to
+itself; an integer is digits). Any chunk with something else in it - a ragged row, bytes that are not UTF-8, another
+date format, a bad value, quotes open at its end - is read by the reader itself (:func:`read_batches`), which also
+raises its errors, after the same rows. So a parquet file holds exactly the rows RECORD messages carry.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+from itertools import chain
+
+from tap_dockerdvp.csv_reader import NULL_TOKENS, FileLayout, ReadStats, decompressed, read_batches
+from tap_dockerdvp.encoders import ArrowRows, arrow_column, arrow_type
+from tap_dockerdvp.parallel import Edges, chunk_end, fill, header_row
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
+    import pyarrow as pa
+
+    from tap_dockerdvp.views import ViewSpec
+
+# The shapes Arrow types itself; the others go to the reader's parsers.
+_DATETIME = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$"
+_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_INTEGER = r"^-?\d{1,18}$"
+
+
+class TablePart:
+    """Consecutive rows of a file as an Arrow table (what a parquet batch file is written from)."""
+
+    __slots__ = ("count", "first_row", "table")
+
+    def __init__(self, table: pa.Table, first_row: int) -> None:
+        self.table, self.first_row, self.count = table, first_row, table.num_rows
+
+    @property
+    def last_row(self) -> int:
+        return self.first_row + self.count - 1
+
+    def split(self, count: int) -> TablePart:
+        return TablePart(self.table.slice(0, count), self.first_row)
+
+    def drop(self, count: int) -> TablePart:
+        return TablePart(self.table.slice(count), self.first_row + count)
+
+
+def _any_not(check: t.Any, values: t.Any) -> bool:
+    """Whether a value that is not null fails ``check``."""
+    import pyarrow.compute as pc
+
+    return bool(pc.any(pc.and_(pc.is_valid(values), pc.invert(pc.fill_null(check, False)))).as_py())
+
+
+class _Fallback(Exception):
+    """This chunk is for the reader itself."""
+
+
+class ArrowLane:
+    """One read of one file into Arrow tables with the columns ``keys`` (typed from ``schema``)."""
+
+    def __init__(
+        self,
+        spec: ViewSpec,
+        *,
+        label: str,
+        keys: tuple[str, ...],
+        schema: Mapping[str, t.Any],
+        constants: Mapping[str, t.Any],
+        extra_key: str = "extra_columns",
+        stats: ReadStats,
+        edges: Edges,
+        logger: logging.Logger | logging.LoggerAdapter,
+    ) -> None:
+        self.spec, self.label, self.keys, self.constants, self.extra_key = spec, label, keys, constants, extra_key
+        self.props = {key: schema["properties"][key] for key in keys}
+        self.stats, self.edges, self.log = stats, edges, logger
+        self.rows = ArrowRows(keys, schema, extra_key=extra_key)
+        self.layout: FileLayout | None = None
+
+    def tables(self, chunks: Iterable[bytes], *, skip: int = 0) -> Iterator[TablePart]:
+        """The file's rows after ``skip``, in order; raises what the reader raises, after the same rows."""
+        source = decompressed(chunks, self.label)
+        rest, header = header_row(source)
+        if header is None:  # no whole line: the reader says what it makes of that
+            yield from self._reader(chain([rest], source), first_row=1, skip=skip, with_header=True)
+            return
+        self.layout = FileLayout.of(header, self.spec, label=self.label, log=self.log, cut_in_header=False)
+        next_row, exhausted = 1, False
+        while True:
+            rest, exhausted = fill(rest, source, exhausted)
+            end = chunk_end(rest, exhausted)
+            if not end:
+                break  # a cut last row, or quotes open across the cut
+            try:
+                part = self._arrow(rest[:end], next_row)
+            except _Fallback:
+                break  # something only the reader reads right: it reads the rest
+            rest = rest[end:]
+            next_row += part.count
+            self.stats.rows += part.count
+            if part.last_row > skip:
+                yield part.drop(skip - part.first_row + 1) if part.first_row <= skip else part
+        if rest or not exhausted:
+            yield from self._reader(chain([rest], source), first_row=next_row, skip=skip)
+
+    def _reader(
+        self, data: Iterable[bytes], *, first_row: int, skip: int, with_header: bool = False
+    ) -> Iterator[TablePart]:
+        """The rest of the file read by the reader itself, into tables."""
+        stats = ReadStats()
+        batches = read_batches(
+            data, self.spec, label=self.label, layout=None if with_header else self.layout, first_row=first_row,
+            skip=skip, stats=stats, plain=True, logger=self.log,
+        )  # fmt: skip
+        try:
+            for batch in self.edges.watch(batches):
+                yield TablePart(self.rows.from_batch(batch, self.constants), batch.first_row)
+        finally:
+            self.stats.add(stats)
+
+    # -- the Arrow lane ----------------------------------------------------------------------------
+    def _arrow(self, chunk: bytes, first_row: int) -> TablePart:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pacsv
+
+        layout = self.layout
+        assert layout is not None
+        if not chunk.isascii():
+            try:
+                chunk.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _Fallback from None  # the reader's byte rule
+        names = [f"f{i}" for i in range(layout.width)]
+        invalid: list[t.Any] = []
+
+        def skip_invalid(row: t.Any) -> str:  # a ragged row: noted, the chunk goes to the reader
+            invalid.append(row)
+            return "skip"
+
+        try:
+            table = pacsv.read_csv(
+                pa.py_buffer(chunk),
+                read_options=pacsv.ReadOptions(column_names=names),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip_invalid),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(names, pa.string()),
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+        except pa.ArrowInvalid:
+            raise _Fallback from None  # not UTF-8, or something Arrow's parser does not take: the reader's rules
+        if invalid:
+            raise _Fallback  # a ragged row: the reader keeps its surplus values
+        count = table.num_rows
+        columns = [table.column(i) for i in range(layout.width)]
+        nulls = pa.array(sorted(NULL_TOKENS), pa.string())
+        arrays = []
+        for key in self.keys:
+            if key in self.constants:
+                arrays.append(arrow_column([self.constants[key]] * count, self.props[key]))
+            elif key == "row_number":
+                arrays.append(arrow_column(range(first_row, first_row + count), self.props[key]))
+            elif key == self.extra_key:
+                arrays.append(self._extra(columns, count, nulls))
+            elif key in layout.found:
+                index = layout.found[key]
+                kind = layout.typed.get(index)
+                column = columns[index]
+                if kind is None:
+                    arrays.append(pc.if_else(pc.is_in(column, value_set=nulls), None, column).combine_chunks())
+                else:
+                    arrays.append(self._typed(column, kind, nulls, key))
+            else:
+                arrays.append(arrow_column([None] * count, self.props[key]))
+        out = pa.Table.from_arrays(arrays, names=list(self.keys))
+        check = self.edges.column
+        if check and count and check in layout.found:
+            first = out.column(check)[0].as_py() if check in self.keys else None
+            last = out.column(check)[count - 1].as_py() if check in self.keys else None
+            values = [v.isoformat() if v is not None and hasattr(v, "isoformat") else v for v in (first, last)]
+            self.edges.values = [self.edges.values[0] if self.edges.values else values[0], values[1]]
+        return TablePart(out, first_row)
+
+    def _typed(self, column: pa.ChunkedArray, kind: str, nulls: pa.Array, key: str) -> pa.Array:
+        """A typed column, if every value is null by the reader's rule or has a shape Arrow types exactly."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        null = pc.or_(pc.is_in(column, value_set=nulls), pc.equal(pc.utf8_trim_whitespace(column), ""))
+        values = pc.if_else(null, None, column)
+        target = arrow_type(self.props[key])
+        if kind in ("date-time", "date"):
+            shape, fmt = (_DATETIME, "%Y-%m-%d %H:%M:%S") if kind == "date-time" else (_DATE, "%Y-%m-%d")
+            text = pc.replace_substring(values, "T", " ") if kind == "date-time" else values
+            parsed = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
+            # a value must have the shape, and read back as itself (Arrow takes 2026-02-31; the reader does not)
+            exact = pc.and_kleene(
+                pc.match_substring_regex(values, shape), pc.equal(pc.strftime(parsed, format=fmt), text)
+            )
+            if _any_not(exact, values):
+                raise _Fallback
+            return parsed.cast(target).combine_chunks()
+        if kind == "integer":
+            if _any_not(pc.match_substring_regex(values, _INTEGER), values):
+                raise _Fallback
+            return values.cast(pa.int64()).combine_chunks()
+        raise _Fallback  # numbers: the reader's parser
+
+    def _extra(self, columns: list[pa.ChunkedArray], count: int, nulls: pa.Array) -> pa.Array:
+        """The unknown columns as a struct (text, null tokens as null), or nulls when the file has none."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        layout = self.layout
+        assert layout is not None
+        if not layout.extra:
+            return pa.nulls(count)
+        fields = [
+            pc.if_else(pc.is_in(columns[i], value_set=nulls), None, columns[i]).combine_chunks()
+            for i in layout.extra.values()
+        ]
+        return pa.StructArray.from_arrays(fields, names=list(layout.extra))
