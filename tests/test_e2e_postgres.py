@@ -18,7 +18,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shlex
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -268,6 +270,37 @@ def readme_cleanup_sql(schema: str) -> str:
     return sql.replace("dvp.", f'"{schema}".')
 
 
+@contextmanager
+def own_load(
+    postgres: Postgres, tmp_path_factory: pytest.TempPathFactory, label: str, **env: str
+) -> Iterator[tuple[Meltano, Postgres, Sim]]:
+    """A simulator, a meltano state store and a schema of the test's own (dropped afterwards)."""
+    meltano_bin = require_meltano(("extractors", "tap-dockerdvp"), ("loaders", "target-postgres"))
+    pg = Postgres(settings=postgres.settings, schema=f"e2e_{label}_{os.getpid()}_{secrets.token_hex(3)}")
+    s = pg.settings
+    try:
+        with run_simulator(tmp_path_factory.mktemp(f"simulator-{label}")) as sim:
+            yield (
+                meltano_runner(
+                    meltano_bin,
+                    sim,
+                    tmp_path_factory.mktemp(f"meltano-{label}"),
+                    TARGET_POSTGRES_HOST=str(s["host"]),
+                    TARGET_POSTGRES_PORT=str(s["port"]),
+                    TARGET_POSTGRES_USER=s["user"],
+                    TARGET_POSTGRES_PASSWORD=s["password"],
+                    TARGET_POSTGRES_DATABASE=s["dbname"],
+                    TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=pg.schema,
+                    **env,
+                ),
+                pg,
+                sim,
+            )
+    finally:
+        with psycopg.connect(**s, connect_timeout=10, autocommit=True) as con:
+            con.execute(f'DROP SCHEMA IF EXISTS "{pg.schema}" CASCADE')
+
+
 def test_hard_delete_drops_a_deleted_repository_and_no_period_row(
     postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -275,27 +308,46 @@ def test_hard_delete_drops_a_deleted_repository_and_no_period_row(
     Docker Hub, leaves one repository fewer, and every row of the incremental tables where it was. The second run
     also reads the last timespans again (`lookback_timespans: 1`) after Docker re-split their files: their old rows
     stay next to the new ones until the README's clean-up deletes them."""
-    meltano_bin = require_meltano(("extractors", "tap-dockerdvp"), ("loaders", "target-postgres"))
-    pg = Postgres(settings=postgres.settings, schema=f"e2e_hd_{os.getpid()}_{secrets.token_hex(3)}")
-    s = pg.settings
-    try:
-        with run_simulator(tmp_path_factory.mktemp("simulator-hard-delete")) as sim:
-            meltano = meltano_runner(
-                meltano_bin,
-                sim,
-                tmp_path_factory.mktemp("meltano-hard-delete"),
-                TARGET_POSTGRES_HOST=str(s["host"]),
-                TARGET_POSTGRES_PORT=str(s["port"]),
-                TARGET_POSTGRES_USER=s["user"],
-                TARGET_POSTGRES_PASSWORD=s["password"],
-                TARGET_POSTGRES_DATABASE=s["dbname"],
-                TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=pg.schema,
-                TARGET_POSTGRES_HARD_DELETE="true",
-            )
-            _hard_delete_runs(meltano, pg, sim)
-    finally:
-        with psycopg.connect(**s, connect_timeout=10, autocommit=True) as con:
-            con.execute(f'DROP SCHEMA IF EXISTS "{pg.schema}" CASCADE')
+    with own_load(postgres, tmp_path_factory, "hd", TARGET_POSTGRES_HARD_DELETE="true") as (meltano, pg, sim):
+        _hard_delete_runs(meltano, pg, sim)
+
+
+def readme_window_commands() -> list[tuple[dict[str, str], list[str]]]:
+    """The README's window recipe (*State*, *Windows*): (environment, meltano arguments) per command."""
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index("### Windows") :].split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = []
+    for line in block.replace("\\\n", " ").splitlines():
+        words = shlex.split(line)
+        env = {}
+        while "=" in words[0]:
+            name, value = words.pop(0).split("=", 1)
+            env[name] = value
+        assert words[0] == ".venv-meltano/bin/meltano", line
+        commands.append((env, words[1:]))
+    return commands
+
+
+def test_the_readme_window_recipe_loads_every_row_once(
+    postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The README's windows, each with its own state ID, then the weekly run: every row once, one state per run."""
+    commands = readme_window_commands()
+    assert len(commands) == 3 and [args[:1] for _env, args in commands] == [["run"]] * 3
+    with own_load(postgres, tmp_path_factory, "windows") as (meltano, pg, sim):
+        for number, (env, args) in enumerate(commands):
+            meltano(*args, name=f"window-{number}", env=env)
+        expected = expected_counts(sim.cfg)
+        counts = pg.counts()
+        for table in ("namespaces", "repositories", "timespans", "pull_events", "repo_summary", "summary"):
+            assert counts[table] == expected[table], (table, counts[table], expected[table])
+        for table in ("pull_events", "timespans"):
+            keys = ", ".join(f'"{c}"' for c in key_properties(sim)[table])
+            ((distinct,),) = pg.query(f'SELECT count(*) FROM (SELECT DISTINCT {keys} FROM "{pg.schema}"."{table}") d')  # noqa: S608
+            assert distinct == counts[table], table
+        listed = set(meltano("state", "list", name="state-list").split())
+        suffixes = [args[args.index("--state-id-suffix") + 1] for _env, args in commands if "--state-id-suffix" in args]
+        assert {f"{STATE_ID}:{suffix}" for suffix in suffixes} | {STATE_ID} <= listed, listed
 
 
 def _hard_delete_runs(meltano: Meltano, pg: Postgres, sim: Sim) -> None:
