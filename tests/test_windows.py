@@ -4,6 +4,8 @@ leaves, for the export timespans and the report periods."""
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import json
 import logging
 from collections import defaultdict
 
@@ -291,3 +293,33 @@ def test_report_periods_window_and_lookback(simulator, caplog) -> None:
         "globex trends week: extracting again the 2 most recent report periods" in r.getMessage()
         for r in caplog.records
     )
+
+
+def test_lookback_in_batch_mode(simulator, tmp_path) -> None:
+    """BATCH files carry the timespans read again and the new ones; the bookmark never moves back."""
+    cfg = sim_config(namespaces=("acme",), weeks=5)
+    sim = simulator(cfg)
+    weeks = starts(cfg, "acme")
+    batch = {
+        "encoding": {"format": "jsonl", "compression": "gzip"},
+        "storage": {"root": tmp_path.as_uri(), "prefix": "lookback-"},
+    }
+    config = tap_config(sim, timespan_types=["weeks"], batch_config=batch)
+    catalog = catalog_selecting(config, ["timespans", "pull_events"])
+    first = run_tap(tap_config(sim, timespan_types=["weeks"], end_date=weeks[3].isoformat()), catalog=catalog)
+    second = run_tap(tap_config(sim, timespan_types=["weeks"], batch_config=batch, lookback_timespans=2),
+                     catalog=catalog, state=first.final_state)  # fmt: skip
+    read: dict[str, list[dict]] = defaultdict(list)
+    for message in second.messages:
+        if message["type"] == "BATCH":
+            for uri in message["manifest"]:
+                with gzip.open(uri.removeprefix("file://"), "rt") as handle:
+                    read[message["stream"]].extend(json.loads(line) for line in handle)
+    assert [r["timespan_start"][:10] for r in read["timespans"]] == [w.isoformat() for w in weeks[1:]]
+    by_week = defaultdict(int)
+    for row in read["pull_events"]:
+        by_week[dt.date.fromisoformat(row["timespan_start"][:10])] += 1
+    assert by_week == {week: raw_rows(cfg, "acme", week) for week in weeks[1:]}
+    key = (("namespace", "acme"), ("timespan_type", "weeks"))
+    assert all(bookmarks(state)[key] >= iso(weeks[2]) for state in second.states)
+    assert bookmarks(second.final_state) == {key: iso(weeks[-1])}
