@@ -5,6 +5,9 @@ this is what a warehouse sees: one table per stream, the streams' keys as primar
 and timestamp columns, and upserts on the keys. The test loads everything, checks row counts against what
 the simulator served, the column types and the primary keys; then clears the state and runs the same
 timespans again: every row is written again (``_sdc_batched_at`` moves) and the counts do not change.
+Two more tests load into schemas (and meltano states) of their own: ACTIVATE_VERSION with ``hard_delete`` after a
+repository was deleted (with a lookback over re-split files and the README's clean-up), and the README's window
+recipe.
 
 The server: TAP_DOCKERDVP_TEST_PG_URL (``postgresql://user:password@host:port/database``), else the
 libpq variables PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE, else what `.ci/postgres.sh` sets up
