@@ -273,13 +273,13 @@ class DockerHubStream(RESTStream):
         """The SDK's stream lines, at the level a person wants them (see the README's *Logging*):
 
         - "Beginning sync" of a child stream: at INFO the first time in a run, then at DEBUG (the parent's
-          "done" line sums up each period; a view the namespace does not offer is not synced at all);
+          "done" line sums up each period), and always at DEBUG for a view the namespace does not offer;
         - "An unhandled error occurred" for an error the CLI prints in one line, or for the SDK's own record
           limit (`--test`): at DEBUG.
         """
         if level == logging.INFO and message.startswith("Beginning sync of") and self.parent_stream_type:
             announced = self.tap.run.announced
-            if self.name in announced:
+            if self.name in announced or not getattr(self, "context_applies", True):
                 level = logging.DEBUG
             else:
                 announced.add(self.name)

@@ -41,6 +41,7 @@ from tap_dockerdvp.streams.pull_stats import (
 from tap_dockerdvp.streams.reports import DATA_SOURCES, REPORT_STREAMS, ReportsStream, data_sources
 from tap_dockerdvp.streams.repositories import RepositoriesStream
 from tap_dockerdvp.streams.timespans import TimespansStream
+from tap_dockerdvp.streams.whole_tables import WholeTableStream
 
 DEFAULT_API_URL = "https://hub.docker.com/api/publisher/analytics/v1"
 DEFAULT_HUB_URL = "https://hub.docker.com"  # the origin of DEFAULT_API_URL: see `_default_hub_url`
@@ -86,6 +87,22 @@ class TapDockerDVP(Tap):
             th.DateTimeType,
             title="Start date",
             description="On the first run, skip timespans that start before this date (YYYY-MM-DD)",
+        ),
+        th.Property(
+            "end_date",
+            th.DateTimeType,
+            title="End date",
+            description="Do not extract timespans or report periods that start on or after this date (YYYY-MM-DD, "
+            "exclusive). With `start_date` it cuts a backfill into windows; give each window its own state ID",
+        ),
+        th.Property(
+            "lookback_timespans",
+            th.IntegerType,
+            default=0,
+            title="Lookback timespans",
+            description="Each run first extracts again the N most recent completed timespans (and report periods) "
+            "up to the bookmark of each partition, so data Docker revised after it was read is picked up; rows "
+            "upsert on their keys",
         ),
         th.Property(
             "timespan_types",
@@ -137,6 +154,15 @@ class TapDockerDVP(Tap):
             title="Pull statistics group",
             description="`group` of namespace_pull_stats: `namespace` totals or one row per `repo` "
             "(repository_pull_stats always has one row per repository)",
+        ),
+        th.Property(
+            "emit_activate_version_messages",
+            th.BooleanType,
+            default=True,
+            title="Emit ACTIVATE_VERSION messages",
+            description="Send ACTIVATE_VERSION for the full-table streams (namespaces, repositories, the pull "
+            "statistics), so a target can delete their rows that disappeared (e.g. a deleted repository); the "
+            "incremental streams never send it. Turn it off for runs sharded by namespace",
         ),
         th.Property(
             "api_url",
@@ -313,6 +339,11 @@ class TapDockerDVP(Tap):
             )
         # Resolve the namespaces first: a namespace the account cannot see fails the run before any output.
         self.namespace_metadata()
+        # Then every row of the full-table streams that announce a new table version: a failed request must end
+        # the run before ACTIVATE_VERSION lets a target delete the old rows (see streams/whole_tables.py).
+        for stream in self.streams.values():
+            if isinstance(stream, WholeTableStream) and stream.announces_versions:
+                stream.prefetch()
         try:
             super().sync_all()
         finally:
@@ -411,12 +442,19 @@ class TapDockerDVP(Tap):
         for key in ("username", "password"):
             if not str(config.get(key) or "").strip():
                 raise ConfigError(f"setting `{key}` is empty: set it to {advice[key]}")
-        start = config.get("start_date")
-        if start:
-            try:
-                dt.date.fromisoformat(str(start)[:10])
-            except ValueError:
-                raise ConfigError(f"setting `start_date` is not a date (YYYY-MM-DD): {start!r}") from None
+        dates = {}
+        for key in ("start_date", "end_date"):
+            value = config.get(key)
+            if value:
+                try:
+                    dates[key] = dt.date.fromisoformat(str(value)[:10])
+                except ValueError:
+                    raise ConfigError(f"setting `{key}` is not a date (YYYY-MM-DD): {value!r}") from None
+        if "start_date" in dates and "end_date" in dates and dates["end_date"] <= dates["start_date"]:
+            raise ConfigError(
+                f"setting `end_date` ({dates['end_date']}) must be after `start_date` ({dates['start_date']}): the "
+                "window is [start_date, end_date)"
+            )
         unknown = sorted(set(config["timespan_types"]) - set(TIMESPAN_TYPES))
         if unknown or not config["timespan_types"]:
             raise ConfigError(
@@ -435,6 +473,8 @@ class TapDockerDVP(Tap):
             raise ConfigError("settings `max_retries` must be >= 0 and `request_timeout` > 0")
         if int(config["parallel_workers"]) < 0:
             raise ConfigError(f"setting `parallel_workers` must be >= 0, got {config['parallel_workers']!r}")
+        if int(config.get("lookback_timespans") or 0) < 0:
+            raise ConfigError(f"setting `lookback_timespans` must be >= 0, got {config['lookback_timespans']!r}")
         if int(config["late_data_grace_days"]) < 0:
             raise ConfigError(f"setting `late_data_grace_days` must be >= 0, got {config['late_data_grace_days']!r}")
 

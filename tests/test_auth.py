@@ -111,6 +111,13 @@ def test_unknown_namespace_names_the_setting(simulator) -> None:
     [
         ({"password": "  "}, "`password`"),
         ({"start_date": "last tuesday"}, "`start_date`"),
+        ({"end_date": "2026-13-01"}, "`end_date`"),
+        (
+            {"start_date": "2026-06-01", "end_date": "2026-06-01"},
+            r"`end_date` \(2026-06-01\) must be after `start_date`",
+        ),
+        ({"lookback_timespans": -1}, "`lookback_timespans` must be >= 0"),
+        ({"emit_activate_version_messages": "yes"}, "`emit_activate_version_messages`"),
         ({"api_url": "hub.docker.com"}, "`api_url`"),
     ],
 )

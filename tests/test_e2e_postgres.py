@@ -5,6 +5,9 @@ this is what a warehouse sees: one table per stream, the streams' keys as primar
 and timestamp columns, and upserts on the keys. The test loads everything, checks row counts against what
 the simulator served, the column types and the primary keys; then clears the state and runs the same
 timespans again: every row is written again (``_sdc_batched_at`` moves) and the counts do not change.
+Two more tests load into schemas (and meltano states) of their own: ACTIVATE_VERSION with ``hard_delete`` after a
+repository was deleted (with a lookback over re-split files and the README's clean-up), and the README's window
+recipe.
 
 The server: TAP_DOCKERDVP_TEST_PG_URL (``postgresql://user:password@host:port/database``), else the
 libpq variables PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE, else what `.ci/postgres.sh` sets up
@@ -18,14 +21,18 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shlex
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
+import requests
 from e2e_support import (
     INTEGER_COLUMNS,
+    ROOT,
     TIMESPAN_TYPES,
     Meltano,
     Sim,
@@ -37,6 +44,8 @@ from e2e_support import (
     require_meltano,
     run_simulator,
 )
+
+from dockerdvp_simulator import data
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is a dev dependency: pip install -e '.[dev]'")
 
@@ -254,6 +263,165 @@ def test_load_then_reload_the_same_timespans_upserts(meltano: Meltano, postgres:
             f'SELECT count(*) FROM (SELECT DISTINCT {columns} FROM "{postgres.schema}"."{table}") d'  # noqa: S608
         )
         assert distinct == counts[table], f"{table}: {counts[table]} rows but {distinct} distinct keys"
+
+
+def readme_cleanup_sql(schema: str) -> str:
+    """The README's clean-up for rows a re-split timespan left behind, on ``schema`` instead of `dvp`."""
+    text = (ROOT / "README.md").read_text()
+    sql = text[text.index("### Revised data") :].split("```sql\n", 1)[1].split("```", 1)[0]
+    assert "dvp.pull_events" in sql
+    return sql.replace("dvp.", f'"{schema}".')
+
+
+@contextmanager
+def own_load(
+    postgres: Postgres, tmp_path_factory: pytest.TempPathFactory, label: str, **env: str
+) -> Iterator[tuple[Meltano, Postgres, Sim]]:
+    """A simulator, a meltano state store and a schema of the test's own (dropped afterwards)."""
+    meltano_bin = require_meltano(("extractors", "tap-dockerdvp"), ("loaders", "target-postgres"))
+    pg = Postgres(settings=postgres.settings, schema=f"e2e_{label}_{os.getpid()}_{secrets.token_hex(3)}")
+    s = pg.settings
+    try:
+        with run_simulator(tmp_path_factory.mktemp(f"simulator-{label}")) as sim:
+            yield (
+                meltano_runner(
+                    meltano_bin,
+                    sim,
+                    tmp_path_factory.mktemp(f"meltano-{label}"),
+                    TARGET_POSTGRES_HOST=str(s["host"]),
+                    TARGET_POSTGRES_PORT=str(s["port"]),
+                    TARGET_POSTGRES_USER=s["user"],
+                    TARGET_POSTGRES_PASSWORD=s["password"],
+                    TARGET_POSTGRES_DATABASE=s["dbname"],
+                    TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=pg.schema,
+                    **env,
+                ),
+                pg,
+                sim,
+            )
+    finally:
+        with psycopg.connect(**s, connect_timeout=10, autocommit=True) as con:
+            con.execute(f'DROP SCHEMA IF EXISTS "{pg.schema}" CASCADE')
+
+
+def test_hard_delete_drops_a_deleted_repository_and_no_period_row(
+    postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """ACTIVATE_VERSION with target-postgres' `hard_delete`: the second run, after a repository was deleted on
+    Docker Hub, leaves one repository fewer, and every row of the incremental tables where it was. The second run
+    also reads the last timespans again (`lookback_timespans: 1`) after Docker re-split their files: their old rows
+    stay next to the new ones until the README's clean-up deletes them."""
+    with own_load(postgres, tmp_path_factory, "hd", TARGET_POSTGRES_HARD_DELETE="true") as (meltano, pg, sim):
+        _hard_delete_runs(meltano, pg, sim)
+
+
+def readme_window_commands() -> list[tuple[dict[str, str], list[str]]]:
+    """The README's window recipe (*State*, *Windows*): (environment, meltano arguments) per command."""
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index("### Windows") :].split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = []
+    for line in block.replace("\\\n", " ").splitlines():
+        words = shlex.split(line)
+        env = {}
+        while "=" in words[0]:
+            name, value = words.pop(0).split("=", 1)
+            env[name] = value
+        assert words[0] == ".venv-meltano/bin/meltano", line
+        commands.append((env, words[1:]))
+    return commands
+
+
+def test_the_readme_window_recipe_loads_every_row_once(
+    postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The README's windows, each with its own state ID, then the weekly run: every row once, one state per run."""
+    commands = readme_window_commands()
+    assert len(commands) == 3 and [args[:1] for _env, args in commands] == [["run"]] * 3
+    with own_load(postgres, tmp_path_factory, "windows") as (meltano, pg, sim):
+        for number, (env, args) in enumerate(commands):
+            meltano(*args, name=f"window-{number}", env=env)
+        expected = expected_counts(sim.cfg)
+        counts = pg.counts()
+        for table in ("namespaces", "repositories", "timespans", "pull_events", "repo_summary", "summary"):
+            assert counts[table] == expected[table], (table, counts[table], expected[table])
+        for table in ("pull_events", "timespans"):
+            keys = ", ".join(f'"{c}"' for c in key_properties(sim)[table])
+            ((distinct,),) = pg.query(f'SELECT count(*) FROM (SELECT DISTINCT {keys} FROM "{pg.schema}"."{table}") d')  # noqa: S608
+            assert distinct == counts[table], table
+        listed = set(meltano("state", "list", name="state-list").split())
+        suffixes = [args[args.index("--state-id-suffix") + 1] for _env, args in commands if "--state-id-suffix" in args]
+        assert {f"{STATE_ID}:{suffix}" for suffix in suffixes} | {STATE_ID} <= listed, listed
+
+
+def _hard_delete_runs(meltano: Meltano, pg: Postgres, sim: Sim) -> None:
+    cfg = sim.cfg
+    expected = expected_counts(cfg)
+    table = f'"{pg.schema}"'
+
+    def rows(sql: str, params: list | None = None) -> int:
+        return int(pg.query(sql.replace("T.", f"{table}."), params)[0][0])
+
+    meltano("run", "tap-dockerdvp", "target-postgres", name="hard-delete-run1")
+    before = pg.counts()
+    for name in ("namespaces", "repositories", "timespans", "pull_events", "repo_summary"):
+        assert before[name] == expected[name], (name, before[name], expected[name])
+    deleted = data.repo_names(cfg, "acme")[0]
+    stats_of_deleted = "SELECT count(*) FROM T.repository_pull_stats WHERE repo = %s"
+    deleted_stats = rows(stats_of_deleted, [f"acme/{deleted}"])
+    assert deleted_stats > 0
+    globex_repositories = rows("SELECT count(*) FROM T.repositories WHERE namespace = 'globex'")
+    oldest_pull_event = pg.batched_at("pull_events")[0]
+
+    # Docker Hub: one repository deleted; the newest timespans re-split into two files each
+    answer = requests.post(
+        sim.url + "/_sim/config",
+        json={"deleted_repositories": [f"acme/{deleted}"], "files_per_timespan": 2},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    meltano(
+        "run",
+        "tap-dockerdvp",
+        "target-postgres",
+        name="hard-delete-run2",
+        env={"TAP_DOCKERDVP_LOOKBACK_TIMESPANS": "1"},
+    )
+    after = pg.counts()
+
+    # full-table streams: the deleted repository is gone, every other row of every namespace is there
+    assert after["repositories"] == expected["repositories"] - 1
+    assert rows("SELECT count(*) FROM T.repositories WHERE name = %s", [deleted]) == 0
+    assert rows("SELECT count(*) FROM T.repositories WHERE namespace = 'globex'") == globex_repositories
+    assert rows(stats_of_deleted, [f"acme/{deleted}"]) == 0
+    assert after["repository_pull_stats"] == before["repository_pull_stats"] - deleted_stats
+    assert (
+        after["namespaces"] == before["namespaces"] and after["namespace_pull_stats"] == before["namespace_pull_stats"]
+    )
+    # incremental streams: no row deleted; the older weeks were not even written again
+    assert after["timespans"] == before["timespans"]
+    last_weeks = {ns: data.complete_timespans(cfg, ns, "weeks")[-1] for ns in cfg.namespaces}
+    for ns, (year, week, _first, _last) in last_weeks.items():
+        older = "SELECT count(*) FROM T.pull_events WHERE namespace = %s AND NOT (year = %s AND timespan = %s)"
+        served = sum(
+            data.expected_rows(cfg, ns, "raw", "weeks", y, n)
+            for y, n, _f, _l in data.complete_timespans(cfg, ns, "weeks")
+            if (y, n) != (year, week)
+        )
+        assert rows(older, [ns, year, week]) == served, ns
+    assert pg.batched_at("pull_events")[0] == oldest_pull_event
+    # the re-read weeks: new keys (two files) next to the rows the first file layout left
+    assert after["pull_events"] > before["pull_events"]
+
+    with psycopg.connect(**pg.settings, connect_timeout=10, autocommit=True) as con:
+        con.execute(readme_cleanup_sql(pg.schema))
+    assert pg.counts()["pull_events"] == expected["pull_events"]
+    for ns, (year, week, _first, _last) in last_weeks.items():
+        (files,) = pg.query(
+            f"SELECT array_agg(DISTINCT file_index ORDER BY file_index) FROM {table}.pull_events "  # noqa: S608
+            "WHERE namespace = %s AND year = %s AND timespan = %s",
+            [ns, year, week],
+        )[0]
+        assert files == [0, 1], (ns, files)
 
 
 def test_base_env_keeps_no_target_postgres_settings_of_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,12 +23,22 @@ from plugin_definitions import (
     meltano_schema,
     sdk_is_pinned,
     settings_problems,
+    tap_setting_names,
 )
 
 
 def test_every_setting_matches_the_tap() -> None:
     problems = settings_problems(meltano_extractor(), *comparable(about()))
     assert not problems, "meltano.yml vs the tap's settings:\n  " + "\n  ".join(problems)
+
+
+def test_the_readme_settings_table_has_every_setting_of_the_tap() -> None:
+    text = (ROOT / "README.md").read_text()
+    table = text[text.index("\n## Settings\n") : text.index("\n## Streams\n")]
+    listed = set(re.findall(r"^\| `([a-z_]+)`", table, flags=re.MULTILINE))
+    missing, unknown = sorted(tap_setting_names() - listed), sorted(listed - tap_setting_names())
+    assert not missing, f"settings missing from the README's Settings table: {missing}"
+    assert not unknown, f"the README's Settings table lists settings the tap lacks: {unknown}"
 
 
 def test_capabilities_are_the_taps() -> None:

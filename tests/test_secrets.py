@@ -97,6 +97,7 @@ def test_no_secret_reaches_any_output(simulator, tmp_path, scenario) -> None:
     [
         ({"timespan_types": ["weeks", "days"]}, "timespan_types"),
         ({"start_date": "someday"}, "start_date"),
+        ({"start_date": "2026-06-01", "end_date": "2025-06-01"}, "end_date"),
         ({"username": ""}, "username"),
         ({"namespaces": ["acme", "not-mine"]}, "namespaces"),
         ({"raw_timespan_type": "years"}, "raw_timespan_type"),

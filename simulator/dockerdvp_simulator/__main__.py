@@ -208,6 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="largest page_size of the repository listing (default %(default)s)",
     )
     h.add_argument(
+        "--deleted-repositories",
+        type=_csv,
+        default=_joined(d.deleted_repositories),
+        help="comma-separated ns/repo deleted on Docker Hub: not listed, their past pulls kept (assumption) "
+        "(default: none)",
+    )
+    h.add_argument(
         "--rate-limit", type=int, default=d.rate_limit, help="X-RateLimit-Limit header value (default %(default)s)"
     )
 

@@ -193,6 +193,11 @@ class SimConfig:
 
     Response shapes:
 
+    - ``deleted_repositories``: ``ns/repo`` names of repositories deleted on Docker Hub: gone from the Hub
+      repository listing (and ``/v2/namespaces/{ns}/repositories/{repo}`` answers 404). Their past pulls stay in
+      the exports and the pull statistics. *Assumption*: the spec does not say what Docker keeps of a deleted
+      repository's analytics.
+
     - ``empty_lists``: ``array`` (spec: empty arrays are ``[]``) or ``null`` (*assumption*: the ``null`` some
       responses may carry) for ``namespaces``, ``extraRepos``, ``years``, ``weeks``/``months``, ``data``,
       ``pulls``.
@@ -245,6 +250,7 @@ class SimConfig:
     token_ttl: int = 600
     url_ttl: int = 21600
     repos_page_max: int = 100
+    deleted_repositories: tuple[str, ...] = ()
     rate_limit: int = 180  # X-RateLimit-Limit (reported, not enforced; use a rate_limit fault for 429)
     root_namespaces: str = "with-data"
     namespaces_endpoint: str = "available"
@@ -309,6 +315,10 @@ class SimConfig:
             unknown = set(getattr(self, name)) - set(self.namespaces)
             if unknown:
                 raise ValueError(f"{name} not in namespaces: {sorted(unknown)}")
+        for full_name in self.deleted_repositories:
+            namespace, _, name = full_name.partition("/")
+            if namespace not in self.namespaces or not name:
+                raise ValueError(f"deleted_repositories: {full_name!r} is not `namespace/repository` of a namespace")
         if self.report_retention < 1:
             raise ValueError("report_retention must be >= 1")
         if set(self.report_granularities) - {"weekly", "monthly"}:
@@ -332,6 +342,7 @@ class SimConfig:
 
 _TUPLE_FIELDS = (
     "namespaces",
+    "deleted_repositories",
     "extension_namespaces",
     "extra_columns",
     "report_namespaces",

@@ -15,7 +15,8 @@ Endpoints (``{url}`` is ``http://127.0.0.1:PORT``):
 - ``GET /v2/namespaces/{ns}/repositories[/{repo}]``: Hub repository listing (auth optional;
   anonymous callers do not see private repositories).
 - Control: ``GET/POST/DELETE /_sim/faults`` (see :mod:`.faults`), ``GET/DELETE /_sim/stats``,
-  ``GET/POST /_sim/clock`` (``{"end_date": "YYYY-MM-DD"}``), ``GET /_sim/config``, ``GET
+  ``GET/POST /_sim/clock`` (``{"end_date": "YYYY-MM-DD"}``), ``GET /_sim/config`` (``POST`` changes fields:
+  ``{"deleted_repositories": ["acme/api"]}``), ``GET
   /_sim/token`` (a valid JWT), ``POST /_sim/pregenerate`` (``{"namespaces":[...], "views":[...],
   "timespan_types":[...]}``, all optional).
 
@@ -70,6 +71,8 @@ is listed first:
 - Fault ``late_view`` (``style`` ``404`` | ``empty``): a listed timespan whose view is not ready yet; fault
   ``late_report``: a catalogue entry whose file is not readable yet (404). The spec says nothing about when files
   are ready.
+- ``deleted_repositories`` (none): a repository deleted on Docker Hub leaves the Hub listing, while its past pulls
+  stay in the exports and pull statistics.
 - Error bodies the spec does not give (404 ``{"txnid", "message": "object not found", "errinfo"}``, the expired
   JWT's ``{"detail": "Failed to validate JWT token against trusted cert"}``) are the ones seen in public reports;
   rate-limit headers follow hub.yaml (``rate_limit``; a ``rate_limit`` fault sends 429).
@@ -293,6 +296,15 @@ class Simulator:
             old = self._config
             shift = (data.monday_of(end_date) - data.monday_of(old.end_date)).days // 7
             self._config = dataclasses.replace(old, end_date=end_date, weeks=max(0, old.weeks + shift))
+            return self._config
+
+    def reconfigure(self, **changes: Any) -> SimConfig:
+        """Change config fields while serving (e.g. ``deleted_repositories``); checked like a new SimConfig."""
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(SimConfig)})
+        if unknown:
+            raise ValueError(f"unknown SimConfig fields: {unknown}")
+        with self._lock:
+            self._config = dataclasses.replace(self._config, **changes)
             return self._config
 
     # -- faults ----------------------------------------------------------------------------------
@@ -560,8 +572,11 @@ def repository_entries(cfg: SimConfig, ns: str) -> list[dict[str, Any]]:
     """The Hub's view of a namespace's repositories (deterministic)."""
     out = []
     names = data.repo_names(cfg, ns)
+    deleted = set(cfg.deleted_repositories)
     end = datetime.combine(cfg.end_date, datetime.min.time(), tzinfo=timezone.utc)
     for i, name in enumerate(names):
+        if f"{ns}/{name}" in deleted:
+            continue  # deleted on Docker Hub; `i` still numbers the others as before
         rng = data._rng(cfg.seed, ns, name, "hub")
         registered = end - timedelta(days=rng.randint(200, 3000), seconds=rng.randint(0, 86399))
         updated = end - timedelta(days=rng.randint(0, 60), seconds=rng.randint(0, 86399))
@@ -833,6 +848,15 @@ class _Handler(BaseHTTPRequestHandler):
             return json.loads(self.body or b"null")
         except ValueError:
             raise _Fail(400, {"detail": "JSON parse error", "message": "bad request"}) from None
+
+    def reconfigure(self, **changes: Any) -> SimConfig:
+        """Change config fields while serving (e.g. ``deleted_repositories``); checked like a new SimConfig."""
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(SimConfig)})
+        if unknown:
+            raise ValueError(f"unknown SimConfig fields: {unknown}")
+        with self._lock:
+            self._config = dataclasses.replace(self._config, **changes)
+            return self._config
 
     # -- faults ----------------------------------------------------------------------------------
     def _terminal_fault(self, fault: FaultRule) -> bool:
@@ -1416,6 +1440,11 @@ class _Handler(BaseHTTPRequestHandler):
             cfg = sim.config
             self._json(200, {"end_date": cfg.end_date.isoformat(), "weeks": cfg.weeks})
         elif path == "/_sim/config":
+            if method == "POST":
+                try:
+                    sim.reconfigure(**(self._read_json() or {}))
+                except (TypeError, ValueError) as exc:
+                    raise _Fail(400, {"detail": str(exc)}) from None
             self._json(200, sim.config.to_json())
         elif path == "/_sim/token":
             self._json(200, {"token": sim.issue_token()})

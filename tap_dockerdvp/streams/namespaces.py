@@ -7,14 +7,14 @@ import typing as t
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from tap_dockerdvp.client import DockerHubStream
 from tap_dockerdvp.errors import NamespaceNotFoundError
+from tap_dockerdvp.streams.whole_tables import WholeTableStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 
-class NamespacesStream(DockerHubStream):
+class NamespacesStream(WholeTableStream):
     """One record per namespace: its NamespaceMetadata, from `GET /namespaces` (the access list).
 
     Docker's spec describes `GET /namespaces` as the namespaces "the user has access to" and `GET /` as those
@@ -28,7 +28,6 @@ class NamespacesStream(DockerHubStream):
     name = "namespaces"
     path = "/namespaces"
     primary_keys = ("namespace",)
-    replication_key = None
 
     schema = th.PropertiesList(
         th.Property("namespace", th.StringType, required=True, description="Docker Hub namespace (organization)"),
@@ -53,7 +52,7 @@ class NamespacesStream(DockerHubStream):
     ).to_dict()
 
     @override
-    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+    def fetch_rows(self, context: Context | None) -> t.Iterable[dict]:
         for metadata in self.tap.namespace_metadata().values():
             yield {
                 "namespace": metadata["namespace"],

@@ -159,8 +159,18 @@ class PeriodFilesStream(DockerHubStream):
 
     # -- records (the SDK's sync calls this) -----------------------------------------------------------
     @override
+    def preprocess_context(self, context: Context) -> Context:
+        # The SDK calls this as a sync begins, before its "Beginning sync" line (see `DockerHubStream.log`).
+        self.context_applies = self.applies_to(context)
+        return super().preprocess_context(context)
+
+    context_applies = True
+
+    @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
         assert context is not None
+        if not self.context_applies:
+            return
         files = self.files_of(context)
         reason = self.sdk_path_reason()
         if reason is None and self.selected:
@@ -200,6 +210,8 @@ class PeriodFilesStream(DockerHubStream):
     @override
     def get_batches(self, batch_config: t.Any, context: Context | None = None) -> t.Iterable[tuple[t.Any, list[str]]]:
         assert context is not None
+        if not self.context_applies:
+            return
         files = self.files_of(context)
         if not files:
             return

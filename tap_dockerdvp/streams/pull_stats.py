@@ -24,8 +24,8 @@ import typing as t
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from tap_dockerdvp.client import DockerHubStream
 from tap_dockerdvp.streams.reports import PROXYLYTICS, REPORTS
+from tap_dockerdvp.streams.whole_tables import WholeTableStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -39,11 +39,10 @@ PULL_STATS_GROUPS = ("namespace", "repo")
 _KNOWN_FIELDS = {"start", "end", "repo", "namespace", "country", "pullCount", "ipCount"}
 
 
-class PullStatsStream(DockerHubStream):
+class PullStatsStream(WholeTableStream):
     """Base: one partition per namespace; rows of the PullModel JSON."""
 
     primary_keys = ("namespace", "repo", "country", "start", "timespan_type")
-    replication_key = None
     state_partitioning_keys: t.ClassVar[list[str]] = []
 
     schema = th.PropertiesList(
@@ -123,7 +122,7 @@ class NamespacePullStatsStream(PullStatsStream):
     path = "/namespaces/{namespace}/pulls"
 
     @override
-    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+    def fetch_rows(self, context: Context | None) -> t.Iterable[dict]:
         if not context:  # no namespaces
             return
         namespace = context["namespace"]
@@ -148,7 +147,7 @@ class RepositoryPullStatsStream(PullStatsStream):
     path = "/repos/pulls"
 
     @override
-    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+    def fetch_rows(self, context: Context | None) -> t.Iterable[dict]:
         if not context:  # no namespaces
             return
         namespace = context["namespace"]

@@ -46,6 +46,7 @@ if t.TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context
 
+    from tap_dockerdvp.streams.completed_periods import PeriodWindow
     from tap_dockerdvp.views import ViewSpec
 
 PROXYLYTICS = "/api/publisher/proxylytics/v1"
@@ -230,6 +231,7 @@ class ReportsStream(CompletedPeriodStream):
     partition_keys = ("namespace", "report_type", "granularity")
     primary_keys = ("namespace", "report_type", "granularity", "period_start")
     replication_key = "period_start"
+    period_noun = "report periods"
 
     schema = th.PropertiesList(
         th.Property("namespace", th.StringType, required=True, description="Docker Hub namespace"),
@@ -260,18 +262,18 @@ class ReportsStream(CompletedPeriodStream):
         return partitions
 
     @override
-    def new_periods(self, context: Context) -> t.Iterator[dict]:
-        """Records of the complete report periods after the bookmark (or from `start_date`), oldest first."""
+    def listed_periods(self, context: Context, window: PeriodWindow) -> list[dict]:
+        """Records of the complete report periods the catalogue lists before `end_date`, oldest first."""
         namespace, report_type, granularity = context["namespace"], context["report_type"], context["granularity"]
-        periods = load_catalogue(self, namespace).periods(report_type, granularity)
-        bookmark, start_date = self.bookmark_window(context)
-        self._check_retention(context, periods, bookmark, start_date)
+        periods = [
+            (period, files)
+            for period, files in load_catalogue(self, namespace).periods(report_type, granularity)
+            if window.end_date is None or period.start < window.end_date
+        ]
+        self._check_retention(context, periods, window)
         today = utc_today()
+        records = []
         for period, files in periods:
-            if (bookmark is not None and period.start <= bookmark) or (
-                start_date is not None and period.start < start_date
-            ):
-                continue
             if period.end >= today:
                 self.logger.info(
                     "%s %s %s report for %s is not complete yet (ends %s): left for a later run",
@@ -282,33 +284,35 @@ class ReportsStream(CompletedPeriodStream):
                     period.end,
                 )
                 break
-            yield {
-                "namespace": namespace,
-                "report_type": report_type,
-                "granularity": granularity,
-                "period_start": period.start_iso,
-                "period_end": period.end_iso,
-                "catalogue_type": files[0].catalogue_type,
-                "report_stream": REPORT_SPECS[report_type].stream_name if files[0].known else GENERIC_SPEC.stream_name,
-                "file_names": [f.file_name for f in files],
-            }
+            records.append(
+                {
+                    "namespace": namespace,
+                    "report_type": report_type,
+                    "granularity": granularity,
+                    "period_start": period.start_iso,
+                    "period_end": period.end_iso,
+                    "catalogue_type": files[0].catalogue_type,
+                    "report_stream": (
+                        REPORT_SPECS[report_type].stream_name if files[0].known else GENERIC_SPEC.stream_name
+                    ),
+                    "file_names": [f.file_name for f in files],
+                }
+            )
+        return records
 
     @override
     def child_context(self, record: dict) -> dict:
         return {k: record[k] for k in ("namespace", "report_type", "granularity", "period_start", "period_end")}
 
     def _check_retention(
-        self,
-        context: Context,
-        periods: list[tuple[Period, list[ReportEntry]]],
-        bookmark: dt.date | None,
-        start_date: dt.date | None,
+        self, context: Context, periods: list[tuple[Period, list[ReportEntry]]], window: PeriodWindow
     ) -> None:
         """Warn about periods after the bookmark that the catalogue no longer (or never) lists."""
         if not periods:
             return
         label = f"{context['namespace']} {context['report_type']} {context['granularity']}ly reports"
-        if bookmark is None:
+        bookmark, start_date = window.bookmark, window.start_date
+        if not window.resumes:
             oldest = periods[0][0].start
             if start_date is not None and oldest > start_date:
                 self.logger.info(
@@ -319,6 +323,7 @@ class ReportsStream(CompletedPeriodStream):
                     start_date,
                 )
             return
+        assert bookmark is not None
         expected = Period.of(context["granularity"], bookmark).next_start()
         for period, _files in periods:
             if period.start <= bookmark:

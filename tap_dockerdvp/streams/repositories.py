@@ -9,7 +9,7 @@ from singer_sdk import typing as th
 from singer_sdk.pagination import BaseHATEOASPaginator
 from typing_extensions import override
 
-from tap_dockerdvp.client import DockerHubStream
+from tap_dockerdvp.streams.whole_tables import WholeTableStream
 
 if t.TYPE_CHECKING:
     from urllib.parse import ParseResult
@@ -26,7 +26,7 @@ class NextLinkPaginator(BaseHATEOASPaginator):
         return response.json().get("next")
 
 
-class RepositoriesStream(DockerHubStream):
+class RepositoriesStream(WholeTableStream):
     """`GET {hub_url}/v2/namespaces/{namespace}/repositories`, all pages, plus the namespace's `extraRepos`."""
 
     name = "repositories"
@@ -34,7 +34,6 @@ class RepositoriesStream(DockerHubStream):
     path = "/v2/namespaces/{namespace}/repositories"
     records_jsonpath = "$.results[*]"
     primary_keys = ("namespace", "name")
-    replication_key = None
     state_partitioning_keys: t.ClassVar[list[str]] = []
 
     schema = th.PropertiesList(
@@ -85,7 +84,7 @@ class RepositoriesStream(DockerHubStream):
         return cache[namespace]
 
     @override
-    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+    def fetch_rows(self, context: Context | None) -> t.Iterable[dict]:
         if not context:  # no namespaces
             return
         namespace = context["namespace"]

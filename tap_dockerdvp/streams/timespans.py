@@ -15,6 +15,8 @@ from tap_dockerdvp.streams.namespaces import offered_timespan_types
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
+    from tap_dockerdvp.streams.completed_periods import PeriodWindow
+
 EXPORTS = "/namespaces/{namespace}/pulls/exports/years"
 
 
@@ -32,6 +34,7 @@ class TimespansStream(CompletedPeriodStream):
     partition_keys = ("namespace", "timespan_type")
     primary_keys = ("namespace", "timespan_type", "year", "timespan")
     replication_key = "timespan_start"
+    period_noun = "timespans"
 
     schema = th.PropertiesList(
         th.Property("namespace", th.StringType, required=True, description="Docker Hub namespace"),
@@ -62,15 +65,10 @@ class TimespansStream(CompletedPeriodStream):
         return partitions
 
     @override
-    def new_periods(self, context: Context) -> t.Iterator[dict]:
-        """Records of the complete timespans after the bookmark (or from `start_date`), oldest first."""
-        after, start_date = self.bookmark_window(context)
-        for timespan in self._complete_timespans(context, after or start_date):
-            if (after is not None and timespan.start <= after) or (
-                start_date is not None and timespan.start < start_date
-            ):
-                continue
-            yield {
+    def listed_periods(self, context: Context, window: PeriodWindow) -> list[dict]:
+        """Records of the complete timespans the window may select, oldest first."""
+        return [
+            {
                 "namespace": context["namespace"],
                 "timespan_type": timespan.timespan_type,
                 "year": timespan.year,
@@ -78,6 +76,8 @@ class TimespansStream(CompletedPeriodStream):
                 "timespan_start": timespan.start_iso,
                 "timespan_end": timespan.end_iso,
             }
+            for timespan in self._complete_timespans(context, window)
+        ]
 
     @override
     def period_done(self, record: dict, context: Context) -> None:
@@ -88,36 +88,54 @@ class TimespansStream(CompletedPeriodStream):
     def child_context(self, record: dict) -> dict:
         return {key: record[key] for key in (*self.primary_keys, "timespan_start", "timespan_end")}
 
-    def _complete_timespans(self, context: Context, not_before: dt.date | None) -> list[Timespan]:
-        namespace, timespan_type = context["namespace"], context["timespan_type"]
-        base = EXPORTS.format(namespace=namespace)
+    def _complete_timespans(self, context: Context, window: PeriodWindow) -> list[Timespan]:
+        """The complete timespans of the years the window reaches, plus, for the lookback, as many earlier years
+        as it takes to find its timespans (the API lists only timespans with data)."""
+        base = EXPORTS.format(namespace=context["namespace"])
         years = sorted(int(y["year"]) for y in (self.get_json(base, context) or {}).get("years") or [])
+        # Every timespan of a year starts between 29 December of the year before (ISO week 1) and 31 December.
+        if window.end_date is not None:
+            years = [year for year in years if dt.date(year - 1, 12, 29) < window.end_date]
+        earliest, start_date = window.earliest, window.start_date
+
+        def before_window(year: int) -> bool:
+            return earliest is not None and dt.date(year, 12, 31) < earliest
+
+        # years before the window's first timespan, newest last: only the lookback may need them
+        earlier = [y for y in years if before_window(y) and (start_date is None or dt.date(y, 12, 31) >= start_date)]
+        found = [span for y in years if not before_window(y) for span in self._listed_timespans(context, y, window)]
+        while earlier and window.lookback_short(span.start for span in found):
+            found.extend(self._listed_timespans(context, earlier.pop(), window))
+        return sorted(set(found))
+
+    def _listed_timespans(self, context: Context, year: int, window: PeriodWindow) -> list[Timespan]:
+        """The complete timespans the API lists for ``year`` that start before `end_date`."""
+        namespace, timespan_type = context["namespace"], context["timespan_type"]
+        listing = self.get_json(f"{EXPORTS.format(namespace=namespace)}/{year}/{timespan_type}", context) or {}
         today = utc_today()
         found = []
-        for year in years:
-            if not_before is not None and dt.date(year + 1, 1, 7) < not_before:
-                continue  # every timespan of that year starts before the window
-            listing = self.get_json(f"{base}/{year}/{timespan_type}", context) or {}
-            for item in listing.get(timespan_type) or []:
-                number = item.get(SINGULAR[timespan_type]) if isinstance(item, dict) else None
-                try:
-                    timespan = Timespan.of(timespan_type, year, int(number))  # type: ignore[arg-type]
-                except (TypeError, ValueError) as exc:
-                    self.logger.warning(
-                        "%s %s %d: the API lists %r, which is not a %s of that year (%s): skipped (the tap reads "
-                        "weeks as ISO 8601 weeks; please report this)",
-                        namespace,
-                        timespan_type,
-                        year,
-                        number if number is not None else item,
-                        SINGULAR[timespan_type],
-                        exc,
-                    )
-                    continue
-                if timespan.is_complete(today):
-                    found.append(timespan)
-                else:
-                    label = f"{namespace} {timespan_type} {year}/{timespan.number}"
-                    self.tap.progress.note_held_back("not complete yet, left for a later run", label)
-                    self.logger.debug("%s is not complete yet (ends %s): left for a later run", label, timespan.end)
-        return sorted(set(found))
+        for item in listing.get(timespan_type) or []:
+            number = item.get(SINGULAR[timespan_type]) if isinstance(item, dict) else None
+            try:
+                timespan = Timespan.of(timespan_type, year, int(number))  # type: ignore[arg-type]
+            except (TypeError, ValueError) as exc:
+                self.logger.warning(
+                    "%s %s %d: the API lists %r, which is not a %s of that year (%s): skipped (the tap reads "
+                    "weeks as ISO 8601 weeks; please report this)",
+                    namespace,
+                    timespan_type,
+                    year,
+                    number if number is not None else item,
+                    SINGULAR[timespan_type],
+                    exc,
+                )
+                continue
+            if window.end_date is not None and timespan.start >= window.end_date:
+                continue  # after the window: not this run's, complete or not
+            if timespan.is_complete(today):
+                found.append(timespan)
+            else:
+                label = f"{namespace} {timespan_type} {year}/{timespan.number}"
+                self.tap.progress.note_held_back("not complete yet, left for a later run", label)
+                self.logger.debug("%s is not complete yet (ends %s): left for a later run", label, timespan.end)
+        return found

@@ -1,0 +1,66 @@
+"""The full-table streams (`namespaces`, `repositories`, the pull statistics): read whole, a new table version
+every run.
+
+With `emit_activate_version_messages` (on by default) the SDK announces a new table version (ACTIVATE_VERSION) when
+such a stream's sync begins and stamps each of its records with it; a target that supports the message then
+deletes, or marks deleted, the rows of older versions, so a repository deleted on Docker Hub leaves the table. One
+sync covers every namespace partition of the run: one version per stream and run, and no namespace of the run
+loses its fresh rows. A run limited to some namespaces (a shard) would delete the others' rows: see the README.
+
+The SDK writes the message before the stream's first record, and a target may delete the old rows as soon as it
+reads it. So the tap fetches every row of these streams before any stream syncs (:meth:`WholeTableStream.prefetch`,
+called by the tap): a request that fails ends the run before a target is told to delete anything.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from functools import cached_property
+
+from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
+from typing_extensions import override
+
+from tap_dockerdvp.client import DockerHubStream
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+
+class WholeTableStream(DockerHubStream):
+    """A full-table stream whose rows are all fetched before its sync announces a new table version."""
+
+    replication_key = None
+
+    def fetch_rows(self, context: Context | None) -> t.Iterable[dict]:
+        """The records of a partition, read from the API."""
+        raise NotImplementedError
+
+    @property
+    def announces_versions(self) -> bool:
+        """Whether this run's sync of the stream writes ACTIVATE_VERSION (the SDK's condition)."""
+        return (
+            self.selected
+            and self.replication_method == REPLICATION_FULL_TABLE
+            and bool(self.emit_activate_version_messages)
+        )
+
+    @cached_property
+    def fetched(self) -> dict[str, list[dict]]:
+        """The prefetched records by partition, until the sync takes them."""
+        return {}
+
+    def prefetch(self) -> None:
+        """Fetch the records of every partition now, before any stream syncs."""
+        contexts: list[dict | None] = [*(self.partitions or [])] or [None]
+        for context in contexts:
+            self.fetched[_key(context)] = list(self.fetch_rows(context))
+
+    @override
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+        rows = self.fetched.pop(_key(context), None)
+        yield from self.fetch_rows(context) if rows is None else rows
+
+
+def _key(context: t.Mapping[str, t.Any] | None) -> str:
+    return json.dumps(dict(context or {}), sort_keys=True, default=str)
