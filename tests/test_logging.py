@@ -191,3 +191,28 @@ def test_the_readme_log_config_example_works(weekly_run, tmp_path: Path) -> None
     assert "METRIC" not in run.stderr
     # the example's format: "%(asctime)s %(levelname)s %(name)s: %(message)s"
     assert any(re.fullmatch(r"\S+ \S+ INFO tap-dockerdvp: Run summary: [\d,]+ rows in .*", line) for line in run.lines)
+
+
+def test_a_long_file_says_rows_and_mb_out_of_its_size(simulator, caplog) -> None:
+    """Progress lines on a file read longer than `progress_interval_seconds`: rows, MB done out of the file's
+    size and a percentage; a file of one row says "1 row"; a file read faster says nothing at INFO."""
+    from tap_harness import catalog_selecting, run_tap, tap_config
+
+    sim = simulator(SimConfig(namespaces=("acme",), weeks=1, rows_per_week=40_000, end_date=END,
+                              include_partial=False, row_shape="wide"))  # fmt: skip
+    config = tap_config(sim, timespan_types=["weeks"], progress_interval_seconds=0)
+    with caplog.at_level("INFO"):
+        run_tap(config, catalog=catalog_selecting(config, ["pull_events", "namespace_summary"]))
+    lines = [m for m in caplog.messages if " file 1/1: " in m]
+    ticks = [
+        m for m in lines if re.search(r"raw weeks \d+/\d+ file 1/1: [\d,]+ rows, [\d.,]+ of [\d.,]+ MB \(\d+%\)", m)
+    ]
+    assert ticks, lines
+    assert any(re.search(r"file 1/1: 40,000 rows, [\d.,]+ MB in [\d.]+ s$", m) for m in lines), lines
+    assert any(re.search(r"namespace-summary weeks \d+/\d+ file 1/1: 1 row, ", m) for m in lines), lines
+    assert not any(" 1 rows" in m for m in caplog.messages)
+
+    caplog.clear()
+    with caplog.at_level("INFO"):  # the default interval (30 s): these files are read within it
+        run_tap(tap_config(sim, timespan_types=["weeks"]), catalog=catalog_selecting(config, ["namespace_summary"]))
+    assert not [m for m in caplog.messages if " file 1/1: " in m and "rows" in m]

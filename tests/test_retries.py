@@ -26,7 +26,9 @@ def test_retry_after_seconds_and_epoch_and_http_date() -> None:
     now = 1_746_136_900.0
     assert retries.parse_retry_after("7", now=now) == 7
     assert retries.parse_retry_after("1746136938", now=now) == pytest.approx(38)  # Docker's epoch form
-    assert retries.parse_retry_after("Sat, 02 May 2025 00:00:00 GMT", now=now) >= 0
+    # an HTTP date: 2025-05-02T00:00:00Z is 1746144000, 7100 s after `now`
+    assert retries.parse_retry_after("Sat, 02 May 2025 00:00:00 GMT", now=now) == pytest.approx(7100)
+    assert retries.parse_retry_after("Thu, 01 May 2025 00:00:00 GMT", now=now) == 0  # in the past: go now
     assert retries.parse_retry_after("1746000000", now=now) == 0  # an epoch in the past: go now
     assert retries.parse_retry_after("soon", now=now) is None
     assert retries.parse_retry_after(None) is None

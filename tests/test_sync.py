@@ -171,6 +171,7 @@ def test_bookmark_in_state_messages_never_passes_unemitted_rows(simulator) -> No
     config = tap_config(sim, timespan_types=["weeks"], namespaces=["acme"])
     out = run_tap(config)
     emitted_weeks: set[str] = set()
+    bookmarks_seen: list[str] = []
     for message in out.messages:
         if message["type"] == "RECORD" and message["stream"] == "pull_events":
             emitted_weeks.add(message["record"]["timespan_start"])
@@ -180,6 +181,11 @@ def test_bookmark_in_state_messages_never_passes_unemitted_rows(simulator) -> No
                 bookmark = partition.get("replication_key_value")
                 if bookmark:
                     assert bookmark in emitted_weeks, "bookmark moved past a week whose rows were not emitted"
+                    if not bookmarks_seen or bookmarks_seen[-1] != bookmark:
+                        bookmarks_seen.append(bookmark)
+    # the bookmark was announced after each of the four weeks, in order, and the test saw it move
+    weeks = [f"{start}T00:00:00Z" for _y, _n, start, _e in simdata.complete_timespans(sim.config, "acme", "weeks")]
+    assert bookmarks_seen == weeks and len(weeks) == 4
 
 
 def test_start_date_skips_older_timespans_on_the_first_run(simulator) -> None:
