@@ -256,9 +256,7 @@ def main() -> None:
         results = [bench(n, repeat, workdir, tuple(args.modes)) for n in counts]
 
     print()
-    print(
-        f"{'rows':>10} | {'pipeline':8} | {'wall s':>7} | {'CPU s':>6} | {'rows/s':>10} | {'peak RSS MiB':>12} | vs bare"
-    )
+    print(f"{'rows':>10} | {'pipeline':8} | {'wall s':>7} | {'CPU s':>6} | {'rows/s':>10} | {'peak MiB':>8} | vs bare")
     print("-" * 82)
     for r in results:
         for name, m in r["modes"].items():

@@ -19,9 +19,9 @@ import logging
 import typing as t
 from itertools import chain
 
-from tap_dockerdvp.csv_reader import NULL_TOKENS, FileLayout, ReadStats, decompressed, read_batches
+from tap_dockerdvp.csv_reader import NULL_TOKENS, FileLayout, ReadStats, decompressed
 from tap_dockerdvp.encoders import ArrowRows, arrow_column, arrow_type
-from tap_dockerdvp.parallel import Edges, chunk_end, fill, header_row
+from tap_dockerdvp.parallel import Edges, chunk_end, fill, header_row, rest_of_file
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -118,16 +118,12 @@ class ArrowLane:
         self, data: Iterable[bytes], *, first_row: int, skip: int, with_header: bool = False
     ) -> Iterator[TablePart]:
         """The rest of the file read by the reader itself, into tables."""
-        stats = ReadStats()
-        batches = read_batches(
+        batches = rest_of_file(
             data, self.spec, label=self.label, layout=None if with_header else self.layout, first_row=first_row,
-            skip=skip, stats=stats, plain=True, logger=self.log,
+            skip=skip, stats=self.stats, edges=self.edges, logger=self.log,
         )  # fmt: skip
-        try:
-            for batch in self.edges.watch(batches):
-                yield TablePart(self.rows.from_batch(batch, self.constants), batch.first_row)
-        finally:
-            self.stats.add(stats)
+        for batch in batches:
+            yield TablePart(self.rows.from_batch(batch, self.constants), batch.first_row)
 
     # -- the Arrow lane ----------------------------------------------------------------------------
     def _arrow(self, chunk: bytes, first_row: int) -> TablePart:

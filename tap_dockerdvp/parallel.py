@@ -250,15 +250,36 @@ class ParallelRead:
     ) -> Iterator[Piece]:
         """The rest of the file read and encoded in this process (the same reader, the same encoder)."""
         self.log.debug("%s: reading on from data row %d in the tap's own process", self.label, first_row)
-        stats = ReadStats()
-        batches = read_batches(
+        batches = rest_of_file(
             data, self.spec, label=self.label, layout=None if with_header else self.layout, first_row=first_row,
-            skip=skip, stats=stats, plain=True, logger=self.log,
+            skip=skip, stats=self.stats, edges=self.edges, logger=self.log,
         )  # fmt: skip
-        try:
-            yield from serial_pieces(self.edges.watch(batches), self.encoding, gzip=self.gzip)
-        finally:
-            self.stats.add(stats)
+        yield from serial_pieces(batches, self.encoding, gzip=self.gzip)
+
+
+def rest_of_file(
+    data: Iterable[bytes],
+    spec: ViewSpec,
+    *,
+    label: str,
+    layout: FileLayout | None,
+    first_row: int,
+    skip: int,
+    stats: ReadStats,
+    edges: Edges,
+    logger: logging.Logger | logging.LoggerAdapter,
+) -> Iterator[RowBatch]:
+    """The rest of a file (decompressed bytes) read by the reader in this process, after a part read otherwise;
+    its counts are added to ``stats`` (``layout`` None: the data starts with the header row)."""
+    part = ReadStats()
+    try:
+        batches = read_batches(
+            data, spec, label=label, layout=layout, first_row=first_row, skip=skip, stats=part, plain=True,
+            logger=logger,
+        )  # fmt: skip
+        yield from edges.watch(batches)
+    finally:
+        stats.add(part)
 
 
 def fill(rest: bytes, source: Iterator[bytes], exhausted: bool) -> tuple[bytes, bool]:

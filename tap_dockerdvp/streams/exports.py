@@ -133,17 +133,7 @@ class ExportStream(PeriodFilesStream):
             files[:] = fresh
             return files[index].url
 
-        return Download(
-            self.storage,
-            files[index].url,
-            label=label,
-            timeout=self.timeout,
-            advertised_size=files[index].size,
-            refresh_url=fresh_url,
-            max_tries=int(self.config["max_retries"]) + 1,
-            retry_base_seconds=float(self.config["retry_base_seconds"]),
-            logger=self.logger,
-        )
+        return self.download(self.storage, files[index], label, fresh_url)
 
     @override
     def row_constants(self, context: Context, files: list[PeriodFile], index: int) -> dict[str, t.Any]:

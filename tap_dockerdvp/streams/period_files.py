@@ -42,6 +42,7 @@ from tap_dockerdvp.periods import utc_today
 from tap_dockerdvp.progress import CHECK_EVERY_ROWS, FileProgress
 
 if t.TYPE_CHECKING:
+    import requests
     from singer_sdk import metrics
     from singer_sdk.helpers.types import Context
 
@@ -104,6 +105,26 @@ class PeriodFilesStream(DockerHubStream):
     def row_constants(self, context: Context, files: list[PeriodFile], index: int) -> dict[str, t.Any]:
         """The fields every row of file ``index`` carries besides its columns (the context, the file index)."""
         raise NotImplementedError
+
+    def download(
+        self,
+        session: requests.Session,
+        file: PeriodFile,
+        label: str,
+        refresh_url: t.Callable[[], str],
+    ) -> Download:
+        """The byte stream of ``file`` with the settings' retries (see :class:`~tap_dockerdvp.downloads.Download`)."""
+        return Download(
+            session,
+            file.url,
+            label=label,
+            timeout=self.timeout,
+            advertised_size=file.size,
+            refresh_url=refresh_url,
+            max_tries=int(self.config["max_retries"]) + 1,
+            retry_base_seconds=float(self.config["retry_base_seconds"]),
+            logger=self.logger,
+        )
 
     def recover(self, exc: Exception, context: Context, files: list[PeriodFile], index: int) -> bool:
         """A subclass's own failure of a file (e.g. a report's 401): True to read it again, False to re-raise; it

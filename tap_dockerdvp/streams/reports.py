@@ -417,16 +417,7 @@ class ReportStream(PeriodFilesStream):
             files[index] = self._fresh_file(context, files[index])
             return files[index].url
 
-        return Download(
-            self.session,
-            files[index].url,
-            label=label,
-            timeout=self.timeout,
-            refresh_url=refresh_url,
-            max_tries=int(self.config["max_retries"]) + 1,
-            retry_base_seconds=float(self.config["retry_base_seconds"]),
-            logger=self.logger,
-        )
+        return self.download(self.session, files[index], label, refresh_url)
 
     @override
     def recover(self, exc: Exception, context: Context, files: list[PeriodFile], index: int) -> bool:
