@@ -16,9 +16,9 @@ Reference and Digest, long tags, domains and owners, plus an unknown column). Th
 - parquet: the same with `batch_config` parquet files.
 
 It prints, for every mode, wall and CPU seconds (medians of the runs), rows/s, the ratio of the mode's wall time to
-the bare pipeline's, and the peak RSS of the whole process tree (the tap and its worker processes: the sum of each
-process's VmHWM, polled from /proc); it checks the rows each mode wrote, and the RSS growth between the smallest and
-the largest row count. Needs `orjson` and `pyarrow` (the `dev` extra).
+the bare pipeline's, and the peak memory of the whole process tree (the tap and its worker processes: the sum of each
+process's peak PSS, polled from /proc); it checks the rows each mode wrote, and the memory growth between the
+smallest and the largest row count. Needs `orjson` and `pyarrow` (the `dev` extra).
 """
 
 from __future__ import annotations
@@ -78,39 +78,52 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def _hwm_kib(pid: int, own_cmdline: bytes) -> int:
-    """VmHWM of ``pid`` once it runs its own program (not the fork of this process), else 0."""
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _usage(pid: int, own_cmdline: bytes) -> tuple[float, int]:
+    """(CPU seconds, proportional set size in KiB) of ``pid`` now; (0, 0) until it runs its own program."""
     try:
         if Path(f"/proc/{pid}/cmdline").read_bytes() == own_cmdline:
-            return 0
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
+            return 0.0, 0
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
+        pss = 0
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                pss = int(line.split()[1])
+                break
+        return cpu, pss
+    except (OSError, ValueError, IndexError):
+        return 0.0, 0
 
 
-def run_measured(argv: list[str], *, stdout: int, stderr: int | None = None, env: dict | None = None) -> Run:
-    """Run ``argv``: wall seconds, CPU seconds of it and its children (``wait4``), and the peak RSS of its process
-    tree (each process's kernel high-water mark, VmHWM, polled from /proc and summed over the live processes)."""
+def run_measured(argv: list[str], *, stdout: int, stderr: int | None = None) -> Run:
+    """Run ``argv``: its wall seconds, and the CPU seconds and peak memory of its whole process tree (the tap and
+    its worker processes), polled from /proc: each process's own CPU time as last seen, and its peak PSS (the
+    proportional set size: pages shared between processes are split between them, so the sum is what the tree
+    holds in memory), summed over the processes."""
     own = Path(f"/proc/{os.getpid()}/cmdline").read_bytes()
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=stdout, stderr=stderr, env=env)
+    proc = subprocess.Popen(argv, stdout=stdout, stderr=stderr)
+    cpu: dict[int, float] = {}
     peaks: dict[int, int] = {}
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
         for member in _tree(proc.pid):
-            peaks[member] = max(peaks.get(member, 0), _hwm_kib(member, own))
+            seconds, pss = _usage(member, own)
+            cpu[member] = max(cpu.get(member, 0.0), seconds)
+            peaks[member] = max(peaks.get(member, 0), pss)
         time.sleep(0.01)
     wall = time.perf_counter() - started
     proc.returncode = code = os.waitstatus_to_exitcode(status)
     if code:
         raise SystemExit(f"{argv[0]} failed with exit code {code}")
-    # wait4 counts the process itself and the children it waited for (the workers, the forkserver)
-    return Run(wall, usage.ru_utime + usage.ru_stime, sum(peaks.values()) / 1024)
+    if len(cpu) <= 1:  # one process: its exact CPU time (the samples end up to 10 ms before it exits)
+        cpu = {proc.pid: usage.ru_utime + usage.ru_stime}
+    return Run(wall, sum(cpu.values()), sum(peaks.values()) / 1024)
 
 
 def tap_executable() -> str:
@@ -263,13 +276,13 @@ def main() -> None:
             tail = f"{m['ratio']:.2f}x" if name != "bare" else ""
             print(
                 f"{r['rows']:>10,} | {name:8} | {m['wall']:7.2f} | {m['cpu']:6.2f} | {r['rows'] / m['wall']:10,.0f} | "
-                f"{m['rss']:12.0f} | {tail}"
+                f"{m['rss']:8.0f} | {tail}"
             )
     if len(results) > 1:
         small, large = min(results, key=lambda r: r["rows"]), max(results, key=lambda r: r["rows"])
         for name in small["modes"]:
             growth = (large["modes"][name]["rss"] / small["modes"][name]["rss"] - 1) * 100
-            print(f"{name} peak RSS growth {small['rows']:,} -> {large['rows']:,} rows: {growth:+.1f}%")
+            print(f"{name} peak memory growth {small['rows']:,} -> {large['rows']:,} rows: {growth:+.1f}%")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -6,11 +6,11 @@ parquet (pyarrow installed, the ``parquet`` extra) a file is cut into chunks of 
 processes (:mod:`tap_dockerdvp.parallel`), and each chunk is split into text columns by ``pyarrow.csv`` (on every
 core: it uses threads). The rules stay those of :mod:`tap_dockerdvp.csv_reader`: the header is read by the same
 :class:`~tap_dockerdvp.csv_reader.FileLayout`, null tokens are the same :data:`~tap_dockerdvp.csv_reader.NULL_TOKENS`,
-and rows are numbered the same way (blank lines not counted). Arrow kernels type only the common shapes, and only
-where they give exactly what the reader's parsers give (a date-time is ``YYYY-MM-DD HH:MM:SS``, and formats back to
-itself; an integer is digits). Any chunk with something else in it - a ragged row, bytes that are not UTF-8, another
-date format, a bad value, quotes open at its end - is read by the reader itself (:func:`read_batches`), which also
-raises its errors, after the same rows. So a parquet file holds exactly the rows RECORD messages carry.
+rows are numbered the same way (blank lines not counted), and typed values come from the reader's own parsers, once
+per distinct value (Arrow only finds the distinct values and puts the results in place). Any chunk with something
+else in it - a ragged row, bytes that are not UTF-8, a bad value, quotes open at its end - is read by the reader
+itself (:func:`~tap_dockerdvp.csv_reader.read_batches`), which also raises its errors, after the same rows. So a
+parquet file holds exactly the rows RECORD messages carry.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import logging
 import typing as t
 from itertools import chain
 
-from tap_dockerdvp.csv_reader import NULL_TOKENS, FileLayout, ReadStats, decompressed
-from tap_dockerdvp.encoders import ArrowRows, arrow_column, arrow_type
+from tap_dockerdvp.csv_reader import NULL_TOKENS, CsvFormatError, FileLayout, ReadStats, decompressed
+from tap_dockerdvp.encoders import ArrowRows, arrow_column
 from tap_dockerdvp.parallel import Edges, chunk_end, fill, header_row, rest_of_file
 
 if t.TYPE_CHECKING:
@@ -30,10 +30,9 @@ if t.TYPE_CHECKING:
 
     from tap_dockerdvp.views import ViewSpec
 
-# The shapes Arrow types itself; the others go to the reader's parsers.
-_DATETIME = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$"
-_DATE = r"^\d{4}-\d{2}-\d{2}$"
-_INTEGER = r"^-?\d{1,18}$"
+
+#: Decompressed bytes per chunk: Arrow's parser and kernels have a fixed cost per call, so more than for workers.
+CHUNK_BYTES = 16 << 20
 
 
 class TablePart:
@@ -53,13 +52,6 @@ class TablePart:
 
     def drop(self, count: int) -> TablePart:
         return TablePart(self.table.slice(count), self.first_row + count)
-
-
-def _any_not(check: t.Any, values: t.Any) -> bool:
-    """Whether a value that is not null fails ``check``."""
-    import pyarrow.compute as pc
-
-    return bool(pc.any(pc.and_(pc.is_valid(values), pc.invert(pc.fill_null(check, False)))).as_py())
 
 
 class _Fallback(Exception):
@@ -98,8 +90,8 @@ class ArrowLane:
         self.layout = FileLayout.of(header, self.spec, label=self.label, log=self.log, cut_in_header=False)
         next_row, exhausted = 1, False
         while True:
-            rest, exhausted = fill(rest, source, exhausted)
-            end = chunk_end(rest, exhausted)
+            rest, exhausted = fill(rest, source, exhausted, CHUNK_BYTES)
+            end = chunk_end(rest, exhausted, CHUNK_BYTES)
             if not end:
                 break  # a cut last row, or quotes open across the cut
             try:
@@ -173,12 +165,11 @@ class ArrowLane:
                 arrays.append(self._extra(columns, count, nulls))
             elif key in layout.found:
                 index = layout.found[key]
-                kind = layout.typed.get(index)
                 column = columns[index]
-                if kind is None:
-                    arrays.append(pc.if_else(pc.is_in(column, value_set=nulls), None, column).combine_chunks())
+                if index in layout.typed:
+                    arrays.append(self._typed(column, index, key, first_row))
                 else:
-                    arrays.append(self._typed(column, kind, nulls, key))
+                    arrays.append(pc.if_else(pc.is_in(column, value_set=nulls), None, column).combine_chunks())
             else:
                 arrays.append(arrow_column([None] * count, self.props[key]))
         out = pa.Table.from_arrays(arrays, names=list(self.keys))
@@ -190,30 +181,19 @@ class ArrowLane:
             self.edges.values = [self.edges.values[0] if self.edges.values else values[0], values[1]]
         return TablePart(out, first_row)
 
-    def _typed(self, column: pa.ChunkedArray, kind: str, nulls: pa.Array, key: str) -> pa.Array:
-        """A typed column, if every value is null by the reader's rule or has a shape Arrow types exactly."""
-        import pyarrow as pa
+    def _typed(self, column: pa.ChunkedArray, index: int, key: str, first_row: int) -> pa.Array:
+        """A typed column: the reader's own parser types each distinct value once (Docker's days and counts repeat
+        a lot), Arrow puts them in place. A value the parser rejects sends the chunk to the reader, which raises."""
         import pyarrow.compute as pc
 
-        null = pc.or_(pc.is_in(column, value_set=nulls), pc.equal(pc.utf8_trim_whitespace(column), ""))
-        values = pc.if_else(null, None, column)
-        target = arrow_type(self.props[key])
-        if kind in ("date-time", "date"):
-            shape, fmt = (_DATETIME, "%Y-%m-%d %H:%M:%S") if kind == "date-time" else (_DATE, "%Y-%m-%d")
-            text = pc.replace_substring(values, "T", " ") if kind == "date-time" else values
-            parsed = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
-            # a value must have the shape, and read back as itself (Arrow takes 2026-02-31; the reader does not)
-            exact = pc.and_kleene(
-                pc.match_substring_regex(values, shape), pc.equal(pc.strftime(parsed, format=fmt), text)
-            )
-            if _any_not(exact, values):
-                raise _Fallback
-            return parsed.cast(target).combine_chunks()
-        if kind == "integer":
-            if _any_not(pc.match_substring_regex(values, _INTEGER), values):
-                raise _Fallback
-            return values.cast(pa.int64()).combine_chunks()
-        raise _Fallback  # numbers: the reader's parser
+        layout = self.layout
+        assert layout is not None
+        distinct = pc.unique(column)
+        try:
+            typed = layout.convert(index, distinct.to_pylist(), first_row)
+        except CsvFormatError:
+            raise _Fallback from None
+        return pc.take(arrow_column(typed, self.props[key]), pc.index_in(column, value_set=distinct)).combine_chunks()
 
     def _extra(self, columns: list[pa.ChunkedArray], count: int, nulls: pa.Array) -> pa.Array:
         """The unknown columns as a struct (text, null tokens as null), or nulls when the file has none."""

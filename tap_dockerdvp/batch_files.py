@@ -114,7 +114,7 @@ class BatchFiles:
     def add_piece(self, piece: Piece) -> list[str]:
         """Append encoded JSON lines (jsonl): a gzip member as it is (gzip files are members end to end)."""
         if not piece.gzip:
-            return self.add_text(piece.data.decode(), piece.count)
+            return self.add_text(bytes(piece.data).decode(), piece.count)
         if self._handle is None:
             self._open()
         if self._gzip is not None:  # end the member being compressed here first

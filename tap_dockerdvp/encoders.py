@@ -189,7 +189,7 @@ class Encoding:
 class Piece:
     """Encoded rows ``first_row`` .. ``last_row`` of a file (``gzip``: one gzip member)."""
 
-    data: bytes
+    data: bytes | memoryview
     first_row: int
     count: int
     gzip: bool = False
@@ -272,7 +272,7 @@ class StdoutSink:
             return
         self.text.flush()  # whatever the SDK wrote goes first
         if self.binary is None:
-            self.text.write(data.decode())
+            self.text.write(bytes(data).decode())
             return
         view = memoryview(data)
         while view:

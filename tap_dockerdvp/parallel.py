@@ -17,9 +17,12 @@ on is read in the tap's own process. Slower, never different.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import logging
+import mmap
 import multiprocessing
 import os
+import tempfile
 import typing as t
 from collections import deque
 from dataclasses import dataclass, field
@@ -44,7 +47,7 @@ if t.TYPE_CHECKING:
 #: Decompressed bytes per chunk: large enough to keep a worker busy, small enough to bound memory.
 CHUNK_BYTES = 4 << 20
 #: Files smaller than this (compressed, as the API lists them) are read in the tap's process.
-MIN_FILE_BYTES = 16 << 20
+MIN_FILE_BYTES = 8 << 20
 #: Chunks in flight per worker.
 AHEAD = 2
 _GZIP_LEVEL = 1
@@ -78,12 +81,15 @@ def start_pool(workers: int) -> cf.ProcessPoolExecutor:
 
 @dataclass(frozen=True)
 class Job:
+    """One chunk for a worker. Its bytes travel through files in a spool directory (in memory, on /dev/shm where
+    there is one): writing and reading a file costs a copy, a pickled queue costs several."""
+
     spec: ViewSpec
     header: tuple[str, ...]
     label: str
     first_row: int
     skip: int
-    data: bytes
+    data_path: str  # the chunk's bytes; the worker writes its pieces to `data_path + ".out"`
     encoding: Encoding
     gzip: bool
     check_column: str | None
@@ -91,7 +97,7 @@ class Job:
 
 @dataclass
 class ChunkResult:
-    pieces: list[Piece]
+    pieces: list[tuple[int, int, int, bool]]  # (first row, rows, bytes, gzip) of each piece, end to end in the file
     stats: ReadStats
     edges: list[t.Any] = field(default_factory=list)  # the check column's first and last value
     error: str | None = None  # a CsvFormatError: the pieces hold the rows before it
@@ -110,21 +116,28 @@ def run_job(job: Job) -> ChunkResult:
     stats = ReadStats()
     edges = Edges(job.check_column)
     result = ChunkResult([], stats)
+    with open(job.data_path, "rb") as chunk:
+        data = chunk.read()
     batches = read_batches(
-        [job.data], job.spec, label=job.label, layout=layout, first_row=job.first_row, skip=job.skip,
+        [data], job.spec, label=job.label, layout=layout, first_row=job.first_row, skip=job.skip,
         stats=stats, plain=True,
     )  # fmt: skip
+    pieces: list[Piece] = []
     try:
-        result.pieces = list(Encoder(job.encoding).pieces(edges.watch(batches)))
+        pieces = list(Encoder(job.encoding).pieces(edges.watch(batches)))
     except TruncatedFileError:
         result.cut = True
     except CsvFormatError as exc:
         result.error = str(exc)
-        result.pieces = []  # the rows before the error are read again in the tap's process, which raises it
+        pieces = []  # the rows before the error are read again in the tap's process, which raises it
         result.cut = True
     result.edges = edges.values
     if job.gzip:
-        result.pieces = gzip_members(result.pieces, job.encoding.cut_every)
+        pieces = gzip_members(pieces, job.encoding.cut_every)
+    with open(job.data_path + ".out", "wb") as out:
+        for piece in pieces:
+            out.write(piece.data)
+    result.pieces = [(p.first_row, p.count, len(p.data), p.gzip) for p in pieces]
     return result
 
 
@@ -175,6 +188,7 @@ class ParallelRead:
         pool: cf.ProcessPoolExecutor,
         workers: int,
         *,
+        spool: str,
         spec: ViewSpec,
         label: str,
         encoding: Encoding,
@@ -184,7 +198,7 @@ class ParallelRead:
         stats: ReadStats | None = None,
         edges: Edges | None = None,
     ) -> None:
-        self.pool, self.ahead = pool, workers * AHEAD
+        self.pool, self.ahead, self.spool = pool, workers * AHEAD, spool
         self.spec, self.label, self.encoding, self.gzip = spec, label, encoding, gzip
         self.check_column = check_column
         self.log = logger
@@ -192,6 +206,8 @@ class ParallelRead:
         self.edges = edges if edges is not None else Edges(check_column)
         self.layout: FileLayout | None = None
         self.serial_from: int | None = None  # the row from which this process read on, if it did
+        self._paths: dict[int, str] = {}
+        self._spooled = 0
 
     def pieces(self, chunks: Iterable[bytes], *, skip: int = 0) -> Iterator[Piece]:
         """The file's rows after ``skip``, encoded, in order; raises what the serial reader raises, after the same
@@ -215,35 +231,51 @@ class ParallelRead:
                     break
                 chunk, rest = rest[:end], rest[end:]
                 lines = chunk.count(b"\n")
+                path = self._spool(chunk)
                 job = Job(
-                    self.spec, tuple(header), self.label, next_row, skip, chunk, self.encoding, self.gzip,
+                    self.spec, tuple(header), self.label, next_row, skip, path, self.encoding, self.gzip,
                     self.check_column,
                 )  # fmt: skip
                 pending.append((self.pool.submit(run_job, job), chunk, next_row, lines))
+                self._paths[id(pending[-1][0])] = path
                 next_row += lines
             if not pending:
                 break
             future, chunk, first_row, lines = pending.popleft()
-            result = future.result()
-            if result.cut or result.error:  # not a whole-row chunk, or an error the serial reader must raise
-                restart = (first_row, [chunk])
-            else:
-                self.stats.add(result.stats)
-                if result.edges:
-                    first = self.edges.values[0] if self.edges.values else result.edges[0]
-                    self.edges.values = [first, result.edges[-1]]
-                yield from result.pieces
-                if result.stats.rows != lines:  # a value with a line break, a blank line: later rows mispredicted
-                    restart = (first_row + result.stats.rows, [])
+            path = self._paths.pop(id(future))
+            try:
+                result = future.result()
+                if result.cut or result.error:  # not a whole-row chunk, or an error the serial reader must raise
+                    restart = (first_row, [chunk])
+                else:
+                    self.stats.add(result.stats)
+                    if result.edges:
+                        first = self.edges.values[0] if self.edges.values else result.edges[0]
+                        self.edges.values = [first, result.edges[-1]]
+                    yield from _pieces_in(path + ".out", result.pieces)
+                    if result.stats.rows != lines:  # a line break in a value, a blank line: later rows mispredicted
+                        restart = (first_row + result.stats.rows, [])
+            finally:
+                _remove(path)
         if restart is None:
             restart = (next_row, [])
         for future, chunk, _first, _lines in pending:
             future.cancel()
             restart[1].append(chunk)
+            with contextlib.suppress(cf.CancelledError):
+                future.result()  # a worker may be writing its output: let it finish before the files go
+            _remove(self._paths.pop(id(future)))
         row, leftovers = restart
         if leftovers or rest or not exhausted:
             self.serial_from = row
             yield from self._serial(chain(leftovers, [rest], source), first_row=row, skip=skip)
+
+    def _spool(self, chunk: bytes) -> str:
+        self._spooled += 1
+        path = os.path.join(self.spool, f"{id(self):x}-{self._spooled}")
+        with open(path, "wb") as out:
+            out.write(chunk)
+        return path
 
     def _serial(
         self, data: Iterable[bytes], *, first_row: int, skip: int, with_header: bool = False
@@ -255,6 +287,39 @@ class ParallelRead:
             skip=skip, stats=self.stats, edges=self.edges, logger=self.log,
         )  # fmt: skip
         yield from serial_pieces(batches, self.encoding, gzip=self.gzip)
+
+
+def _pieces_in(path: str, pieces: list[tuple[int, int, int, bool]]) -> Iterator[Piece]:
+    """The pieces a worker wrote end to end in ``path``, as views of the file mapped in memory (no copy)."""
+    if not pieces:
+        return
+    with open(path, "rb") as handle:
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    view = memoryview(mapped)
+    offset = 0
+    try:
+        for first_row, count, size, gzip in pieces:
+            part = view[offset : offset + size]
+            offset += size
+            try:
+                yield Piece(part, first_row, count, gzip)
+            finally:
+                part.release()
+    finally:
+        view.release()
+        mapped.close()
+
+
+def _remove(path: str) -> None:
+    for name in (path, path + ".out"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(name)
+
+
+def spool_directory() -> str:
+    """A directory for chunks on their way to and from the workers: in memory (/dev/shm) where there is one."""
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None  # noqa: S108
+    return tempfile.mkdtemp(prefix="tap-dockerdvp-", dir=base)
 
 
 def rest_of_file(
@@ -282,12 +347,13 @@ def rest_of_file(
         stats.add(part)
 
 
-def fill(rest: bytes, source: Iterator[bytes], exhausted: bool) -> tuple[bytes, bool]:
+def fill(rest: bytes, source: Iterator[bytes], exhausted: bool, size: int = 0) -> tuple[bytes, bool]:
     """``rest`` with blocks added until it holds a chunk's worth and a line break, or the data ends."""
+    want = size or CHUNK_BYTES
     parts = [rest]
     size = len(rest)
     line_break = b"\n" in rest
-    while not exhausted and (size < CHUNK_BYTES or not line_break):
+    while not exhausted and (size < want or not line_break):
         block = next(source, None)
         if block is None:
             exhausted = True
@@ -298,10 +364,10 @@ def fill(rest: bytes, source: Iterator[bytes], exhausted: bool) -> tuple[bytes, 
     return (b"".join(parts) if len(parts) > 1 else rest), exhausted
 
 
-def chunk_end(rest: bytes, exhausted: bool) -> int:
+def chunk_end(rest: bytes, exhausted: bool, size: int = 0) -> int:
     """Where the next chunk ends: after the last line break of a chunk's worth (of all of it at the end), if
     the quotes before it are closed; 0 when there is no such place."""
-    end = rest.rfind(b"\n", 0, len(rest) if exhausted else CHUNK_BYTES) + 1
+    end = rest.rfind(b"\n", 0, len(rest) if exhausted else size or CHUNK_BYTES) + 1
     if not end and not exhausted:
         end = rest.find(b"\n") + 1  # a line longer than a chunk
     if end and rest.count(b'"', 0, end) % 2:

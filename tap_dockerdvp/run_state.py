@@ -31,6 +31,7 @@ class RunState:
     held_back: dict[tuple[tuple[str, str], ...], str] = field(default_factory=dict)
     #: the worker processes that read large files (`parallel_workers`), once started
     pool: cf.ProcessPoolExecutor | None = None
+    spool: str = ""  # their spool directory
     #: child streams whose "Beginning sync" was logged at INFO (later ones go to DEBUG)
     announced: set[str] = field(default_factory=set)
     _logged: set[tuple[t.Any, ...]] = field(default_factory=set)

@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import io
 import logging
+import shutil
 import sys
 import typing as t
 from collections.abc import Callable, Iterator
@@ -350,17 +351,20 @@ class TapDockerDVP(Tap):
             if self.run.pool is not None:
                 self.run.pool.shutdown(cancel_futures=True)
                 self.run.pool = None
+                shutil.rmtree(self.run.spool, ignore_errors=True)
         self.progress.run_done()
 
-    def worker_pool(self) -> tuple[cf.ProcessPoolExecutor, int] | None:
-        """The worker processes that read large files (`parallel_workers`), started once per run; None if off."""
+    def worker_pool(self) -> tuple[cf.ProcessPoolExecutor, int, str] | None:
+        """The worker processes that read large files (`parallel_workers`) and their spool directory, started once
+        per run; None if off."""
         workers = parallel.worker_count(int(self.config["parallel_workers"]))
         if not workers:
             return None
         if self.run.pool is None:
             self.run.pool = parallel.start_pool(workers)
+            self.run.spool = parallel.spool_directory()
             self.logger.debug("Started %d worker processes to read large files", workers)
-        return self.run.pool, workers
+        return self.run.pool, workers, self.run.spool
 
     def namespace_metadata(self) -> dict[str, dict[str, t.Any]]:
         """NamespaceMetadata of every namespace this run extracts, resolved once (see `NamespacesStream`)."""

@@ -35,6 +35,14 @@ def pool():
         yield executor
 
 
+@pytest.fixture
+def spool(tmp_path):
+    directory = tmp_path / "spool"
+    directory.mkdir()
+    yield str(directory)
+    assert not list(directory.iterdir()), "chunk files left behind"
+
+
 def serial(data: bytes, encoding: Encoding, *, skip: int = 0, gzip_pieces: bool = False):
     stats = ReadStats()
     out: list[bytes] = []
@@ -48,13 +56,15 @@ def serial(data: bytes, encoding: Encoding, *, skip: int = 0, gzip_pieces: bool 
     return b"".join(out), error, stats
 
 
-def in_parallel(pool, data: bytes, encoding: Encoding, *, skip: int = 0, gzip_pieces: bool = False, step=7):
-    read = parallel.ParallelRead(pool, 2, spec=SPEC, label="f", encoding=encoding, gzip=gzip_pieces, logger=LOG)
+def in_parallel(pool, spool, data: bytes, encoding: Encoding, *, skip: int = 0, gzip_pieces: bool = False, step=7):
+    read = parallel.ParallelRead(
+        pool, 2, spool=spool, spec=SPEC, label="f", encoding=encoding, gzip=gzip_pieces, logger=LOG
+    )
     out: list[bytes] = []
     error = None
     try:
         for piece in read.pieces([data[i : i + step] for i in range(0, len(data), step)], skip=skip):
-            out.append(gzip.decompress(piece.data) if gzip_pieces else piece.data)
+            out.append(gzip.decompress(piece.data) if gzip_pieces else bytes(piece.data))
     except (CsvFormatError, TruncatedFileError) as exc:
         error = f"{type(exc).__name__}: {exc}"
     return b"".join(out), error, read.stats, read
@@ -84,12 +94,12 @@ CASES = {
 
 @pytest.mark.parametrize("name", list(CASES))
 @pytest.mark.parametrize("chunk", [64, 700, 1 << 20])
-def test_the_same_lines_as_the_serial_reader(pool, monkeypatch, name: str, chunk: int) -> None:
+def test_the_same_lines_as_the_serial_reader(pool, spool, monkeypatch, name: str, chunk: int) -> None:
     monkeypatch.setattr(parallel, "CHUNK_BYTES", chunk)
     data = CASES[name].encode()
     for encoding in (jsonl(), Encoding("record", KEYS, CONSTANTS, stream="pull_events"), jsonl(cut_every=37)):
         expected, error, stats = serial(data, encoding)
-        got, got_error, got_stats, _read = in_parallel(pool, data, encoding)
+        got, got_error, got_stats, _read = in_parallel(pool, spool, data, encoding)
         if encoding.kind == "record":  # time_extracted differs between the two runs
             expected, got = _untimed(expected), _untimed(got)
         assert got_error == error
@@ -103,33 +113,35 @@ def _untimed(data: bytes) -> list[bytes]:
     return [line.rsplit(b',"time_extracted"', 1)[0] for line in data.splitlines()]
 
 
-def test_plain_chunks_stay_in_the_workers(pool, monkeypatch) -> None:
+def test_plain_chunks_stay_in_the_workers(pool, spool, monkeypatch) -> None:
     monkeypatch.setattr(parallel, "CHUNK_BYTES", 700)
-    _got, error, _stats, read = in_parallel(pool, CASES["plain rows"].encode(), jsonl())
+    _got, error, _stats, read = in_parallel(pool, spool, CASES["plain rows"].encode(), jsonl())
     assert error is None and read.serial_from is None
-    _got, error, _stats, read = in_parallel(pool, CASES["a value with a line break"].encode(), jsonl())
+    _got, error, _stats, read = in_parallel(pool, spool, CASES["a value with a line break"].encode(), jsonl())
     assert error is None and read.serial_from is not None  # the rest went serial: the same lines still
 
 
 @pytest.mark.parametrize("skip", [0, 1, 99, 150, 299, 300])
-def test_rows_written_by_an_earlier_attempt_are_left_out(pool, monkeypatch, skip: int) -> None:
+def test_rows_written_by_an_earlier_attempt_are_left_out(pool, spool, monkeypatch, skip: int) -> None:
     monkeypatch.setattr(parallel, "CHUNK_BYTES", 500)
     data = CASES["blank lines"].encode()
-    assert in_parallel(pool, data, jsonl(), skip=skip)[:2] == serial(data, jsonl(), skip=skip)[:2]
+    assert in_parallel(pool, spool, data, jsonl(), skip=skip)[:2] == serial(data, jsonl(), skip=skip)[:2]
 
 
-def test_gzip_members_per_batch_file_segment(pool, monkeypatch) -> None:
+def test_gzip_members_per_batch_file_segment(pool, spool, monkeypatch) -> None:
     monkeypatch.setattr(parallel, "CHUNK_BYTES", 900)
     data = CASES["plain rows"].encode()
-    read = parallel.ParallelRead(pool, 2, spec=SPEC, label="f", encoding=jsonl(cut_every=50), gzip=True, logger=LOG)
-    pieces = list(read.pieces([data]))
-    assert all(p.gzip for p in pieces)
+    read = parallel.ParallelRead(
+        pool, 2, spool=spool, spec=SPEC, label="f", encoding=jsonl(cut_every=50), gzip=True, logger=LOG
+    )
+    pieces = [(p.first_row, p.last_row, p.gzip, gzip.decompress(p.data)) for p in read.pieces([data])]
+    assert all(g for _f, _l, g, _d in pieces)
     # no piece holds rows of two batch files (rows 1-50, 51-100, ...)
-    assert all((p.first_row - 1) // 50 == (p.last_row - 1) // 50 for p in pieces)
-    assert b"".join(gzip.decompress(p.data) for p in pieces) == serial(data, jsonl(cut_every=50))[0]
+    assert all((first - 1) // 50 == (last - 1) // 50 for first, last, _g, _d in pieces)
+    assert b"".join(d for _f, _l, _g, d in pieces) == serial(data, jsonl(cut_every=50))[0]
 
 
-def test_a_generated_wide_file(pool, monkeypatch, tmp_path) -> None:
+def test_a_generated_wide_file(pool, spool, monkeypatch, tmp_path) -> None:
     monkeypatch.setattr(parallel, "CHUNK_BYTES", 1 << 16)
     cfg = SimConfig(namespaces=("acme",), weeks=1, rows_per_week=3000, end_date=dt.date(2026, 11, 18),
                     row_shape="wide", latin1_rows=2)  # fmt: skip
@@ -138,7 +150,7 @@ def test_a_generated_wide_file(pool, monkeypatch, tmp_path) -> None:
     simdata.write_export_file(cfg, "acme", "raw", "weeks", year, week, 0, path)
     data = path.read_bytes()
     expected, error, stats = serial(data, jsonl())
-    got, got_error, got_stats, read = in_parallel(pool, data, jsonl(), step=1 << 14)
+    got, got_error, got_stats, read = in_parallel(pool, spool, data, jsonl(), step=1 << 14)
     assert error is None is got_error and read.serial_from is None
     assert got == expected and got_stats.rows == 3000 and got_stats.recoded == stats.recoded == 2
 

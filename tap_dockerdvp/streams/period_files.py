@@ -327,10 +327,11 @@ class PeriodFilesStream(DockerHubStream):
             pool = self.tap.worker_pool() if (size or 0) >= parallel.MIN_FILE_BYTES else None
             if pool is None:
                 return parallel.serial_pieces(self.batches(download, skip, reading), encoding, gzip=gzip)
-            executor, workers = pool
+            executor, workers, spool = pool
             return parallel.ParallelRead(
                 executor,
                 workers,
+                spool=spool,
                 spec=self.spec,
                 label=reading.label,
                 encoding=encoding,
