@@ -222,7 +222,7 @@ class PeriodFilesStream(DockerHubStream):
             schema, keys = self.schema, self.selected_keys()
         jsonl = writer.format == "jsonl"
         to_json = JsonRows(keys, extra_key=self.extra_key)
-        to_arrow = None if jsonl else ArrowRows(keys, schema)
+        to_arrow = None if jsonl else ArrowRows(keys, schema, extra_key=self.extra_key)
         for index in range(len(files)):
             constants = self.row_constants(context, files, index)
             for batch in self.file_batches(context, files, index, rollback=writer.rollback):

@@ -112,7 +112,8 @@ class PullStatsStream(DockerHubStream):
                 "pull_count": row.get("pullCount"),
                 "ip_count": row.get("ipCount"),
                 "api": api,
-                "extra_fields": {k: v for k, v in row.items() if k not in _KNOWN_FIELDS},
+                # null when the row has none, like `extra_columns`: a parquet struct cannot be empty
+                "extra_fields": {k: v for k, v in row.items() if k not in _KNOWN_FIELDS} or None,
             }
 
 
