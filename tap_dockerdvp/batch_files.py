@@ -112,7 +112,7 @@ class BatchFiles:
         done: list[str] = []
         schema = self._pending[0].schema if self._pending else None
         if schema is None and self._parquet is not None:
-            schema = self._parquet.schema_arrow
+            schema = self._parquet.schema
         if schema is not None and table.schema != schema:
             done += self._added(0, close=True)
         self._pending.append(table)

@@ -18,6 +18,7 @@ import sys
 import typing as t
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from cli_support import CliRun
@@ -192,3 +193,26 @@ def test_parquet_without_pyarrow_stops_in_one_line_naming_the_extra(served, tmp_
     assert line.startswith("setting `batch_config.encoding.format` is parquet, which needs pyarrow"), line
     assert not (tmp_path / "files").exists() or not any((tmp_path / "files").iterdir())
     assert '"type":"BATCH"' not in proc.stdout.replace(" ", "")
+
+
+def test_a_parquet_batch_file_holds_more_than_one_row_group(tmp_path: Path) -> None:
+    """Rows past the first row group (64k) go into the same file (the writer's schema is checked for each table)."""
+    import pyarrow as pa
+
+    from tap_dockerdvp.batch_files import PARQUET_ROW_GROUP, BatchFiles
+
+    config = SimpleNamespace(  # what the SDK's BatchConfig holds
+        encoding=SimpleNamespace(format="parquet", compression=None),
+        storage=SimpleNamespace(root=tmp_path.as_uri(), prefix="", params=None),
+        batch_size=3 * PARQUET_ROW_GROUP,
+    )
+    writer = BatchFiles(config, tap_name="tap-dockerdvp", stream_name="pull_events")
+    chunk = PARQUET_ROW_GROUP // 2 + 1
+    done = []
+    for first in range(0, 2 * PARQUET_ROW_GROUP + 5, chunk):
+        done += writer.add_table(pa.table({"row_number": pa.array(range(first, first + chunk), pa.int64())}))
+    done.append(writer.close())
+    assert len(done) == 1, done
+    table = pq.read_table(done[0].removeprefix("file://"))
+    assert table.column("row_number").to_pylist() == list(range(5 * chunk))
+    assert pq.ParquetFile(done[0].removeprefix("file://")).metadata.num_row_groups >= 2
