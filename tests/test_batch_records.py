@@ -148,6 +148,30 @@ def test_batch_files_hold_the_records_of_the_record_messages(served, tmp_path: P
         assert moved == record_run.final_state["bookmarks"][parent]["partitions"], parent
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_flattened_batch_files_declare_every_key_and_keep_the_unknown_values(served, tmp_path: Path, fmt: str):
+    """With flattening on, every stream's batch rows carry only keys its SCHEMA declares, and the catch-all objects
+    and arrays arrive whole, as JSON text."""
+    _cfg, config, record_run = served
+    flat = {"flattening_enabled": True, "flattening_max_depth": 1}
+    out = run_tap({**config, **flat, "batch_config": batch_config(tmp_path, fmt)})
+    schemas = out.schemas()
+    got: dict[str, list[dict]] = {}
+    for message in (m for m in out.messages if m["type"] == "BATCH"):
+        for url in message["manifest"]:
+            got.setdefault(message["stream"], []).extend(read_batch_file(url, fmt))
+    assert got.keys() == record_run.records.keys()
+    for stream, rows in got.items():
+        declared = set(schemas[stream]["schema"]["properties"])
+        assert all(set(row) <= declared for row in rows), f"{stream}: undeclared keys {set(rows[0]) - declared}"
+        assert len(rows) == len(record_run.records[stream]), stream
+    for stream, key in (("pull_events", "extra_columns"), ("report_other", "values"), ("namespaces", "datasets")):
+        assert schemas[stream]["schema"]["properties"][key]["type"] in ("string", ["string", "null"]), stream
+        want = sorted(json.dumps(r[key], sort_keys=True) for r in record_run.records[stream])
+        have = sorted(json.dumps(json.loads(r[key]), sort_keys=True) for r in got[stream])
+        assert have == want, f"{stream}.{key}: the flattened JSON text differs from the record's value"
+
+
 def test_a_parquet_extra_columns_is_a_struct_of_the_unknown_headers(served, tmp_path: Path) -> None:
     _cfg, config, _records = served
     out = run_tap({**config, "batch_config": batch_config(tmp_path, "parquet")})

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.mapper import SameRecordTransform
 from typing_extensions import override
 
 from tap_dockerdvp.batch_files import BatchFiles
@@ -129,15 +128,6 @@ class PeriodFilesStream(DockerHubStream):
         """The selected properties, in schema order: what RECORD lines and BATCH files carry."""
         mask = self.mask
         return tuple(key for key in self.property_order if mask.get(("properties", key), True))
-
-    def maps_reason(self) -> str | None:
-        """Why rows must be mapped by the SDK's mapper (stream maps, flattening), or None."""
-        if self.config.get("flattening_enabled"):
-            return "flattening is enabled (flattening_enabled)"
-        maps = self.stream_maps
-        if len(maps) != 1 or type(maps[0]) is not SameRecordTransform or maps[0].stream_alias != self.name:
-            return "stream maps apply to it (stream_maps)"
-        return None
 
     def sdk_path_reason(self) -> str | None:
         """Why rows must go through the SDK's record path (stream maps, flattening, a record limit), or None."""
