@@ -14,10 +14,13 @@ import backoff
 import requests
 from singer_sdk import metrics
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError, SyncLifecycleSignal
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
 from tap_dockerdvp import retries
+from tap_dockerdvp.batch_files import BatchFiles
+from tap_dockerdvp.encoders import ArrowRows, dumps
 from tap_dockerdvp.errors import (
     ONE_LINE_ERRORS,
     RetriesExhaustedError,
@@ -221,52 +224,6 @@ class DockerHubStream(RESTStream):
         """The tap, typed: its run-wide state (``tap.run``), progress and namespace metadata."""
         return t.cast("TapDockerDVP", self._tap)
 
-    # -- BATCH files ------------------------------------------------------------------------------
-    def selected_keys(self) -> tuple[str, ...]:
-        """The selected properties, in schema order: what BATCH files carry."""
-        mask = self.mask
-        return tuple(key for key in self.schema["properties"] if mask.get(("properties", key), True))
-
-    @override
-    def get_batches(self, batch_config: t.Any, context: Context | None = None) -> t.Iterable[tuple[t.Any, list[str]]]:
-        """The stream's records in batch files written by the tap (`batch_files.BatchFiles`: typed parquet that
-        also takes objects without declared properties, fast gzip JSONL), `batch_size` records a file at most."""
-        from tap_dockerdvp.batch_files import BatchFiles
-        from tap_dockerdvp.encoders import ArrowRows, dumps
-
-        writer = BatchFiles(batch_config, tap_name=self.tap_name, stream_name=self.name)
-        keys = self.selected_keys()
-        to_arrow = ArrowRows(keys, self.schema) if writer.format == "parquet" else None
-        rows: list[dict[str, t.Any]] = []
-
-        def flush() -> list[str]:
-            if not rows:
-                return []
-            done = (
-                writer.add_table(to_arrow.from_records(rows))
-                if to_arrow is not None
-                else writer.add_text("".join(dumps(row) + "\n" for row in rows), len(rows))
-            )
-            self.tap.progress.add_rows(self.name, len(rows))
-            rows.clear()
-            return done
-
-        for element in [context] if context else (self.partitions or [{}]):
-            partition = element or None
-            for record in self.get_records(partition):
-                processed = self.post_process(record, partition)
-                if processed is None:
-                    continue
-                rows.append({key: processed.get(key) for key in keys})
-                if len(rows) >= writer.room:
-                    for url in flush():
-                        yield batch_config.encoding, [url]
-        for url in flush():
-            yield batch_config.encoding, [url]
-        last = writer.close()
-        if last:
-            yield batch_config.encoding, [last]
-
     # -- logs a person wants to read -------------------------------------------------------------
     @override
     def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
@@ -296,6 +253,70 @@ class DockerHubStream(RESTStream):
         """The SDK's record counter (the METRIC lines), also counting the run's rows for its summary."""
         counter = super().get_record_counter(endpoint=endpoint, log_interval=log_interval)
         return RowCounter(counter, self.tap.progress, self.name)
+
+    # -- BATCH files -------------------------------------------------------------------------------
+    def selected_keys(self) -> tuple[str, ...]:
+        """The selected properties, in schema order: what RECORD lines and BATCH files carry."""
+        mask = self.mask
+        return tuple(key for key in self.schema["properties"] if mask.get(("properties", key), True))
+
+    def maps_reason(self) -> str | None:
+        """Why records must be mapped by the SDK's mapper (stream maps, flattening), or None."""
+        if self.config.get("flattening_enabled"):
+            return "flattening is enabled (flattening_enabled)"
+        maps = self.stream_maps
+        if len(maps) != 1 or type(maps[0]) is not SameRecordTransform or maps[0].stream_alias != self.name:
+            return "stream maps apply to it (stream_maps)"
+        return None
+
+    @override
+    def get_batches(self, batch_config: t.Any, context: Context | None = None) -> t.Iterable[tuple[t.Any, list[str]]]:
+        """The records of an API stream (namespaces, repositories, pull statistics) as batch files, written like the
+        file-backed streams' (:class:`~tap_dockerdvp.batch_files.BatchFiles`): the SDK's batcher types parquet
+        columns from the values (an empty ``extra_fields`` object cannot be written) and applies no stream map or
+        flattening, although the SCHEMA it sends is the mapped one. Period streams override this again."""
+        mapper = self.stream_maps[0]
+        selected = self.selected_keys()
+        mapped = self.maps_reason() is not None
+        schema = (mapper.transformed_schema or self.schema) if mapped else self.schema
+        keys = tuple(schema["properties"]) if mapped else selected
+        writer = BatchFiles(batch_config, tap_name=self.tap_name, stream_name=self.name)
+        to_arrow = None if writer.format == "jsonl" else ArrowRows(keys, schema)
+        rows: list[dict[str, t.Any]] = []
+
+        def write() -> list[str]:
+            done = (
+                writer.add_text("".join(dumps(row) + "\n" for row in rows), len(rows))
+                if to_arrow is None
+                else writer.add_table(to_arrow.from_records(rows))
+            )
+            rows.clear()
+            return done
+
+        with self.get_record_counter() as counter:
+            partitions: list[Context | None] = [context] if context else [*(self.partitions or ())] or [None]
+            for partition in partitions:
+                for record in self.get_records(partition):
+                    processed = self.post_process(record, partition)
+                    if processed is None:
+                        continue
+                    row = {key: processed.get(key) for key in selected}
+                    if mapped:
+                        transformed = mapper.transform(row)
+                        if transformed is None:  # the map filtered the record out
+                            continue
+                        row = {key: transformed.get(key) for key in keys}
+                    rows.append(row)
+                    counter.increment()
+                    if len(rows) >= writer.room:
+                        for url in write():
+                            yield batch_config.encoding, [url]
+            if rows:
+                for url in write():
+                    yield batch_config.encoding, [url]
+            last = writer.close()
+            if last:
+                yield batch_config.encoding, [last]
 
     @cached_property
     @override

@@ -153,20 +153,27 @@ class Sim:
 
 
 @contextmanager
-def run_simulator(tmp: Path) -> Iterator[Sim]:
-    url_file = tmp / "simulator.url"
+def run_simulator(tmp: Path, **options: Any) -> Iterator[Sim]:
+    """The simulator serving the e2e data (``NAMESPACES``, ``WEEKS``, ...), with ``options`` (SimConfig fields,
+    e.g. ``row_shape="wide"``, ``report_namespaces=("globex",)``) on top; checks it serves what was asked."""
     # The tap calls a timespan complete by the UTC date: the simulator's "today" is the same day.
     today = dt.datetime.now(dt.timezone.utc).date()
-    cmd = [
-        sys.executable, "-m", "dockerdvp_simulator",
-        "--port", "0",
-        "--url-file", str(url_file),
-        "--namespaces", ",".join(NAMESPACES),
-        "--extension-namespaces", ",".join(EXTENSION_NAMESPACES),
-        "--weeks", str(WEEKS),
-        "--rows-per-week", str(ROWS_PER_WEEK),
-        "--end-date", today.isoformat(),
-    ]  # fmt: skip
+    wanted: dict[str, Any] = {
+        "namespaces": NAMESPACES,
+        "extension_namespaces": EXTENSION_NAMESPACES,
+        "weeks": WEEKS,
+        "rows_per_week": ROWS_PER_WEEK,
+        "end_date": today,
+        **options,
+    }
+    url_file = tmp / "simulator.url"
+    cmd = [sys.executable, "-m", "dockerdvp_simulator", "--port", "0", "--url-file", str(url_file)]
+    for name, value in wanted.items():
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            cmd.append(flag if value else "--no-" + name.replace("_", "-"))
+        else:
+            cmd += [flag, ",".join(value) if isinstance(value, tuple) else str(value)]
     log_path = tmp / "simulator.log"
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -182,9 +189,8 @@ def run_simulator(tmp: Path) -> Iterator[Sim]:
                 url = url_file.read_text().strip() if url_file.exists() else ""
             url = url.rstrip("/")
             cfg = data.SimConfig(**sim_call(url, "/_sim/config"))
-            assert cfg.namespaces == NAMESPACES and cfg.weeks == WEEKS, cfg
-            assert cfg.extension_namespaces == EXTENSION_NAMESPACES, cfg
-            assert cfg.rows_per_week == ROWS_PER_WEEK and cfg.end_date == today, cfg
+            served = {name: getattr(cfg, name) for name in wanted}
+            assert served == wanted, f"the simulator serves {served}, not {wanted}"
             yield Sim(url=url, cfg=cfg)
         finally:
             proc.terminate()

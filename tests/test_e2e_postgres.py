@@ -9,24 +9,18 @@ Two more tests load into schemas (and meltano states) of their own: ACTIVATE_VER
 repository was deleted (with a lookback over re-split files and the README's clean-up), and the README's window
 recipe.
 
-The server: TAP_DOCKERDVP_TEST_PG_URL (``postgresql://user:password@host:port/database``), else the
-libpq variables PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE, else what `.ci/postgres.sh` sets up
-(tap_dockerdvp_test on localhost:5432). `make postgres` (that script) installs, starts and prepares one;
-.ci/run does the same and exports the variables. Without a reachable server the test is skipped, except in
-CI (CI=true), where it fails. Each run loads into a schema of its own, dropped afterwards.
+The server (see tests/postgres_support.py): TAP_DOCKERDVP_TEST_PG_URL, the libpq variables, or what
+`.ci/postgres.sh` sets up. `make postgres` (that script) installs, starts and prepares one; .ci/run does the
+same and exports the variables. Without a reachable server the test is skipped, except in CI (CI=true), where
+it fails. Each run loads into a schema of its own, dropped afterwards.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import pytest
 import requests
@@ -48,121 +42,19 @@ from e2e_support import (
 from dockerdvp_simulator import data
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is a dev dependency: pip install -e '.[dev]'")
+from postgres_support import Postgres, postgres_schema  # noqa: E402 - after the psycopg check
 
 pytestmark = pytest.mark.e2e
 
 STATE_ID = "dev:tap-dockerdvp-to-target-postgres"
 INTEGER_TYPES = {"bigint", "integer", "smallint"}
 TIMESTAMP_TYPES = {"timestamp without time zone", "timestamp with time zone"}
-SETUP_HINT = (
-    "run `make postgres` (installs and starts PostgreSQL on localhost, as root or with sudo) "
-    "or set TAP_DOCKERDVP_TEST_PG_URL=postgresql://user:password@host:port/database"
-)
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
-
-
-def connection_settings() -> dict[str, Any]:
-    url = os.environ.get("TAP_DOCKERDVP_TEST_PG_URL")
-    if url:
-        parts = urlsplit(url)
-        return {
-            "host": parts.hostname or "localhost",
-            "port": parts.port or 5432,
-            "user": unquote(parts.username or ""),
-            "password": unquote(parts.password or ""),
-            "dbname": parts.path.lstrip("/") or unquote(parts.username or ""),
-        }
-    if any(os.environ.get(v) for v in ("PGHOST", "PGUSER", "PGDATABASE")):
-        user = os.environ.get("PGUSER") or "postgres"
-        return {
-            "host": os.environ.get("PGHOST") or "localhost",
-            "port": int(os.environ.get("PGPORT") or 5432),
-            "user": user,
-            "password": os.environ.get("PGPASSWORD") or "",
-            "dbname": os.environ.get("PGDATABASE") or user,
-        }
-    # what .ci/postgres.sh creates
-    return {
-        "host": "localhost",
-        "port": 5432,
-        "user": "tap_dockerdvp_test",
-        "password": "tap_dockerdvp_test",
-        "dbname": "tap_dockerdvp_test",
-    }
-
-
-@dataclass
-class Postgres:
-    settings: dict[str, Any]
-    schema: str
-
-    def query(self, sql: str, params: tuple | list | None = None) -> list[tuple]:
-        with psycopg.connect(**self.settings, connect_timeout=10) as con:
-            return con.execute(sql, params).fetchall()
-
-    def counts(self) -> dict[str, int]:
-        tables = [
-            r[0]
-            for r in self.query(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", [self.schema]
-            )
-        ]
-        return {
-            t: self.query(f'SELECT count(*) FROM "{self.schema}"."{t}"')[0][0]  # noqa: S608
-            for t in sorted(tables)
-        }
-
-    def column_types(self) -> dict[tuple[str, str], str]:
-        rows = self.query(
-            "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = %s",
-            [self.schema],
-        )
-        return {(table, column): dtype for table, column, dtype in rows}
-
-    def primary_keys(self) -> dict[str, list[str]]:
-        rows = self.query(
-            """SELECT tc.table_name, k.column_name
-               FROM information_schema.table_constraints tc
-               JOIN information_schema.key_column_usage k
-                 ON k.constraint_schema = tc.constraint_schema AND k.constraint_name = tc.constraint_name
-                AND k.table_name = tc.table_name
-               WHERE tc.table_schema = %s AND tc.constraint_type = 'PRIMARY KEY'
-               ORDER BY tc.table_name, k.ordinal_position""",
-            [self.schema],
-        )
-        keys: dict[str, list[str]] = {}
-        for table, column in rows:
-            keys.setdefault(table, []).append(column)
-        return keys
-
-    def batched_at(self, table: str) -> tuple[Any, Any]:
-        """(min, max) of _sdc_batched_at: when the oldest and the newest row were last written."""
-        (row,) = self.query(f'SELECT min(_sdc_batched_at), max(_sdc_batched_at) FROM "{self.schema}"."{table}"')  # noqa: S608
-        return row[0], row[1]
 
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[Postgres]:
-    settings = connection_settings()
-    where = f"{settings['user']}@{settings['host']}:{settings['port']}/{settings['dbname']}"
-    try:
-        with psycopg.connect(**settings, connect_timeout=5) as con:
-            con.execute("SELECT 1")
-    except psycopg.Error as exc:
-        reason = f"no PostgreSQL reachable as {where}: {' '.join(str(exc).split())[:300]}"
-        if in_ci():
-            pytest.fail(f"{reason} (CI=true: the PostgreSQL end-to-end test must run; .ci/run starts the server)")
-        pytest.skip(f"{reason}; {SETUP_HINT}")
-    schema = f"e2e_{os.getpid()}_{secrets.token_hex(3)}"
-    pg = Postgres(settings=settings, schema=schema)
-    try:
+    with postgres_schema("e2e") as pg:
         yield pg
-    finally:
-        with psycopg.connect(**settings, connect_timeout=10, autocommit=True) as con:
-            con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.fixture(scope="module")
@@ -174,18 +66,7 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
 @pytest.fixture(scope="module")
 def meltano(postgres: Postgres, sim: Sim, tmp_path_factory: pytest.TempPathFactory) -> Meltano:
     meltano_bin = require_meltano(("extractors", "tap-dockerdvp"), ("loaders", "target-postgres"))
-    s = postgres.settings
-    return meltano_runner(
-        meltano_bin,
-        sim,
-        tmp_path_factory.mktemp("meltano"),
-        TARGET_POSTGRES_HOST=str(s["host"]),
-        TARGET_POSTGRES_PORT=str(s["port"]),
-        TARGET_POSTGRES_USER=s["user"],
-        TARGET_POSTGRES_PASSWORD=s["password"],
-        TARGET_POSTGRES_DATABASE=s["dbname"],
-        TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=postgres.schema,
-    )
+    return meltano_runner(meltano_bin, sim, tmp_path_factory.mktemp("meltano"), **postgres.target_env())
 
 
 def test_meltano_yml_declares_real_target_postgres_settings(meltano: Meltano) -> None:
@@ -279,29 +160,12 @@ def own_load(
 ) -> Iterator[tuple[Meltano, Postgres, Sim]]:
     """A simulator, a meltano state store and a schema of the test's own (dropped afterwards)."""
     meltano_bin = require_meltano(("extractors", "tap-dockerdvp"), ("loaders", "target-postgres"))
-    pg = Postgres(settings=postgres.settings, schema=f"e2e_{label}_{os.getpid()}_{secrets.token_hex(3)}")
-    s = pg.settings
-    try:
-        with run_simulator(tmp_path_factory.mktemp(f"simulator-{label}")) as sim:
-            yield (
-                meltano_runner(
-                    meltano_bin,
-                    sim,
-                    tmp_path_factory.mktemp(f"meltano-{label}"),
-                    TARGET_POSTGRES_HOST=str(s["host"]),
-                    TARGET_POSTGRES_PORT=str(s["port"]),
-                    TARGET_POSTGRES_USER=s["user"],
-                    TARGET_POSTGRES_PASSWORD=s["password"],
-                    TARGET_POSTGRES_DATABASE=s["dbname"],
-                    TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=pg.schema,
-                    **env,
-                ),
-                pg,
-                sim,
-            )
-    finally:
-        with psycopg.connect(**s, connect_timeout=10, autocommit=True) as con:
-            con.execute(f'DROP SCHEMA IF EXISTS "{pg.schema}" CASCADE')
+    with (
+        postgres_schema(f"e2e_{label}", postgres.settings) as pg,
+        run_simulator(tmp_path_factory.mktemp(f"simulator-{label}")) as sim,
+    ):
+        run = meltano_runner(meltano_bin, sim, tmp_path_factory.mktemp(f"meltano-{label}"), **pg.target_env(), **env)
+        yield run, pg, sim
 
 
 def test_hard_delete_drops_a_deleted_repository_and_no_period_row(

@@ -3,7 +3,8 @@
 Builds the wheel (`pip wheel --no-deps .`), checks what it holds (py.typed, the LICENSE, the version from
 `tap_dockerdvp/__init__.py`, the console scripts, nothing but the package), then installs it into a fresh
 venv with pip and with pipx (dependencies from the package index, as for a user) and runs
-`tap-dockerdvp --version` and `--about --format json` from each.
+`tap-dockerdvp --version` and `--about --format json` from each; without the `parquet` extra, parquet batch
+files stop the run in one line naming the extra.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from cli_support import CliRun
 
 import tap_dockerdvp
+from dockerdvp_simulator import SimConfig
 
 pytestmark = pytest.mark.e2e
 
@@ -82,7 +85,7 @@ def check_cli(executable: Path) -> None:
     assert {"username", "password"} <= set(about["settings"]["properties"])
 
 
-def test_pip_install_gives_a_working_tap_dockerdvp(wheel: Path, tmp_path: Path) -> None:
+def test_pip_install_gives_a_working_tap_dockerdvp(wheel: Path, tmp_path: Path, simulator) -> None:
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv)
     run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", wheel)
@@ -91,6 +94,29 @@ def test_pip_install_gives_a_working_tap_dockerdvp(wheel: Path, tmp_path: Path) 
     code = "import tap_dockerdvp; print(tap_dockerdvp.__file__)"
     where = run(venv / "bin" / "python", "-c", code, cwd=tmp_path).strip()
     assert Path(where).is_relative_to(venv), where
+
+    # pyarrow is an extra: without it, parquet batch files stop the run in one line that names the extra
+    assert subprocess.run([venv / "bin" / "python", "-c", "import pyarrow"], capture_output=True).returncode == 1
+    sim = simulator(SimConfig(namespaces=("acme",), weeks=1, rows_per_week=5, include_partial=False))
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "username": sim.config.username,
+                "password": sim.config.password,
+                "api_url": sim.api_url,
+                "hub_url": sim.hub_url,
+                "batch_config": {"encoding": {"format": "parquet"}, "storage": {"root": (tmp_path / "b").as_uri()}},
+            }
+        )
+    )
+    args = ["--config", str(config)]
+    proc = subprocess.run(
+        [venv / "bin" / "tap-dockerdvp", *args], capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path
+    )
+    CliRun(args, proc.returncode, proc.stdout, proc.stderr, 0.0).assert_fails_in_one_line(
+        "batch_config.encoding.format", "pip install 'tap-dockerdvp[parquet]'"
+    )
 
 
 def test_pipx_install_gives_a_working_tap_dockerdvp(wheel: Path, tmp_path: Path) -> None:

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.mapper import SameRecordTransform
 from typing_extensions import override
 
 from tap_dockerdvp import parallel
@@ -147,15 +146,6 @@ class PeriodFilesStream(DockerHubStream):
     def property_order(self) -> tuple[str, ...]:
         """Every property, in schema order: the order of each row's keys."""
         return tuple(self.schema["properties"])
-
-    def maps_reason(self) -> str | None:
-        """Why rows must be mapped by the SDK's mapper (stream maps, flattening), or None."""
-        if self.config.get("flattening_enabled"):
-            return "flattening is enabled (flattening_enabled)"
-        maps = self.stream_maps
-        if len(maps) != 1 or type(maps[0]) is not SameRecordTransform or maps[0].stream_alias != self.name:
-            return "stream maps apply to it (stream_maps)"
-        return None
 
     def sdk_path_reason(self) -> str | None:
         """Why rows must go through the SDK's record path (stream maps, flattening, a record limit), or None."""

@@ -111,6 +111,7 @@ class PullStatsStream(WholeTableStream):
                 "pull_count": row.get("pullCount"),
                 "ip_count": row.get("ipCount"),
                 "api": api,
+                # null when the row has none, like `extra_columns`: a parquet struct cannot be empty
                 "extra_fields": {k: v for k, v in row.items() if k not in _KNOWN_FIELDS} or None,
             }
 

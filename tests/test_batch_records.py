@@ -1,0 +1,242 @@
+"""BATCH files hold exactly the records that RECORD messages carry, in both encodings, for every stream.
+
+The tap runs twice against the same simulator data (wide rows, unknown columns, reports with an unknown report
+type, pull statistics): once writing RECORD messages, once writing BATCH files (`batch_config`). The files are
+read back as an SDK target reads them (gzip JSONL line by line; parquet with pyarrow, ``to_pylist``) and
+compared with the RECORD messages' records, stream by stream, row by row. Parquet values are typed, so both
+sides are compared as values of the stream's schema (an RFC 3339 string and a timestamp of the same instant are
+equal). Also: ``batch_size`` caps the rows of each file, and parquet without pyarrow stops the tap in one line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import subprocess
+import sys
+import typing as t
+from collections import Counter
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from cli_support import CliRun
+from tap_harness import TapOutput, run_tap, tap_config
+
+from dockerdvp_simulator import SimConfig
+
+pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow is in the dev extra (tap-dockerdvp[parquet])")
+
+END = dt.date(2026, 11, 18)
+BATCH_SIZE = 250
+
+
+def sim_config() -> SimConfig:
+    return SimConfig(
+        namespaces=("acme", "globex"),
+        extension_namespaces=("acme",),
+        report_namespaces=("globex",),
+        weeks=1,
+        rows_per_week=600,
+        files_per_timespan=2,  # a batch file never spans two source files
+        row_shape="wide",
+        extra_columns=("ip_hash", "os", "region"),  # unknown columns, `region` sometimes empty or null
+        end_date=END,
+        include_partial=False,
+    )
+
+
+def batch_config(root: Path, fmt: str) -> dict[str, t.Any]:
+    encoding = {"format": fmt, "compression": "gzip"} if fmt == "jsonl" else {"format": fmt}
+    return {"encoding": encoding, "storage": {"root": root.as_uri(), "prefix": f"{fmt}-"}, "batch_size": BATCH_SIZE}
+
+
+def read_batch_file(url: str, fmt: str) -> list[dict[str, t.Any]]:
+    """The records of one batch file, as an SDK target reads them (`Sink.process_batch_files`)."""
+    assert url.startswith("file://"), url
+    path = url.removeprefix("file://")
+    if fmt == "jsonl":
+        with gzip.open(path, "rb") as handle:
+            return [json.loads(line) for line in handle]
+    return pq.read_table(path).to_pylist()
+
+
+def value_of(value: t.Any, prop: dict[str, t.Any]) -> t.Any:
+    """``value`` as a value of ``prop``: date-time and date strings parsed, objects and arrays element-wise."""
+    if value is None:
+        return None
+    types = prop.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if prop.get("format") == "date-time" and isinstance(value, str):
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if prop.get("format") == "date" and isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    if "object" in types and prop.get("properties") and isinstance(value, dict):
+        return {k: value_of(v, prop["properties"].get(k, {})) for k, v in value.items()}
+    if "array" in types and isinstance(value, list):
+        return [value_of(v, prop.get("items", {})) for v in value]
+    return value
+
+
+def rows_by_key(records: list[dict], schema_message: dict) -> dict[tuple, dict]:
+    stream, props, keys = (
+        schema_message["stream"],
+        schema_message["schema"]["properties"],
+        schema_message["key_properties"],
+    )
+    out = {}
+    for record in records:
+        assert set(record) <= set(props), f"{stream}: keys the SCHEMA lacks: {set(record) - set(props)}"
+        row = {k: value_of(record.get(k), prop) for k, prop in props.items()}  # an absent key is null
+        key = tuple(row[k] for k in keys)
+        assert key not in out, f"{stream}: duplicate key {key}"
+        out[key] = row
+    return out
+
+
+@pytest.fixture(scope="module")
+def served() -> t.Iterator[tuple[SimConfig, dict[str, t.Any], TapOutput]]:
+    """The simulator, the tap's config for it, and what the tap writes as RECORD messages."""
+    from dockerdvp_simulator import Simulator
+
+    sim = Simulator(sim_config()).start()
+    try:
+        config = tap_config(sim, data_source="both")
+        yield sim.config, config, run_tap(config)
+    finally:
+        sim.stop()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_batch_files_hold_the_records_of_the_record_messages(served, tmp_path: Path, fmt: str) -> None:
+    _cfg, config, record_run = served
+    expected = record_run.records
+    assert {"pull_events", "report_other", "report_trends", "namespace_pull_stats", "repositories"} <= set(expected)
+    assert any(r["extra_columns"] for r in expected["pull_events"])  # unknown columns are there to be kept
+    assert all(r["values"] for r in expected["report_other"])
+
+    batch_run = run_tap({**config, "batch_config": batch_config(tmp_path, fmt)})
+    assert not batch_run.records, "BATCH mode wrote RECORD messages"
+    batches = [m for m in batch_run.messages if m["type"] == "BATCH"]
+    files_of: Counter[str] = Counter()
+    got: dict[str, list[dict]] = {}
+    for message in batches:
+        assert message["encoding"]["format"] == fmt
+        for url in message["manifest"]:
+            assert Path(url.removeprefix("file://")).name.startswith(f"{fmt}-tap-dockerdvp--{message['stream']}-")
+            rows = read_batch_file(url, fmt)
+            assert 0 < len(rows) <= BATCH_SIZE, f"{url}: {len(rows)} rows (batch_size {BATCH_SIZE})"
+            files_of[message["stream"]] += 1
+            got.setdefault(message["stream"], []).extend(rows)
+    assert set(got) == set(expected)
+    assert files_of["pull_events"] >= 4, files_of  # 2 namespaces x 2 source files of 300 rows: 250 + 50 each
+
+    schemas = batch_run.schemas()
+    assert schemas == record_run.schemas(), "the SCHEMA messages differ between RECORD and BATCH mode"
+    for stream, records in expected.items():
+        want, have = rows_by_key(records, schemas[stream]), rows_by_key(got[stream], schemas[stream])
+        assert have.keys() == want.keys(), f"{stream}: other keys in the batch files"
+        differing = [key for key in want if have[key] != want[key]]
+        assert not differing, (
+            f"{stream}: {len(differing)} of {len(want)} rows differ, e.g.\n"
+            f"RECORD: {want[differing[0]]}\nBATCH:  {have[differing[0]]}"
+        )
+    # the bookmarks move the same way
+    for parent in ("timespans", "reports"):
+        moved = batch_run.final_state["bookmarks"][parent]["partitions"]
+        assert moved == record_run.final_state["bookmarks"][parent]["partitions"], parent
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_flattened_batch_files_declare_every_key_and_keep_the_unknown_values(served, tmp_path: Path, fmt: str):
+    """With flattening on, every stream's batch rows carry only keys its SCHEMA declares, and the catch-all objects
+    and arrays arrive whole, as JSON text."""
+    _cfg, config, record_run = served
+    flat = {"flattening_enabled": True, "flattening_max_depth": 1}
+    out = run_tap({**config, **flat, "batch_config": batch_config(tmp_path, fmt)})
+    schemas = out.schemas()
+    got: dict[str, list[dict]] = {}
+    for message in (m for m in out.messages if m["type"] == "BATCH"):
+        for url in message["manifest"]:
+            got.setdefault(message["stream"], []).extend(read_batch_file(url, fmt))
+    assert got.keys() == record_run.records.keys()
+    for stream, rows in got.items():
+        declared = set(schemas[stream]["schema"]["properties"])
+        assert all(set(row) <= declared for row in rows), f"{stream}: undeclared keys {set(rows[0]) - declared}"
+        assert len(rows) == len(record_run.records[stream]), stream
+    for stream, key in (("pull_events", "extra_columns"), ("report_other", "values"), ("namespaces", "datasets")):
+        assert schemas[stream]["schema"]["properties"][key]["type"] in ("string", ["string", "null"]), stream
+        want = sorted(json.dumps(r[key], sort_keys=True) for r in record_run.records[stream])
+        have = sorted(json.dumps(json.loads(r[key]), sort_keys=True) for r in got[stream])
+        assert have == want, f"{stream}.{key}: the flattened JSON text differs from the record's value"
+
+
+def test_a_parquet_extra_columns_is_a_struct_of_the_unknown_headers(served, tmp_path: Path) -> None:
+    _cfg, config, _records = served
+    out = run_tap({**config, "batch_config": batch_config(tmp_path, "parquet")})
+    (url, *_) = next(m["manifest"] for m in out.messages if m["type"] == "BATCH" and m["stream"] == "pull_events")
+    schema = pq.read_schema(url.removeprefix("file://"))
+    import pyarrow as pa
+
+    assert schema.field("extra_columns").type == pa.struct([(h, pa.string()) for h in ("IP hash", "OS", "Region")])
+    assert schema.field("timestamp").type == pa.timestamp("us", tz="UTC")
+    assert schema.field("action_day").type == pa.date32()
+    assert schema.field("row_number").type == pa.int64()
+    values = pq.read_schema(
+        next(
+            m["manifest"][0] for m in out.messages if m["type"] == "BATCH" and m["stream"] == "report_other"
+        ).removeprefix("file://")
+    ).field("values")
+    assert pa.types.is_struct(values.type) and "PUBLISHER_NAME" in {f.name for f in values.type}
+
+
+# A real import of pyarrow fails as it does where the package is not installed.
+HIDE_PYARROW = """
+import sys
+class HidePyarrow:
+    def find_spec(self, name, path=None, target=None):
+        if name == "pyarrow" or name.startswith("pyarrow."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, HidePyarrow())
+from tap_dockerdvp.tap import TapDockerDVP
+TapDockerDVP.cli()
+"""
+
+
+def test_parquet_without_pyarrow_stops_in_one_line_naming_the_extra(served, tmp_path: Path) -> None:
+    _cfg, config, _records = served
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**config, "batch_config": batch_config(tmp_path / "files", "parquet")}))
+    args = ["--config", str(path)]
+    proc = subprocess.run(
+        [sys.executable, "-c", HIDE_PYARROW, *args], capture_output=True, text=True, timeout=60, check=False
+    )
+    run = CliRun(args, proc.returncode, proc.stdout, proc.stderr, 0.0)
+    line = run.assert_fails_in_one_line("batch_config.encoding.format", "pip install 'tap-dockerdvp[parquet]'")
+    assert line.startswith("setting `batch_config.encoding.format` is parquet, which needs pyarrow"), line
+    assert not (tmp_path / "files").exists() or not any((tmp_path / "files").iterdir())
+    assert '"type":"BATCH"' not in proc.stdout.replace(" ", "")
+
+
+def test_a_parquet_batch_file_holds_more_than_one_row_group(tmp_path: Path) -> None:
+    """Rows past the first row group (64k) go into the same file (the writer's schema is checked for each table)."""
+    import pyarrow as pa
+
+    from tap_dockerdvp.batch_files import PARQUET_ROW_GROUP, BatchFiles
+
+    config = SimpleNamespace(  # what the SDK's BatchConfig holds
+        encoding=SimpleNamespace(format="parquet", compression=None),
+        storage=SimpleNamespace(root=tmp_path.as_uri(), prefix="", params=None),
+        batch_size=3 * PARQUET_ROW_GROUP,
+    )
+    writer = BatchFiles(config, tap_name="tap-dockerdvp", stream_name="pull_events")
+    chunk = PARQUET_ROW_GROUP // 2 + 1
+    done = []
+    for first in range(0, 2 * PARQUET_ROW_GROUP + 5, chunk):
+        done += writer.add_table(pa.table({"row_number": pa.array(range(first, first + chunk), pa.int64())}))
+    done.append(writer.close())
+    assert len(done) == 1, done
+    table = pq.read_table(done[0].removeprefix("file://"))
+    assert table.column("row_number").to_pylist() == list(range(5 * chunk))
+    assert pq.ParquetFile(done[0].removeprefix("file://")).metadata.num_row_groups >= 2
