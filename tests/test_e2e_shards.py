@@ -18,6 +18,7 @@ Sharding by time window needs the `end_date` setting; until the tap has it, that
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from e2e_support import RUN_TIMEOUT, Meltano, Sim, key_properties, meltano_runner, require_meltano, run_simulator, tail
 
 from dockerdvp_simulator import data
@@ -35,6 +37,7 @@ from tap_dockerdvp.tap import TapDockerDVP
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
 JOB = "dev:tap-dockerdvp-to-target-jsonl"  # the state ID of `meltano run tap-dockerdvp target-jsonl` in `dev`
 # Weeks only: a window boundary on a Monday then splits every timespan cleanly (months would need the 1st).
 COMMON = {"TAP_DOCKERDVP_TIMESPAN_TYPES": '["weeks"]'}
@@ -184,11 +187,19 @@ def test_namespace_shards_add_up_to_one_run_and_hand_over_to_one_weekly_job(
     assert week_bookmarks(states[f"ns-{acme}"]) == {acme: last_week}
     assert week_bookmarks(states[f"ns-{globex}"]) == {globex: last_week}
 
-    # from the sharded backfill to one weekly job: merge the shards' states into the job's state ID
+    # from the sharded backfill to one weekly job, as the README prints it
+    hand_over(meltano, tmp, [f"{JOB}:{shard.suffix}" for shard in shards])
+    assert week_bookmarks(state_of(meltano, JOB)) == {acme: last_week, globex: last_week}
+    assert_weekly_run_extracts_nothing(meltano, tmp, "weekly-ns")
+    assert week_bookmarks(state_of(meltano, JOB)) == {acme: last_week, globex: last_week}
+
+
+def hand_over(meltano: Meltano, tmp: Path, state_ids: list[str]) -> None:
+    """`meltano state get` of each shard to a file, `scripts/merge_states.py`, `meltano state set --force`."""
     files = []
-    for suffix, state in states.items():
-        path = tmp / f"{suffix}.state.json"
-        path.write_text(json.dumps({"singer_state": state}))
+    for state_id in state_ids:
+        path = tmp / f"{state_id.rsplit(':', 1)[-1]}.json"
+        path.write_text(meltano("state", "get", state_id, name=f"get-{path.stem}"))
         files.append(str(path))
     merged = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "merge_states.py"), *files],
@@ -200,15 +211,15 @@ def test_namespace_shards_add_up_to_one_run_and_hand_over_to_one_weekly_job(
     assert merged.returncode == 0, merged.stderr
     (tmp / "merged.json").write_text(merged.stdout)
     meltano("state", "set", "--force", JOB, "--input-file", str(tmp / "merged.json"), name="state-set")
-    assert week_bookmarks(state_of(meltano, JOB)) == {acme: last_week, globex: last_week}
 
-    weekly = tmp / "out" / "weekly"
-    weekly.mkdir()
-    env = {"TARGET_JSONL_DESTINATION_PATH": str(weekly), **own_sys_dir(tmp, "weekly")}
-    meltano("run", "tap-dockerdvp", "target-jsonl", name="weekly", env=env)
-    period_rows = {s: len(rows) for s, rows in loaded(weekly).items() if s not in SNAPSHOT_STREAMS and rows}
+
+def assert_weekly_run_extracts_nothing(meltano: Meltano, tmp: Path, name: str) -> None:
+    out = tmp / "out" / name
+    out.mkdir(parents=True)
+    env = {"TARGET_JSONL_DESTINATION_PATH": str(out), **own_sys_dir(tmp, name)}
+    meltano("run", "tap-dockerdvp", "target-jsonl", name=name, env=env)
+    period_rows = {s: len(rows) for s, rows in loaded(out).items() if s not in SNAPSHOT_STREAMS and rows}
     assert period_rows == {}, f"the weekly job extracted the backfilled weeks again: {period_rows}"
-    assert week_bookmarks(state_of(meltano, JOB)) == {acme: last_week, globex: last_week}
 
 
 @pytest.mark.skipif(
@@ -247,3 +258,52 @@ def test_window_shards_add_up_to_one_run(
     late_state = week_bookmarks(state_of(meltano, f"{JOB}:w-late"))
     assert early_state == dict.fromkeys(namespaces, weeks[split - 1][2].isoformat() + "T00:00:00Z")
     assert late_state == dict.fromkeys(namespaces, weeks[-1][2].isoformat() + "T00:00:00Z")
+
+    # the hand-over: the last window holds every namespace's latest week
+    hand_over(meltano, tmp, [f"{JOB}:w-late"])
+    assert week_bookmarks(state_of(meltano, JOB)) == late_state
+    assert_weekly_run_extracts_nothing(meltano, tmp, "weekly-windows")
+
+
+def test_the_readme_batch_storage_settings_reach_the_tap(meltano: Meltano, tmp: Path) -> None:
+    """The README's `batch_config` block in a project's meltano.yml and its `meltano config set ... params`
+    command: the secret goes to `.env` (not meltano.yml), and the tap gets one `batch_config` object."""
+    section = README.split("\n## Running at scale\n", 1)[1].split("\n## ", 1)[0]
+    snippet = yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+    (extractor,) = snippet["plugins"]["extractors"]
+    assert extractor["pip_url"] == "tap-dockerdvp[s3]"
+    command = next(line for line in section.splitlines() if line.startswith("meltano config set tap-dockerdvp"))
+    args = shlex.split(command)[1:]
+
+    project = tmp / "project"
+    project.mkdir()
+    definition = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    (ours,) = [p for p in definition["plugins"]["extractors"] if p["name"] == "tap-dockerdvp"]
+    ours["config"] = extractor["config"]
+    (project / "meltano.yml").write_text(yaml.safe_dump(definition, sort_keys=False))
+    env = {**meltano.env, **own_sys_dir(tmp, "readme-config")}
+
+    def in_project(*command: str) -> str:
+        proc = subprocess.run(
+            [meltano.bin, "--environment", "dev", *command],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+            check=False,
+        )
+        assert proc.returncode == 0, f"meltano {' '.join(command)}: {proc.stderr[-3000:]}"
+        return proc.stdout
+
+    in_project(*args)
+    params = json.loads(args[-1])
+    dotenv = (project / ".env").read_text()
+    assert "TAP_DOCKERDVP_BATCH_CONFIG_STORAGE_PARAMS=" in dotenv and params["key"] in dotenv
+    assert params["key"] not in (project / "meltano.yml").read_text()
+
+    config = json.loads(in_project("invoke", "--dump=config", "tap-dockerdvp"))
+    assert config["batch_config"] == {
+        **extractor["config"]["batch_config"],
+        "storage": {**extractor["config"]["batch_config"]["storage"], "params": params},
+    }
