@@ -13,10 +13,10 @@ every key, and the settings, in alphabetical order:
 
 - an object setting with declared properties becomes one setting per leaf (`batch_config.encoding.format`,
   `faker_config.seed`); `stream_maps` and objects without properties stay one `object` setting;
-- kinds: a `secret` is `password` with `sensitive: true`; an `enum` is `options` (labels made from the values);
-  a string of format `date`/`date-time` is `date_iso8601`; a union (`oneOf`) is `array` if it allows one, else
-  `string`; `number` is `decimal` (where the Hub's generator writes `integer`, which would truncate
-  `retry_base_seconds`);
+- kinds: a `secret` string is `password`, and every `secret` is `sensitive: true` (a secret object stays
+  `object`); an `enum` is `options` (labels made from the values); a string of format `date`/`date-time` is
+  `date_iso8601`; a union (`oneOf`) is `array` if it allows one, else `string`; `number` is `decimal` (where the
+  Hub's generator writes `integer`, which would truncate `retry_base_seconds`);
 - `value` is the default (none for dates), `label` the title, `description` the description;
 - capabilities are those the Hub's schema knows (`start-date` of newer SDKs is not one of them).
 
@@ -197,7 +197,7 @@ def json_types(prop: dict[str, t.Any]) -> set[str]:
 def kind_of(prop: dict[str, t.Any]) -> str:
     """The Meltano setting kind of a JSON-schema property (see the module docstring)."""
     types = json_types(prop)
-    if prop.get("secret"):
+    if prop.get("secret") and types <= {"string"}:
         return "password"
     if len(types) != 1:  # a union, or untyped
         return "array" if "array" in types else "object" if "object" in types else "string"
@@ -235,7 +235,7 @@ def setting(name: str, prop: dict[str, t.Any]) -> dict[str, t.Any]:
         entry["options"] = [{"label": words_label(str(value)), "value": value} for value in prop["enum"]]
     if prop.get("default") is not None and entry["kind"] != "date_iso8601":
         entry["value"] = prop["default"]
-    if entry["kind"] == "password":
+    if prop.get("secret"):
         entry["sensitive"] = True
     return entry
 

@@ -3,7 +3,10 @@
 ``batch_config`` is the SDK's: ``encoding.format`` (``jsonl`` or ``parquet``), ``encoding.compression`` (jsonl:
 ``gzip`` or none; parquet: its codec, snappy by default), ``batch_size`` (rows per file at most) and
 ``storage`` (``root`` an fsspec URL such as ``file:///data/batches`` or ``s3://bucket/prefix``, ``prefix`` of the
-file names, ``params`` for the filesystem: endpoint, credentials, region). A file never spans two source files,
+file names, ``params`` for the filesystem: endpoint, credentials, region). S3 needs s3fs, the ``s3`` extra; any other
+fsspec filesystem its own package. :func:`check_storage` writes and deletes a probe file before a run reads any
+data, so a missing bucket, refused credentials or an endpoint that does not answer end the run at once, in one line
+naming the setting. A file never spans two source files,
 so a batch's rows share one schema. Files are written as the rows come (gzip at a fast level, parquet row groups
 of up to 64k rows): memory does not grow with the file. The manifest (the file's URL) is handed out only once
 the file is complete; a file abandoned half-way (a download to read again) is deleted.
@@ -11,8 +14,14 @@ the file is complete; a file abandoned half-way (a download to read again) is de
 
 from __future__ import annotations
 
+import logging
+import re
+import socket
 import typing as t
 import uuid
+from urllib.parse import urlsplit
+
+from singer_sdk import typing as th
 
 from tap_dockerdvp.errors import ConfigError
 
@@ -33,6 +42,82 @@ if t.TYPE_CHECKING:
 FORMATS = ("jsonl", "parquet")
 PARQUET_ROW_GROUP = 1 << 16
 PARQUET_EXTRA = "tap-dockerdvp[parquet]"
+# fsspec protocols whose filesystem package one of the tap's extras installs
+PROTOCOL_EXTRAS = {"s3": "tap-dockerdvp[s3]", "s3a": "tap-dockerdvp[s3]"}
+LOCAL_PROTOCOLS = ("", "file", "local")
+ROOT_SETTING = "batch_config.storage.root"
+PARAMS_SETTING = "batch_config.storage.params"
+# keys of `storage.params` (at any depth) whose values are credentials: kept out of logs and errors
+_SECRET_KEY = re.compile(r"(?i)secret|token|password|passwd|key|credential|sas|connection_string|signature")
+_PUBLIC_KEY = re.compile(r"(?i)^(endpoint_url|endpoint|region_name|region|client_kwargs|config_kwargs)$")
+
+# The tap declares `batch_config` itself (the SDK adds its own only when a tap has none): `storage.params` and
+# `batch_size`, which the SDK reads but does not declare, become settings Meltano and the Hub know.
+BATCH_CONFIG_SETTING = th.Property(
+    "batch_config",
+    th.ObjectType(
+        th.Property(
+            "encoding",
+            th.ObjectType(
+                th.Property(
+                    "format",
+                    th.StringType(allowed_values=list(FORMATS)),
+                    required=True,
+                    title="Batch encoding format",
+                    description="Format of the BATCH files: `jsonl` or `parquet` (parquet needs the `parquet` extra)",
+                ),
+                th.Property(
+                    "compression",
+                    th.StringType(allowed_values=["gzip", "none"]),
+                    title="Batch compression",
+                    description="Compression of the BATCH files: `gzip` or `none` (parquet: `none` means snappy)",
+                ),
+            ),
+            required=True,
+            title="Batch encoding",
+            description="Format and compression of the BATCH files",
+        ),
+        th.Property(
+            "storage",
+            th.ObjectType(
+                th.Property(
+                    "root",
+                    th.StringType,
+                    required=True,
+                    title="Batch storage root",
+                    description="Where BATCH files are written: an fsspec URL such as file:///data/batches or "
+                    "s3://bucket/prefix (S3 needs the `s3` extra)",
+                ),
+                th.Property(
+                    "prefix",
+                    th.StringType,
+                    title="Batch file name prefix",
+                    description="Prefix of every BATCH file name under the root",
+                ),
+                th.Property(
+                    "params",
+                    th.ObjectType(additional_properties=th.AnyType()),
+                    secret=True,
+                    title="Batch storage parameters",
+                    description="Options of the root's fsspec filesystem; for S3 (s3fs): `key`, `secret`, `token`, "
+                    "`endpoint_url`, `client_kwargs` (e.g. `region_name`). Without credentials the storage's own "
+                    "chain applies (AWS_* environment variables, profiles, instance roles)",
+                ),
+            ),
+            required=True,
+            title="Batch storage",
+            description="Where the BATCH files go",
+        ),
+        th.Property(
+            "batch_size",
+            th.IntegerType,
+            title="Batch size",
+            description="Rows per BATCH file at most (default 10000)",
+        ),
+    ),
+    title="Batch configuration",
+    description="Write BATCH files (jsonl or parquet, on local or object storage) instead of RECORD messages",
+)
 
 
 def require_pyarrow() -> None:
@@ -47,13 +132,165 @@ def require_pyarrow() -> None:
         ) from None
 
 
+def check_format(batch_config: t.Any) -> str:
+    """``batch_config.encoding.format``, checked: one this tap writes, with its package installed."""
+    found = str(batch_config.encoding.format)
+    if found not in FORMATS:
+        raise ConfigError(
+            f"setting `batch_config.encoding.format` is {found!r}: this tap writes {' or '.join(FORMATS)}"
+        )
+    if found == "parquet":
+        require_pyarrow()
+    return found
+
+
+def require_filesystem(root: str) -> str:
+    """The protocol of ``root``, whose fsspec filesystem must be importable: a missing one is one line."""
+    import fsspec
+    from fsspec.utils import get_protocol
+
+    protocol = get_protocol(root)
+    try:
+        fsspec.get_filesystem_class(protocol)
+    except ImportError as exc:
+        extra = PROTOCOL_EXTRAS.get(protocol)
+        hint = f"install the extra `pip install '{extra}'` (in Meltano: pip_url: {extra})" if extra else str(exc)
+        raise ConfigError(f"setting `{ROOT_SETTING}` is a {protocol}:// URL, which needs a package: {hint}") from None
+    except ValueError:
+        raise ConfigError(
+            f"setting `{ROOT_SETTING}` is {_shown(root)!r}, of a protocol fsspec does not know ({protocol!r}): use a "
+            "path, file://..., s3://bucket/prefix or another fsspec URL"
+        ) from None
+    return protocol
+
+
 def storage_root(batch_config: t.Any) -> t.Any:
     """The ``UPath`` of ``batch_config.storage.root`` with its ``params`` (a local root made absolute)."""
     from upath import UPath
 
     storage = batch_config.storage
+    require_filesystem(str(storage.root))
     root = UPath(storage.root, **(storage.params or {}))
-    return root.resolve() if root.protocol in ("", "file", "local") else root
+    return root.resolve() if root.protocol in LOCAL_PROTOCOLS else root
+
+
+def storage_secrets(params: t.Any) -> list[str]:
+    """The credentials in ``storage.params`` (values of keys named like a secret), for the log redactor."""
+    found: list[str] = []
+    if isinstance(params, dict):
+        for key, value in params.items():
+            if isinstance(value, (dict, list)):
+                found += storage_secrets(value)
+            elif isinstance(value, str) and _SECRET_KEY.search(str(key)) and not _PUBLIC_KEY.match(str(key)):
+                found.append(value)
+    elif isinstance(params, list):
+        for item in params:
+            found += storage_secrets(item)
+    return found
+
+
+def check_storage(batch_config: t.Any, logger: logging.Logger) -> None:
+    """Before a run reads any data: the format is one this tap writes, and a probe file can be written under
+    ``root``/``prefix`` and deleted again. Each way this fails is a ``ConfigError`` naming the setting to fix."""
+    check_format(batch_config)
+    root = storage_root(batch_config)
+    probe = root / f"{batch_config.storage.prefix or ''}tap-dockerdvp-probe-{uuid.uuid4().hex}.tmp"
+    try:
+        if root.protocol in LOCAL_PROTOCOLS:
+            probe.parent.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+    except Exception as exc:
+        logger.debug("The BATCH storage probe failed", exc_info=True)
+        raise ConfigError(storage_problem(exc, batch_config)) from None
+    try:
+        probe.unlink()
+    except Exception as exc:  # written but not deleted: the run can go on, the file is left behind
+        logger.warning(
+            "BATCH storage: the probe file %s was written but cannot be deleted (%s): delete it by hand",
+            probe.as_uri(),
+            _scrub(_reason(exc), batch_config),
+        )
+
+
+def storage_problem(exc: BaseException, batch_config: t.Any) -> str:
+    """The one line that says why ``exc`` stopped a write to the BATCH storage, naming the setting to fix."""
+    storage = batch_config.storage
+    root = _shown(str(storage.root))
+    reason = _reason(exc)
+    if isinstance(exc, ImportError):
+        line = f"setting `{ROOT_SETTING}` ({root}) needs a package that is not installed ({reason})"
+    elif _unreachable(exc):
+        line = (
+            f"setting `{PARAMS_SETTING}`: the storage of {root} cannot be reached at "
+            f"{_endpoint(storage.params)} ({reason})"
+        )
+    elif any("Credentials" in kind.__name__ for kind in type(exc).__mro__):  # botocore: none found, or half a pair
+        line = f"setting `{PARAMS_SETTING}`: the credentials for {root} are missing or incomplete ({reason})"
+    elif isinstance(exc, PermissionError) and _protocol(str(storage.root)) not in LOCAL_PROTOCOLS:
+        line = (
+            f"setting `{PARAMS_SETTING}`: the storage refused to write under {root} with the credentials given "
+            f"(or found in the environment) ({reason})"
+        )
+    elif isinstance(exc, FileNotFoundError):
+        line = f"setting `{ROOT_SETTING}`: the bucket or folder of {root} does not exist ({reason})"
+    else:
+        line = f"setting `{ROOT_SETTING}`: a file cannot be written under {root} ({reason})"
+    return _scrub(line, batch_config)
+
+
+def _reason(exc: BaseException) -> str:
+    """The storage's error code and message (``NoSuchBucket: The specified bucket does not exist``), one line."""
+    cause = exc.__cause__ or exc.__context__
+    error = getattr(cause, "response", None) or getattr(exc, "response", None)
+    code = error.get("Error", {}).get("Code") if isinstance(error, dict) else None
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror
+    text = " ".join(text.split())[:300]
+    return f"{code}: {text}" if code and code not in text else text
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """A connection that could not be made (refused, unknown host, timed out), in any library's words."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, (ConnectionError, TimeoutError, socket.gaierror)):
+            return True
+        if any(re.search(r"Connect(ion)?(or)?(Error|Timeout)", kind.__name__) for kind in type(seen).__mro__):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _endpoint(params: t.Any) -> str:
+    params = params if isinstance(params, dict) else {}
+    client = params.get("client_kwargs") if isinstance(params.get("client_kwargs"), dict) else {}
+    url = params.get("endpoint_url") or client.get("endpoint_url")
+    return _shown(str(url)) if url else "the provider's default endpoint"
+
+
+def _protocol(root: str) -> str:
+    from fsspec.utils import get_protocol
+
+    return get_protocol(root)
+
+
+def _shown(url: str) -> str:
+    """A URL without user information or query (where credentials could sit)."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return url.split("?", 1)[0]
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def _scrub(text: str, batch_config: t.Any) -> str:
+    for secret in sorted(storage_secrets(batch_config.storage.params or {}), key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, "[REDACTED]")
+    return text
 
 
 class BatchFiles:
@@ -62,13 +299,7 @@ class BatchFiles:
 
     def __init__(self, batch_config: t.Any, *, tap_name: str, stream_name: str) -> None:
         encoding = batch_config.encoding
-        self.format = str(encoding.format)
-        if self.format not in FORMATS:
-            raise ConfigError(
-                f"setting `batch_config.encoding.format` is {self.format!r}: this tap writes {' or '.join(FORMATS)}"
-            )
-        if self.format == "parquet":
-            require_pyarrow()
+        self.format = check_format(batch_config)
         self.compression = (encoding.compression or "").lower() or None
         self.batch_size = max(1, int(batch_config.batch_size))
         self.root = storage_root(batch_config)
@@ -95,8 +326,8 @@ class BatchFiles:
         self.files += 1
         suffix = {"jsonl": ".jsonl.gz" if self.compression == "gzip" else ".jsonl", "parquet": ".parquet"}
         self._path = self.root / f"{self.prefix}{self.sync_id}-{self.files}{suffix[self.format]}"
-        if self.root.protocol in ("", "file", "local"):
-            self.root.mkdir(parents=True, exist_ok=True)
+        if self.root.protocol in LOCAL_PROTOCOLS:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = self._path.open("wb")
 
     def add_text(self, text: str, rows: int) -> list[str]:

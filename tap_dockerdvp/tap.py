@@ -24,6 +24,7 @@ from typing_extensions import override
 
 from tap_dockerdvp import __version__, log_levels, parallel, redaction
 from tap_dockerdvp.auth import DockerHubAuthenticator
+from tap_dockerdvp.batch_files import BATCH_CONFIG_SETTING, check_storage, storage_secrets
 from tap_dockerdvp.cli_inputs import catalog_problem, load_json_object, read_json_object, state_problem
 from tap_dockerdvp.errors import ONE_LINE_ERRORS, ConfigError, InputFileError, StateError
 from tap_dockerdvp.periods import TIMESPAN_TYPES
@@ -232,6 +233,7 @@ class TapDockerDVP(Tap):
             title="User agent",
             description="User-Agent header to send (default: tap-dockerdvp/<version>)",
         ),
+        BATCH_CONFIG_SETTING,
     ).to_dict()
 
     def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any) -> None:
@@ -248,7 +250,12 @@ class TapDockerDVP(Tap):
                 raise ConfigError("; ".join(problems))
         self.run = RunState()
         self.progress = RunProgress(self.logger)
-        redaction.install([str(self.config.get(key) or "") for key in ("password", "totp_secret")])
+        redaction.install(
+            [
+                *(str(self.config.get(key) or "") for key in ("password", "totp_secret")),
+                *storage_secrets(((self.config.get("batch_config") or {}).get("storage") or {}).get("params")),
+            ]
+        )
 
     # -- the command line: every mistake a user can fix is one line, with a traceback only at DEBUG ---------
     @override
@@ -338,6 +345,10 @@ class TapDockerDVP(Tap):
                 "(`tap-dockerdvp --discover` lists its streams)",
                 name,
             )
+        # Before any request to Docker: BATCH files can be written where `batch_config` says.
+        batch_config = self.streams["namespaces"].get_batch_config(self.config)
+        if batch_config is not None:
+            check_storage(batch_config, self.logger)
         # Resolve the namespaces first: a namespace the account cannot see fails the run before any output.
         self.namespace_metadata()
         # Then every row of the full-table streams that announce a new table version: a failed request must end

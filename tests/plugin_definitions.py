@@ -3,9 +3,9 @@
 The truth is `tap-dockerdvp --about --format json`: its `settings` (the tap's `config_jsonschema` plus the
 SDK's built-in settings) and its `capabilities`. A definition must declare every setting (an object with
 declared properties as one setting per leaf, as the Hub does) with the Meltano `kind` that matches its JSON
-type (`password` with `sensitive: true` exactly for the `secret` ones), its title as `label`, its description,
-its default as `value`, the required settings as a `settings_group_validation` group, and the capabilities the
-tap has that the Hub knows.
+type (`sensitive: true` exactly for the `secret` ones, which are `password` when they are strings), its title as
+`label`, its description, its default as `value`, the required settings as a `settings_group_validation` group,
+and the capabilities the tap has that the Hub knows.
 
 Both files are written by scripts/hub_definition.py (`make hub-definition`); these checks are written apart from
 it, so a bug in the generator shows here. With a singer-sdk other than the pinned one (`make test-sdk-pre`),
@@ -138,9 +138,9 @@ def json_types(prop: dict[str, t.Any]) -> set[str]:
 
 def expected_kinds(prop: dict[str, t.Any]) -> set[str]:
     """The Meltano setting kinds that fit a JSON-schema property."""
-    if prop.get("secret"):
-        return {"password"}  # as the Hub marks secrets (with `sensitive: true`)
     types = json_types(prop)
+    if prop.get("secret") and types <= {"string"}:
+        return {"password"}  # as the Hub marks secret strings (with `sensitive: true`); a secret object stays `object`
     if len(types) > 1:  # a union: the Hub declares it `array` when it may be one, else `string`
         return {"array"} if "array" in types else {"string"}
     if types == {"string"}:

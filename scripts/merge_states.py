@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Merge the states of namespace shards into one state, for the weekly job that takes over after a backfill.
+
+    meltano state get dev:tap-dockerdvp-to-target-snowflake:ns-acme > acme.json
+    meltano state get dev:tap-dockerdvp-to-target-snowflake:ns-globex > globex.json
+    python3 scripts/merge_states.py acme.json globex.json > merged.json
+    meltano state set --force dev:tap-dockerdvp-to-target-snowflake --input-file merged.json
+
+`meltano state merge` cannot do this: it merges JSON objects key by key but replaces lists, and tap-dockerdvp
+keeps one bookmark per (namespace, timespan type) in a stream's `partitions` list, so the last shard's list would
+win and the other namespaces would start again from `start_date`. Here the partitions of every input are put
+together, each once. The same partition with two different bookmarks (shards that overlap, such as time windows)
+is an error: for time windows, take over the latest window's state instead (`meltano state copy`).
+
+Standard library only: any python3 runs it. Each input is what `meltano state get` prints (`{"singer_state":
+...}`) or a bare Singer state (`{"bookmarks": ...}`); the output is for `meltano state set --input-file`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import typing as t
+
+# Bookmark keys the SDK only uses while a sync runs: they may differ between shards and are dropped.
+TRANSIENT = ("replication_key_signpost", "progress_markers")
+
+
+class MergeError(ValueError):
+    pass
+
+
+def singer_state(value: t.Any, name: str) -> dict[str, t.Any]:
+    state = value.get("singer_state", value) if isinstance(value, dict) else None
+    if not isinstance(state, dict) or not isinstance(state.get("bookmarks"), dict):
+        raise MergeError(f"{name}: not a Singer state (no `bookmarks` object)")
+    return state
+
+
+def merge(states: dict[str, dict[str, t.Any]]) -> dict[str, t.Any]:
+    """One Singer state with every stream's partitions from every state in ``states`` (name -> state)."""
+    bookmarks: dict[str, dict[str, t.Any]] = {}
+    where: dict[tuple[str, str], str] = {}  # (stream, partition context) -> the input it came from
+    for name, state in states.items():
+        for stream, bookmark in (state.get("bookmarks") or {}).items():
+            merged = bookmarks.setdefault(stream, {})
+            for key, value in bookmark.items():
+                if key in TRANSIENT:
+                    continue
+                if key != "partitions":
+                    if key in merged and merged[key] != value:
+                        raise MergeError(f"{stream}.{key} differs between the states: they overlap")
+                    merged[key] = value
+                    continue
+                partitions = merged.setdefault("partitions", [])
+                for partition in value:
+                    clean = {k: v for k, v in partition.items() if k not in TRANSIENT}
+                    context = json.dumps(clean.get("context"), sort_keys=True)
+                    seen = next(
+                        (p for p in partitions if json.dumps(p.get("context"), sort_keys=True) == context), None
+                    )
+                    if seen is None:
+                        partitions.append(clean)
+                        where[(stream, context)] = name
+                    elif seen != clean:
+                        raise MergeError(
+                            f"{stream} partition {context} has different bookmarks in {where[(stream, context)]} and "
+                            f"{name}: these shards overlap (time windows?); take over the latest window's state "
+                            "with `meltano state copy` instead"
+                        )
+    return {"bookmarks": bookmarks}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__.strip(), file=sys.stderr)
+        return 0 if argv else 2
+    try:
+        states = {}
+        for path in argv:
+            with open(path, encoding="utf-8") as handle:
+                states[path] = singer_state(json.load(handle), path)
+        merged = merge(states)
+    except (OSError, json.JSONDecodeError, MergeError) as exc:
+        print(f"merge_states: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps({"singer_state": merged}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
