@@ -15,6 +15,8 @@ parquet file holds exactly the rows RECORD messages carry.
 
 from __future__ import annotations
 
+import array
+import codecs
 import logging
 import typing as t
 from itertools import chain
@@ -22,6 +24,7 @@ from itertools import chain
 from tap_dockerdvp.csv_reader import NULL_TOKENS, CsvFormatError, FileLayout, ReadStats, decompressed
 from tap_dockerdvp.encoders import ArrowRows, arrow_column
 from tap_dockerdvp.parallel import Edges, chunk_end, fill, header_row, rest_of_file
+from tap_dockerdvp.readahead import ahead
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -32,7 +35,7 @@ if t.TYPE_CHECKING:
 
 
 #: Decompressed bytes per chunk: Arrow's parser and kernels have a fixed cost per call, so more than for workers.
-CHUNK_BYTES = 16 << 20
+CHUNK_BYTES = 4 << 20
 
 
 class TablePart:
@@ -79,10 +82,11 @@ class ArrowLane:
         self.stats, self.edges, self.log = stats, edges, logger
         self.rows = ArrowRows(keys, schema, extra_key=extra_key)
         self.layout: FileLayout | None = None
+        self._constants: dict[str, pa.Scalar] = {}
 
     def tables(self, chunks: Iterable[bytes], *, skip: int = 0) -> Iterator[TablePart]:
         """The file's rows after ``skip``, in order; raises what the reader raises, after the same rows."""
-        source = decompressed(chunks, self.label)
+        source = ahead(decompressed(chunks, self.label))
         rest, header = header_row(source)
         if header is None:  # no whole line: the reader says what it makes of that
             yield from self._reader(chain([rest], source), first_row=1, skip=skip, with_header=True)
@@ -95,7 +99,7 @@ class ArrowLane:
             if not end:
                 break  # a cut last row, or quotes open across the cut
             try:
-                part = self._arrow(rest[:end], next_row)
+                part = self._arrow(memoryview(rest)[:end], next_row, ascii=rest.isascii())
             except _Fallback:
                 break  # something only the reader reads right: it reads the rest
             rest = rest[end:]
@@ -118,16 +122,16 @@ class ArrowLane:
             yield TablePart(self.rows.from_batch(batch, self.constants), batch.first_row)
 
     # -- the Arrow lane ----------------------------------------------------------------------------
-    def _arrow(self, chunk: bytes, first_row: int) -> TablePart:
+    def _arrow(self, chunk: memoryview, first_row: int, *, ascii: bool) -> TablePart:
         import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.csv as pacsv
 
         layout = self.layout
         assert layout is not None
-        if not chunk.isascii():
+        if not ascii:
             try:
-                chunk.decode("utf-8")
+                codecs.utf_8_decode(chunk, "strict", True)
             except UnicodeDecodeError:
                 raise _Fallback from None  # the reader's byte rule
         names = [f"f{i}" for i in range(layout.width)]
@@ -158,9 +162,10 @@ class ArrowLane:
         arrays = []
         for key in self.keys:
             if key in self.constants:
-                arrays.append(arrow_column([self.constants[key]] * count, self.props[key]))
+                arrays.append(pa.repeat(self._constant(key), count))
             elif key == "row_number":
-                arrays.append(arrow_column(range(first_row, first_row + count), self.props[key]))
+                numbers = array.array("q", range(first_row, first_row + count))
+                arrays.append(pa.Array.from_buffers(pa.int64(), count, [None, pa.py_buffer(numbers)]))
             elif key == self.extra_key:
                 arrays.append(self._extra(columns, count, nulls))
             elif key in layout.found:
@@ -180,6 +185,13 @@ class ArrowLane:
             values = [v.isoformat() if v is not None and hasattr(v, "isoformat") else v for v in (first, last)]
             self.edges.values = [self.edges.values[0] if self.edges.values else values[0], values[1]]
         return TablePart(out, first_row)
+
+    def _constant(self, key: str) -> pa.Scalar:
+        """A column's value for every row of the file, typed once."""
+        scalar = self._constants.get(key)
+        if scalar is None:
+            scalar = self._constants[key] = arrow_column([self.constants[key]], self.props[key])[0]
+        return scalar
 
     def _typed(self, column: pa.ChunkedArray, index: int, key: str, first_row: int) -> pa.Array:
         """A typed column: the reader's own parser types each distinct value once (Docker's days and counts repeat

@@ -14,11 +14,14 @@ the file is complete; a file abandoned half-way (a download to read again) is de
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import socket
 import typing as t
 import uuid
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
@@ -40,7 +43,7 @@ if t.TYPE_CHECKING:
     from tap_dockerdvp.encoders import Piece
 
 FORMATS = ("jsonl", "parquet")
-PARQUET_ROW_GROUP = 1 << 16
+PARQUET_ROW_GROUP = 1 << 15
 PARQUET_EXTRA = "tap-dockerdvp[parquet]"
 # fsspec protocols whose filesystem package one of the tap's extras installs
 PROTOCOL_EXTRAS = {"s3": "tap-dockerdvp[s3]", "s3a": "tap-dockerdvp[s3]"}
@@ -315,6 +318,8 @@ class BatchFiles:
         self._pending: list[pa.Table] = []
         self._schema: pa.Schema | None = None  # the open parquet file's
         self._pending_rows = 0
+        self._writer: ThreadPoolExecutor | None = None
+        self._writes: deque[Future[None]] = deque()
 
     @property
     def room(self) -> int:
@@ -381,7 +386,23 @@ class BatchFiles:
             codec = self.compression if self.compression not in (None, "none") else "snappy"
             self._parquet = pq.ParquetWriter(self._handle, table.schema, compression=codec)
             self._schema = table.schema
-        self._parquet.write_table(table, row_group_size=PARQUET_ROW_GROUP)
+        # Parquet encoding and compression release the GIL: a thread of the file's own writes while the next rows
+        # are parsed, one write at a time, at most one waiting (memory stays bounded).
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="tap-dockerdvp-parquet")
+        self._writes.append(self._writer.submit(self._parquet.write_table, table, row_group_size=PARQUET_ROW_GROUP))
+        while len(self._writes) > 1:
+            self._writes.popleft().result()
+
+    def _written(self) -> None:
+        """Wait for the open file's writes; raises what a write raised."""
+        try:
+            while self._writes:
+                self._writes.popleft().result()
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+                self._writer = None
 
     def _added(self, rows: int, *, close: bool = False) -> list[str]:
         self.rows += rows
@@ -405,6 +426,7 @@ class BatchFiles:
         """Finish the open file; its URL, or None when no row was written."""
         if self.format == "parquet":
             self._flush_table()
+            self._written()
             if self._parquet is not None:
                 self._parquet.close()
                 self._parquet = self._schema = None
@@ -421,6 +443,8 @@ class BatchFiles:
     def discard(self) -> None:
         """Abandon the open file (its rows will be read again) and delete what was written of it."""
         self._pending, self._pending_rows = [], 0
+        with contextlib.suppress(Exception):  # the file is deleted anyway
+            self._written()
         self._parquet = self._schema = None
         self._gzip = None
         if self._handle is not None:

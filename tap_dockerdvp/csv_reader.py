@@ -54,6 +54,7 @@ from decimal import Decimal, InvalidOperation
 from itertools import chain, islice, repeat
 from typing import Any, cast
 
+from tap_dockerdvp.readahead import ahead
 from tap_dockerdvp.views import ViewSpec, normalise_header
 
 try:  # ISA-L inflates gzip about three times faster than zlib, with zlib's API
@@ -476,7 +477,7 @@ class _Text:
     character (did the file end with a newline?) and how many lines needed the byte rule."""
 
     def __init__(self, chunks: Iterable[bytes], label: str, *, plain: bool = False) -> None:
-        self._blocks = iter(chunks) if plain else decompressed(chunks, label)
+        self._blocks = iter(chunks) if plain else ahead(decompressed(chunks, label))
         self.last = ""
         self.recoded_lines = 0
 

@@ -38,6 +38,7 @@ from tap_dockerdvp.csv_reader import (
     read_batches,
 )
 from tap_dockerdvp.encoders import Encoder, Encoding, Piece
+from tap_dockerdvp.readahead import ahead
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -212,7 +213,7 @@ class ParallelRead:
     def pieces(self, chunks: Iterable[bytes], *, skip: int = 0) -> Iterator[Piece]:
         """The file's rows after ``skip``, encoded, in order; raises what the serial reader raises, after the same
         rows (:class:`CsvFormatError`, :class:`TruncatedFileError`)."""
-        source = decompressed(chunks, self.label)
+        source = ahead(decompressed(chunks, self.label))
         rest, header = header_row(source)
         if header is None:  # no whole line: the serial reader says what it makes of that
             yield from self._serial(chain([rest], source), first_row=1, skip=skip, with_header=True)

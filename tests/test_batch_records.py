@@ -240,3 +240,25 @@ def test_a_parquet_batch_file_holds_more_than_one_row_group(tmp_path: Path) -> N
     table = pq.read_table(done[0].removeprefix("file://"))
     assert table.column("row_number").to_pylist() == list(range(5 * chunk))
     assert pq.ParquetFile(done[0].removeprefix("file://")).metadata.num_row_groups >= 2
+
+
+def test_a_failed_parquet_write_is_raised_not_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parquet writes run in a thread behind the reader: an error there still ends the file (and the run)."""
+    import pyarrow as pa
+
+    from tap_dockerdvp.batch_files import PARQUET_ROW_GROUP, BatchFiles
+
+    def full(self: pq.ParquetWriter, table: pa.Table, row_group_size: int | None = None) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
+    config = SimpleNamespace(
+        encoding=SimpleNamespace(format="parquet", compression=None),
+        storage=SimpleNamespace(root=tmp_path.as_uri(), prefix="", params=None),
+        batch_size=10 * PARQUET_ROW_GROUP,
+    )
+    writer = BatchFiles(config, tap_name="tap-dockerdvp", stream_name="pull_events")
+    with pytest.raises(OSError, match="No space left"):
+        for first in range(0, 4 * PARQUET_ROW_GROUP, 10_000):
+            writer.add_table(pa.table({"row_number": pa.array(range(first, first + 10_000), pa.int64())}))
+        writer.close()
