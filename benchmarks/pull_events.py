@@ -12,6 +12,7 @@ Reference and Digest, long tags, domains and owners, plus an unknown column). Th
            disk, output to /dev/null (a subprocess of the same interpreter);
 - record:  the tap (only `pull_events` selected) against the running simulator: download, gunzip, parse, type,
            RECORD messages to stdout = /dev/null;
+- record-serial: the same with `parallel_workers: 1` (no worker processes: the least memory);
 - jsonl:   the same with `batch_config` gzip JSONL files in a local directory (BATCH messages to /dev/null);
 - parquet: the same with `batch_config` parquet files.
 
@@ -54,7 +55,7 @@ with gzip.open(sys.argv[1], "rt", newline="", encoding="utf-8") as f, open(os.de
 
 END = dt.date(2026, 11, 18)  # a Wednesday: the week before is complete
 NAMESPACE = "acme"
-MODES = ("record", "jsonl", "parquet")
+MODES = ("record", "record-serial", "jsonl", "parquet")  # -serial: `parallel_workers: 1`, no worker processes
 
 
 @dataclasses.dataclass
@@ -206,11 +207,14 @@ def bench(rows: int, repeat: int, workdir: Path, modes: tuple[str, ...]) -> dict
                 line = [f"    run {i + 1}: bare {runs['bare'][-1].wall:.2f} s"]
                 for mode in modes:
                     config = dict(base)
+                    fmt = mode.removesuffix("-serial")
+                    if fmt != mode:
+                        config["parallel_workers"] = 1
                     root = workdir / f"batches-{rows}-{mode}-{i}"
-                    if mode != "record":
+                    if fmt != "record":
                         root.mkdir()
                         config["batch_config"] = {
-                            "encoding": {"format": mode, **({"compression": "gzip"} if mode == "jsonl" else {})},
+                            "encoding": {"format": fmt, **({"compression": "gzip"} if fmt == "jsonl" else {})},
                             "storage": {"root": root.as_uri()},
                             "batch_size": 1_000_000,
                         }
@@ -225,7 +229,7 @@ def bench(rows: int, repeat: int, workdir: Path, modes: tuple[str, ...]) -> dict
                                 stderr=err.fileno(),
                             )
                         )
-                    written = record_count(log) if mode == "record" else batch_rows(root, mode)
+                    written = record_count(log) if fmt == "record" else batch_rows(root, fmt)
                     if written != rows:
                         raise SystemExit(f"the tap wrote {written} {mode} rows, expected {rows} (see {log})")
                     line.append(f"{mode} {runs[mode][-1].wall:.2f} s")
@@ -269,13 +273,13 @@ def main() -> None:
         results = [bench(n, repeat, workdir, tuple(args.modes)) for n in counts]
 
     print()
-    print(f"{'rows':>10} | {'pipeline':8} | {'wall s':>7} | {'CPU s':>6} | {'rows/s':>10} | {'peak MiB':>8} | vs bare")
-    print("-" * 82)
+    print(f"{'rows':>10} | {'pipeline':13} | {'wall s':>7} | {'CPU s':>6} | {'rows/s':>10} | {'peak MiB':>8} | vs bare")
+    print("-" * 87)
     for r in results:
         for name, m in r["modes"].items():
             tail = f"{m['ratio']:.2f}x" if name != "bare" else ""
             print(
-                f"{r['rows']:>10,} | {name:8} | {m['wall']:7.2f} | {m['cpu']:6.2f} | {r['rows'] / m['wall']:10,.0f} | "
+                f"{r['rows']:>10,} | {name:13} | {m['wall']:7.2f} | {m['cpu']:6.2f} | {r['rows'] / m['wall']:10,.0f} | "
                 f"{m['rss']:8.0f} | {tail}"
             )
     if len(results) > 1:

@@ -8,7 +8,7 @@ fsspec filesystem its own package. :func:`check_storage` writes and deletes a pr
 data, so a missing bucket, refused credentials or an endpoint that does not answer end the run at once, in one line
 naming the setting. A file never spans two source files,
 so a batch's rows share one schema. Files are written as the rows come (gzip at a fast level, parquet row groups
-of up to 64k rows): memory does not grow with the file. The manifest (the file's URL) is handed out only once
+of up to 32k rows): memory does not grow with the file. The manifest (the file's URL) is handed out only once
 the file is complete; a file abandoned half-way (a download to read again) is deleted.
 """
 

@@ -12,7 +12,7 @@ Rules (each exists only here):
   padding between or after members is ignored); anything else is plain CSV. ISA-L (the ``isal`` package)
   inflates when it is installed, zlib otherwise: the same bytes either way.
 * **Completeness**: a gzip stream that ends before a member's trailer, fails its CRC32/length check or is
-  otherwise corrupt raises :class:`TruncatedFileError`. A complete file ends with ``\n``. If its last data line
+  otherwise corrupt raises :class:`TruncatedFileError`. A complete file ends with a line break. If its last data line
   does not, or the input ends inside a quoted field, the file was cut: the rows before the cut row are yielded,
   the cut row never is, then :class:`TruncatedFileError` is raised (the caller reads the file again, skipping
   the rows it already has). A file that is only a header row is an empty export; a file with no bytes at all
@@ -693,7 +693,7 @@ def read_batches(
                 out, held = held[:-1], held[-1:]
             else:  # the end of the data: its last row may be cut
                 out, held = held, []
-                if out and text.last != "\n":
+                if out and text.last not in "\n\r":  # \r: a file with old Mac line ends, whole
                     problem = "the last line does not end with a newline; the file looks cut"
                 elif eof_at and len(out) > eof_at[0]:
                     problem = "the file ends inside a quoted field; it looks cut"

@@ -376,15 +376,3 @@ class ArrowRows:
 
         arrays = [arrow_column([r.get(key) for r in records], self.props[key]) for key in self.keys]
         return pa.Table.from_arrays(arrays, names=list(self.keys))
-
-
-def chunked(items: Iterable[t.Any], size: int) -> Iterator[list[t.Any]]:
-    """``items`` in lists of at most ``size``."""
-    chunk: list[t.Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -20,11 +20,32 @@ SINGULAR = {WEEKS: "week", MONTHS: "month"}
 
 
 @dataclass(frozen=True, order=True)
-class Timespan:
-    """One week or month: the unit the export API serves and the tap bookmarks."""
+class Period:
+    """Days the data of a file covers: an export timespan or a report period, the unit the tap bookmarks."""
 
     start: dt.date  # first day
     end: dt.date  # last day, inclusive (the API's PullModel.end is that Sunday at 00:00Z)
+
+    def is_complete(self, today: dt.date) -> bool:
+        """True once the whole period lies before ``today`` (UTC)."""
+        return self.end < today
+
+    @property
+    def start_iso(self) -> str:
+        return f"{self.start.isoformat()}T00:00:00Z"
+
+    @property
+    def end_iso(self) -> str:
+        return f"{self.end.isoformat()}T00:00:00Z"
+
+    def next_start(self) -> dt.date:
+        return self.end + dt.timedelta(days=1)
+
+
+@dataclass(frozen=True, order=True)
+class Timespan(Period):
+    """One week or month of the export API, which names it by year and number."""
+
     timespan_type: str
     year: int
     number: int
@@ -43,18 +64,6 @@ class Timespan:
             last_day = calendar.monthrange(year, number)[1]
             return cls(dt.date(year, number, 1), dt.date(year, number, last_day), MONTHS, year, number)
         raise ValueError(f"unknown timespan type {timespan_type!r}")
-
-    def is_complete(self, today: dt.date) -> bool:
-        """True once the whole timespan lies before ``today`` (UTC)."""
-        return self.end < today
-
-    @property
-    def start_iso(self) -> str:
-        return f"{self.start.isoformat()}T00:00:00Z"
-
-    @property
-    def end_iso(self) -> str:
-        return f"{self.end.isoformat()}T00:00:00Z"
 
 
 def to_date(value: str | dt.date | dt.datetime) -> dt.date:

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from tap_dockerdvp.periods import Period
 from tap_dockerdvp.views import Column, ViewSpec, normalise_header
 
 OTHER = "other"
 WEEK, MONTH = "week", "month"
-GRANULARITIES = (WEEK, MONTH)
 
 #: Primary key of every report stream (the generic one included).
 REPORT_KEY_PROPERTIES: tuple[str, ...] = (
@@ -227,29 +227,18 @@ _GRANULARITY_KEYS = ("granularity", "dategranularity", "periodtype", "frequency"
 _START_KEYS = ("periodstart", "datereference", "start", "startdate", "referencedate", "date", "period")
 
 
-@dataclass(frozen=True)
-class Period:
+@dataclass(frozen=True, order=True)
+class ReportPeriod(Period):
+    """The week or month a report covers."""
+
     granularity: str  # "week" or "month"
-    start: dt.date
-    end: dt.date  # last day, inclusive
 
     @classmethod
-    def of(cls, granularity: str, start: dt.date) -> Period:
+    def of(cls, granularity: str, start: dt.date) -> ReportPeriod:
         if granularity == WEEK:
-            return cls(WEEK, start, start + dt.timedelta(days=6))
+            return cls(start, start + dt.timedelta(days=6), WEEK)
         last = calendar.monthrange(start.year, start.month)[1]
-        return cls(MONTH, start, dt.date(start.year, start.month, last))
-
-    @property
-    def start_iso(self) -> str:
-        return f"{self.start.isoformat()}T00:00:00Z"
-
-    @property
-    def end_iso(self) -> str:
-        return f"{self.end.isoformat()}T00:00:00Z"
-
-    def next_start(self) -> dt.date:
-        return self.end + dt.timedelta(days=1)
+        return cls(start, dt.date(start.year, start.month, last), MONTH)
 
 
 def file_name_of(url: str) -> str:
@@ -257,12 +246,12 @@ def file_name_of(url: str) -> str:
     return unquote(urlsplit(url).path.rstrip("/").rpartition("/")[2])
 
 
-def period_of(entry: Mapping[str, Any], file_name: str) -> Period | None:
+def period_of(entry: Mapping[str, Any], file_name: str) -> ReportPeriod | None:
     """The report's period: from ``..._weekly_YYYY_MM_DD.csv`` in its file name, else from entry fields."""
     m = _FILE_DATE.search(file_name)
     if m:
         try:
-            return Period.of(_GRANULARITY_WORDS[m[1].lower()], dt.date(int(m[2]), int(m[3]), int(m[4])))
+            return ReportPeriod.of(_GRANULARITY_WORDS[m[1].lower()], dt.date(int(m[2]), int(m[3]), int(m[4])))
         except ValueError:
             pass
     fields = {normalise_header(str(k)).replace("_", ""): v for k, v in entry.items()}  # periodStart, period_start
@@ -273,7 +262,7 @@ def period_of(entry: Mapping[str, Any], file_name: str) -> Period | None:
         value = fields.get(key)
         if granularity and isinstance(value, str):
             try:
-                return Period.of(granularity, dt.date.fromisoformat(value.strip()[:10]))
+                return ReportPeriod.of(granularity, dt.date.fromisoformat(value.strip()[:10]))
             except ValueError:
                 continue
     return None

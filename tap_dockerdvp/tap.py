@@ -207,8 +207,8 @@ class TapDockerDVP(Tap):
             th.IntegerType,
             default=0,
             title="Parallel workers",
-            description="Worker processes that parse and encode large files (16 MB and more) besides the tap's own: "
-            "0 (the default) starts one per CPU, at most 4; 1 reads every file in the tap's process",
+            description="Worker processes that parse and encode large files (8 MB and more, compressed) besides the "
+            "tap's own: 0 (the default) starts one per CPU, at most 4; 1 reads every file in the tap's process",
         ),
         th.Property(
             "late_data_grace_days",

@@ -220,7 +220,7 @@ def test_parquet_without_pyarrow_stops_in_one_line_naming_the_extra(served, tmp_
 
 
 def test_a_parquet_batch_file_holds_more_than_one_row_group(tmp_path: Path) -> None:
-    """Rows past the first row group (64k) go into the same file (the writer's schema is checked for each table)."""
+    """Rows past the first row group go into the same file (the writer's schema is checked for each table)."""
     import pyarrow as pa
 
     from tap_dockerdvp.batch_files import PARQUET_ROW_GROUP, BatchFiles

@@ -133,6 +133,15 @@ def test_bom_crlf_and_header_spellings():
         assert recs[0]["extra_columns"] == {"action-day": "x"}
 
 
+@pytest.mark.parametrize("compress", [False, True])
+def test_a_file_with_carriage_return_line_ends_is_whole(compress):
+    """Old Mac line ends (\r only): every row, no "looks cut" (a \r ends the last line as \n would)."""
+    data = b'Action day,Namespace,Repository\r2025-07-01,org,a\r2025-07-02,org,"b\rc"\r'
+    for chunk in (None, 1, 7):
+        recs = read(gzip.compress(data) if compress else data, chunk=chunk)
+        assert [(r["action_day"], r["repository"]) for r in recs] == [("2025-07-01", "a"), ("2025-07-02", "b\rc")]
+
+
 def test_reordered_and_differently_cased_headers():
     data = b"Owner,VERSION CHECK,pull-by-digest,Pull By Tag,unique ip address,Repository,namespace\no,1,2,3,4,r,n\n"
     (rec,) = read(data, VIEWS["repo-summary"])

@@ -13,7 +13,7 @@ from tap_harness import catalog_selecting, run_tap, run_tap_until_error, tap_con
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
 from dockerdvp_simulator import reports as simreports
-from tap_dockerdvp.report_views import Period, file_name_of, period_of, report_type_of
+from tap_dockerdvp.report_views import ReportPeriod, file_name_of, period_of, report_type_of
 
 END = dt.date(2026, 11, 18)  # a fixed clock in the past: every listed report is complete for the tap too
 REPORT_STREAMS = (
@@ -317,10 +317,11 @@ def test_catalogue_types_file_names_and_periods() -> None:
     url = "https://hub.example/r/acme_trend_weekly_2026_08_31.csv?X-Amz-Signature=abc&X-Amz-Expires=60"
     assert file_name_of(url) == "acme_trend_weekly_2026_08_31.csv"
     week = period_of({}, file_name_of(url))
-    assert week == Period("week", dt.date(2026, 8, 31), dt.date(2026, 9, 6))
-    assert period_of({}, "x_monthly_2024_02_01.csv") == Period("month", dt.date(2024, 2, 1), dt.date(2024, 2, 29))
-    assert period_of({"granularity": "monthly", "periodStart": "2026-03-01"}, "report.csv") == Period(
-        "month", dt.date(2026, 3, 1), dt.date(2026, 3, 31)
+    assert week == ReportPeriod(dt.date(2026, 8, 31), dt.date(2026, 9, 6), "week")
+    monthly = ReportPeriod(dt.date(2024, 2, 1), dt.date(2024, 2, 29), "month")
+    assert period_of({}, "x_monthly_2024_02_01.csv") == monthly
+    assert period_of({"granularity": "monthly", "periodStart": "2026-03-01"}, "report.csv") == ReportPeriod(
+        dt.date(2026, 3, 1), dt.date(2026, 3, 31), "month"
     )
     assert period_of({"type": "trend"}, "report.csv") is None
 

@@ -4,9 +4,9 @@ per report type, plus `report_other` for types this tap does not know.
 ``GET {hub_url}/api/publisher/proxylytics/v1/namespaces/{ns}/reports`` lists ``{"reports": [{"type", "url",
 ...}]}``. The catalogue is read once per run per namespace and cached on the tap (like the namespace
 metadata). State is one bookmark (the start of the last period whose rows were all emitted) per (namespace,
-report type, granularity): the SDK syncs a period's children before it moves the parent's bookmark, exactly
-as for `timespans`. Docker keeps only the last few reports, so a bookmark older than the oldest listed report
-means periods were lost: the tap says so.
+report type, granularity): the period syncs its children (`CompletedPeriodStream.sync_children`) before it moves
+the bookmark, exactly as for `timespans`. Docker keeps only the last few reports, so a bookmark older than the
+oldest listed report means periods were lost: the tap says so.
 
 This module also decides, per namespace and run, which data plane the tap reads (`data_source` setting).
 """
@@ -32,7 +32,7 @@ from tap_dockerdvp.report_views import (
     GENERIC_SPEC,
     REPORT_KEY_PROPERTIES,
     REPORT_SPECS,
-    Period,
+    ReportPeriod,
     file_name_of,
     period_of,
     report_type_of,
@@ -67,7 +67,7 @@ class ReportEntry:
     catalogue_type: str  # as written in the catalogue
     report_type: str  # a key of REPORT_SPECS, or the normalised unknown type
     known: bool
-    period: Period
+    period: ReportPeriod
     file_name: str  # no query string
     url: str = field(repr=False)  # may be presigned: never logged
 
@@ -80,9 +80,9 @@ class Catalogue:
     def partitions(self) -> list[tuple[str, str]]:
         return sorted({(e.report_type, e.period.granularity) for e in self.entries})
 
-    def periods(self, report_type: str, granularity: str) -> list[tuple[Period, list[ReportEntry]]]:
+    def periods(self, report_type: str, granularity: str) -> list[tuple[ReportPeriod, list[ReportEntry]]]:
         """The listed periods of a type and granularity, oldest first, each with its files by file name."""
-        grouped: dict[Period, list[ReportEntry]] = {}
+        grouped: dict[ReportPeriod, list[ReportEntry]] = {}
         for entry in self.entries:
             if entry.report_type == report_type and entry.period.granularity == granularity:
                 grouped.setdefault(entry.period, []).append(entry)
@@ -274,15 +274,10 @@ class ReportsStream(CompletedPeriodStream):
         today = utc_today()
         records = []
         for period, files in periods:
-            if period.end >= today:
-                self.logger.info(
-                    "%s %s %s report for %s is not complete yet (ends %s): left for a later run",
-                    namespace,
-                    report_type,
-                    granularity,
-                    period.start,
-                    period.end,
-                )
+            if not period.is_complete(today):  # said once, in the run summary, as for timespans
+                label = f"{namespace} {report_type} {granularity} {period.start}"
+                self.tap.progress.note_held_back("not complete yet, left for a later run", label)
+                self.logger.debug("%s report is not complete yet (ends %s): left for a later run", label, period.end)
                 break
             records.append(
                 {
@@ -305,7 +300,7 @@ class ReportsStream(CompletedPeriodStream):
         return {k: record[k] for k in ("namespace", "report_type", "granularity", "period_start", "period_end")}
 
     def _check_retention(
-        self, context: Context, periods: list[tuple[Period, list[ReportEntry]]], window: PeriodWindow
+        self, context: Context, periods: list[tuple[ReportPeriod, list[ReportEntry]]], window: PeriodWindow
     ) -> None:
         """Warn about periods after the bookmark that the catalogue no longer (or never) lists."""
         if not periods:
@@ -324,7 +319,7 @@ class ReportsStream(CompletedPeriodStream):
                 )
             return
         assert bookmark is not None
-        expected = Period.of(context["granularity"], bookmark).next_start()
+        expected = ReportPeriod.of(context["granularity"], bookmark).next_start()
         for period, _files in periods:
             if period.start <= bookmark:
                 continue
