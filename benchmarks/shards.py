@@ -14,8 +14,7 @@ with the same number of complete weeks and raw rows a week. Then, in alternating
 Output goes to /dev/null (RECORD messages, as a target would read them). The row count of every run is checked
 against the simulator's (METRIC `record_count` of `pull_events`), and the one-run and the sharded counts must be
 equal. Prints the machine, the load average before and after (the CPU is shared), each round, and a Markdown table
-of the medians, with the CPU seconds of the taps and of the simulator (a thread of this process, on the same
-cores).
+of the medians, with the CPU seconds of the simulator (a thread of this process, on the same cores).
 """
 
 from __future__ import annotations
@@ -83,8 +82,8 @@ def own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_together(configs: list[Path], logs: list[Path]) -> tuple[float, list[float], float]:
-    """Start one tap per config at once; the wall seconds until all ended, each one's, and their CPU seconds."""
+def run_together(configs: list[Path], logs: list[Path]) -> tuple[float, list[float]]:
+    """Start one tap per config at once; the wall seconds until all ended, and each one's."""
     started = time.perf_counter()
     procs = []
     with open(os.devnull, "wb") as devnull:
@@ -92,21 +91,19 @@ def run_together(configs: list[Path], logs: list[Path]) -> tuple[float, list[flo
             with open(log, "wb") as err:
                 procs.append(subprocess.Popen([tap_executable(), "--config", str(config)], stdout=devnull, stderr=err))
         ended: dict[int, float] = {}
-        cpu = 0.0
         while len(ended) < len(procs):
             for index, proc in enumerate(procs):
                 if index in ended:
                     continue
-                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                pid, status = os.waitpid(proc.pid, os.WNOHANG)
                 if not pid:
                     continue
                 ended[index] = time.perf_counter() - started
-                cpu += usage.ru_utime + usage.ru_stime
                 proc.returncode = code = os.waitstatus_to_exitcode(status)
                 if code:
                     raise SystemExit(f"tap-dockerdvp failed with exit code {code}: see {logs[index]}")
             time.sleep(0.01)
-    return max(ended.values()), [ended[i] for i in range(len(procs))], cpu
+    return max(ended.values()), [ended[i] for i in range(len(procs))]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows-per-week", type=int, default=250_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="2 weeks x 20k rows, 1 round")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="the taps' `parallel_workers` (default 0: one per CPU, at most 4)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.weeks, args.rows_per_week, args.repeat = 2, 20_000, 1
@@ -155,12 +155,13 @@ def main(argv: list[str] | None = None) -> int:
             configs = {}
             for name, namespaces in (("all", list(NAMESPACES)), *((ns, [ns]) for ns in NAMESPACES)):
                 configs[name] = work / f"{name}.json"
-                configs[name].write_text(json.dumps({**base, "namespaces": namespaces}))
+                configs[name].write_text(
+                    json.dumps({**base, "namespaces": namespaces, "parallel_workers": args.workers})
+                )
 
             one: list[float] = []
             sharded: list[float] = []
             shard_walls: list[list[float]] = []
-            cpu: dict[str, list[float]] = {"one": [], "shards": []}
             server: dict[str, list[float]] = {"one": [], "shards": []}
             for round_number in range(args.repeat):
                 order = ("one", "shards") if round_number % 2 == 0 else ("shards", "one")
@@ -168,15 +169,13 @@ def main(argv: list[str] | None = None) -> int:
                     before = own_cpu()
                     if kind == "one":
                         log = work / f"one-{round_number}.log"
-                        wall, _, seconds = run_together([configs["all"]], [log])
-                        cpu["one"].append(seconds)
+                        wall, _ = run_together([configs["all"]], [log])
                         if pull_events(log) != sum(expected.values()):
                             raise SystemExit(f"one run: {pull_events(log)} pull_events, expected {expected}")
                         one.append(wall)
                     else:
                         logs = [work / f"{ns}-{round_number}.log" for ns in NAMESPACES]
-                        wall, each, seconds = run_together([configs[ns] for ns in NAMESPACES], logs)
-                        cpu["shards"].append(seconds)
+                        wall, each = run_together([configs[ns] for ns in NAMESPACES], logs)
                         counts = {ns: pull_events(log) for ns, log in zip(NAMESPACES, logs, strict=True)}
                         if counts != expected:
                             raise SystemExit(f"shards: {counts} pull_events, expected {expected}")
@@ -184,9 +183,9 @@ def main(argv: list[str] | None = None) -> int:
                         shard_walls.append(each)
                     server[kind].append(own_cpu() - before)
                 print(
-                    f"  round {round_number + 1}: one run {one[-1]:.1f} s ({cpu['one'][-1]:.1f} s CPU); two shards "
-                    f"{sharded[-1]:.1f} s ({', '.join(f'{w:.1f}' for w in shard_walls[-1])} s each, "
-                    f"{cpu['shards'][-1]:.1f} s CPU together); simulator {server['one'][-1]:.1f} and "
+                    f"  round {round_number + 1}: one run {one[-1]:.1f} s; two shards "
+                    f"{sharded[-1]:.1f} s ({', '.join(f'{w:.1f}' for w in shard_walls[-1])} s each); "
+                    f"simulator {server['one'][-1]:.1f} and "
                     f"{server['shards'][-1]:.1f} s CPU",
                     flush=True,
                 )
@@ -195,14 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     each = [statistics.median(walls) for walls in zip(*shard_walls, strict=True)]
     print(f"load average after: {load()}")
     print()
-    cpu_one, cpu_shards = statistics.median(cpu["one"]), statistics.median(cpu["shards"])
     sim_one, sim_shards = statistics.median(server["one"]), statistics.median(server["shards"])
-    print("| backfill | jobs | wall s (median) | tap CPU s | simulator CPU s | raw rows/s | speed-up |")
-    print("|---|---|---|---|---|---|---|")
-    print(f"| one run | 1 | {one_s:.1f} | {cpu_one:.1f} | {sim_one:.1f} | {rows / one_s:,.0f} | 1.00x |")
+    workers = f"parallel_workers {args.workers}"
+    print("| backfill | jobs | wall s (median) | simulator CPU s | raw rows/s | speed-up |")
+    print("|---|---|---|---|---|---|")
+    print(f"| one run ({workers}) | 1 | {one_s:.1f} | {sim_one:.1f} | {rows / one_s:,.0f} | 1.00x |")
     print(
-        f"| two namespace shards in parallel | 2 ({', '.join(f'{w:.1f}' for w in each)} s each) | {shards_s:.1f} | "
-        f"{cpu_shards:.1f} | {sim_shards:.1f} | {rows / shards_s:,.0f} | {one_s / shards_s:.2f}x |"
+        f"| two namespace shards in parallel ({workers}) | 2 ({', '.join(f'{w:.1f}' for w in each)} s each) | "
+        f"{shards_s:.1f} | {sim_shards:.1f} | {rows / shards_s:,.0f} | {one_s / shards_s:.2f}x |"
     )
     return 0
 
