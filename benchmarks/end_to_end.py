@@ -24,13 +24,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import secrets
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from bench_support import load, machine
 
 from dockerdvp_simulator import SimConfig, Simulator
 from dockerdvp_simulator import data as simdata
@@ -42,23 +43,6 @@ NAMESPACE = "acme"
 DEFAULT_PG_URL = "postgresql://tap_dockerdvp_test:tap_dockerdvp_test@localhost:5432/tap_dockerdvp_test"
 # Variables a developer's shell may set that would change a run: dropped.
 ENV_PREFIXES = ("TAP_DOCKERDVP_", "TARGET_DUCKDB_", "TARGET_POSTGRES_", "TARGET_JSONL_", "MELTANO_")
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {platform.system()}"
-
-
-def load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def pg_settings(url: str) -> dict[str, str]:

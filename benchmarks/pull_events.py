@@ -30,7 +30,6 @@ import datetime as dt
 import gzip
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -38,6 +37,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_support import machine, tap_executable
 
 from dockerdvp_simulator import SimConfig, Simulator
 from dockerdvp_simulator import data as simdata
@@ -125,23 +126,6 @@ def run_measured(argv: list[str], *, stdout: int, stderr: int | None = None) -> 
     if len(cpu) <= 1:  # one process: its exact CPU time (the samples end up to 10 ms before it exits)
         cpu = {proc.pid: usage.ru_utime + usage.ru_stime}
     return Run(wall, sum(cpu.values()), sum(peaks.values()) / 1024)
-
-
-def tap_executable() -> str:
-    candidate = Path(sys.executable).with_name("tap-dockerdvp")
-    return str(candidate) if candidate.exists() else "tap-dockerdvp"
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {platform.system()}"
 
 
 def record_count(log: Path) -> int:

@@ -23,7 +23,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import re
 import resource
 import statistics
@@ -33,35 +32,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_support import load, machine, tap_executable
+
 from dockerdvp_simulator import SimConfig, Simulator
 from dockerdvp_simulator import data as simdata
 
 END = dt.date(2026, 11, 18)  # in the past: every listed week is complete for the tap too
 NAMESPACES = ("acme", "globex")
-
-
-def tap_executable() -> str:
-    candidate = Path(sys.executable).with_name("tap-dockerdvp")
-    return str(candidate) if candidate.exists() else "tap-dockerdvp"
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {platform.system()}"
-
-
-def load() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "unknown"
 
 
 def pull_events(log: Path) -> int:

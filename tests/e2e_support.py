@@ -193,12 +193,17 @@ def run_simulator(tmp: Path, **options: Any) -> Iterator[Sim]:
             assert served == wanted, f"the simulator serves {served}, not {wanted}"
             yield Sim(url=url, cfg=cfg)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            stop(proc)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """End a server the test started: SIGTERM, then SIGKILL after 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 def sim_call(url: str, path: str) -> Any:

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import requests
+from e2e_support import stop
 
 REGION = "us-east-1"
 # moto's default mode takes any key pair; these stand for a user's own
@@ -117,9 +118,4 @@ def moto_server(log_dir: Path) -> Iterator[MotoServer]:
                 time.sleep(0.1)
             yield MotoServer(url)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            stop(proc)
