@@ -22,6 +22,7 @@ import typing as t
 import uuid
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
@@ -296,6 +297,25 @@ def _scrub(text: str, batch_config: t.Any) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class BatchShape:
+    """What a stream's batch rows hold: its ``selected`` properties, then what its stream maps and flattening
+    (``mapper``, None when none apply) make of them: rows of ``keys``, typed by ``schema``."""
+
+    selected: tuple[str, ...]
+    mapper: t.Any
+    schema: t.Mapping[str, t.Any]
+    keys: tuple[str, ...]
+
+    def rows(self, records: t.Iterable[t.Mapping[str, t.Any]]) -> list[dict[str, t.Any]]:
+        """Records as batch rows (a map may drop a record)."""
+        rows = [{key: record.get(key) for key in self.selected} for record in records]
+        if self.mapper is None:
+            return rows
+        mapped = (self.mapper.transform(row) for row in rows)
+        return [{key: row.get(key) for key in self.keys} for row in mapped if row is not None]
+
+
 class BatchFiles:
     """The batch files of one stream sync. Rows go in with :meth:`add_text` (jsonl) or :meth:`add_table`
     (parquet), at most :attr:`room` rows at a time; each returns the URLs of the files it completed."""
@@ -359,9 +379,28 @@ class BatchFiles:
         self._handle.write(piece.data)
         return self._added(piece.count)
 
-    def add_table(self, table: pa.Table) -> list[str]:
+    def add_rows(
+        self,
+        rows: t.Sequence[t.Mapping[str, t.Any]],
+        keys: t.Sequence[str],
+        schema: t.Mapping[str, t.Any],
+        *,
+        source_rows: int | None = None,
+    ) -> list[str]:
+        """Append rows (JSON values, ``keys`` typed from ``schema``); the URLs of the files this completed.
+        ``source_rows``: the source file's rows they come from, when a map dropped some (what a re-read skips)."""
+        count = len(rows) if source_rows is None else source_rows
+        if self.format == "jsonl":
+            from tap_dockerdvp.encoders import dumps
+
+            return self.add_text("".join(dumps(row) + "\n" for row in rows), count)
+        from tap_dockerdvp.encoders import ArrowRows
+
+        return self.add_table(ArrowRows(keys, schema).from_records(rows), rows=count)
+
+    def add_table(self, table: pa.Table, *, rows: int | None = None) -> list[str]:
         """Append an Arrow table's rows (parquet); the URLs of the files this completed. Rows of another
-        schema (other unknown columns) start a new file."""
+        schema (other unknown columns) start a new file. ``rows``: the source rows they stand for."""
         done: list[str] = []
         schema = self._pending[0].schema if self._pending else self._schema
         if schema is not None and table.schema != schema:
@@ -370,7 +409,7 @@ class BatchFiles:
         self._pending_rows += table.num_rows
         if self._pending_rows >= PARQUET_ROW_GROUP:
             self._flush_table()
-        return done + self._added(table.num_rows)
+        return done + self._added(table.num_rows if rows is None else rows)
 
     def _flush_table(self) -> None:
         if not self._pending:

@@ -19,8 +19,7 @@ from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
 from tap_dockerdvp import retries
-from tap_dockerdvp.batch_files import BatchFiles
-from tap_dockerdvp.encoders import ArrowRows, dumps
+from tap_dockerdvp.batch_files import BatchFiles, BatchShape
 from tap_dockerdvp.errors import (
     ONE_LINE_ERRORS,
     RetriesExhaustedError,
@@ -269,29 +268,30 @@ class DockerHubStream(RESTStream):
             return "stream maps apply to it (stream_maps)"
         return None
 
+    def batch_shape(self) -> BatchShape:
+        """What this stream's batch rows hold: its selected properties, then its stream maps and flattening."""
+        selected = self.selected_keys()
+        if self.maps_reason() is None:
+            return BatchShape(selected, None, self.schema, selected)
+        mapper = self.stream_maps[0]
+        schema = mapper.transformed_schema or self.schema
+        return BatchShape(selected, mapper, schema, tuple(schema["properties"]))
+
     @override
     def get_batches(self, batch_config: t.Any, context: Context | None = None) -> t.Iterable[tuple[t.Any, list[str]]]:
         """The records of an API stream (namespaces, repositories, pull statistics) as batch files, written like the
         file-backed streams' (:class:`~tap_dockerdvp.batch_files.BatchFiles`): the SDK's batcher types parquet
         columns from the values (an empty ``extra_fields`` object cannot be written) and applies no stream map or
         flattening, although the SCHEMA it sends is the mapped one. Period streams override this again."""
-        mapper = self.stream_maps[0]
-        selected = self.selected_keys()
-        mapped = self.maps_reason() is not None
-        schema = (mapper.transformed_schema or self.schema) if mapped else self.schema
-        keys = tuple(schema["properties"]) if mapped else selected
+        shape = self.batch_shape()
         writer = BatchFiles(batch_config, tap_name=self.tap_name, stream_name=self.name)
-        to_arrow = None if writer.format == "jsonl" else ArrowRows(keys, schema)
-        rows: list[dict[str, t.Any]] = []
+        pending: list[dict[str, t.Any]] = []
 
         def write() -> list[str]:
-            done = (
-                writer.add_text("".join(dumps(row) + "\n" for row in rows), len(rows))
-                if to_arrow is None
-                else writer.add_table(to_arrow.from_records(rows))
-            )
-            rows.clear()
-            return done
+            rows = shape.rows(pending)
+            pending.clear()
+            counter.increment(len(rows))
+            return writer.add_rows(rows, shape.keys, shape.schema)
 
         with self.get_record_counter() as counter:
             partitions: list[Context | None] = [context] if context else [*(self.partitions or ())] or [None]
@@ -300,18 +300,11 @@ class DockerHubStream(RESTStream):
                     processed = self.post_process(record, partition)
                     if processed is None:
                         continue
-                    row = {key: processed.get(key) for key in selected}
-                    if mapped:
-                        transformed = mapper.transform(row)
-                        if transformed is None:  # the map filtered the record out
-                            continue
-                        row = {key: transformed.get(key) for key in keys}
-                    rows.append(row)
-                    counter.increment()
-                    if len(rows) >= writer.room:
+                    pending.append(processed)
+                    if len(pending) >= writer.room:
                         for url in write():
                             yield batch_config.encoding, [url]
-            if rows:
+            if pending:
                 for url in write():
                     yield batch_config.encoding, [url]
             last = writer.close()

@@ -17,7 +17,13 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
 _T = t.TypeVar("_T")
-_END = object()
+
+
+class _End:
+    """The source's end: ``error`` is what it raised, if anything."""
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
 
 
 def ahead(source: Iterable[_T], depth: int = 4) -> Iterator[_T]:
@@ -37,18 +43,18 @@ def ahead(source: Iterable[_T], depth: int = 4) -> Iterator[_T]:
                         continue
                 if stop.is_set():
                     return
-            items.put((_END, None))
+            items.put(_End())
         except BaseException as exc:  # handed to the consumer, which raises it
-            items.put((_END, exc))
+            items.put(_End(exc))
 
     thread = threading.Thread(target=produce, name="tap-dockerdvp-readahead", daemon=True)
     thread.start()
     try:
         while True:
             item = items.get()
-            if type(item) is tuple and len(item) == 2 and item[0] is _END:
-                if item[1] is not None:
-                    raise item[1]
+            if isinstance(item, _End):
+                if item.error is not None:
+                    raise item.error
                 return
             yield item
     finally:

@@ -26,7 +26,6 @@ from typing_extensions import override
 
 from tap_dockerdvp.batch_files import BatchFiles
 from tap_dockerdvp.client import DockerHubStream
-from tap_dockerdvp.encoders import ArrowRows, dumps
 from tap_dockerdvp.periods import to_date
 
 if t.TYPE_CHECKING:
@@ -245,7 +244,7 @@ class CompletedPeriodStream(DockerHubStream):
     @override
     def get_batches(self, batch_config: t.Any, context: Context | None = None) -> t.Iterable[tuple[t.Any, list[str]]]:
         contexts = [context] if context else (self.partitions or [])
-        keys = self.selected_keys()
+        shape = self.batch_shape()
         for partition in contexts:
             for period in self.get_records(partition):
                 record = self.post_process(period, partition)
@@ -253,11 +252,7 @@ class CompletedPeriodStream(DockerHubStream):
                     continue
                 # One file per period: the bookmark that follows must not pass a period record still buffered.
                 writer = BatchFiles(batch_config, tap_name=self.tap_name, stream_name=self.name)
-                row = {key: record.get(key) for key in keys}
-                if writer.format == "jsonl":
-                    writer.add_text(dumps(row) + "\n", 1)
-                else:
-                    writer.add_table(ArrowRows(keys, self.schema).from_records([row]))
+                writer.add_rows(shape.rows([record]), shape.keys, shape.schema)
                 url = writer.close()
                 if url:
                     yield batch_config.encoding, [url]

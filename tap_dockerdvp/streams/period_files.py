@@ -35,7 +35,7 @@ from tap_dockerdvp.batch_files import BatchFiles
 from tap_dockerdvp.client import DockerHubStream
 from tap_dockerdvp.csv_reader import CsvFormatError, ReadStats, RowBatch, TruncatedFileError, read_batches, records
 from tap_dockerdvp.downloads import Download, UrlExpiredError, wait_before_retry
-from tap_dockerdvp.encoders import ArrowRows, Encoding, Piece, StdoutSink, cut, dumps
+from tap_dockerdvp.encoders import Encoding, Piece, StdoutSink, cut
 from tap_dockerdvp.errors import DownloadError
 from tap_dockerdvp.periods import utc_today
 from tap_dockerdvp.progress import CHECK_EVERY_ROWS, FileProgress
@@ -227,8 +227,8 @@ class PeriodFilesStream(DockerHubStream):
         if not files:
             return
         writer = BatchFiles(batch_config, tap_name=self.tap_name, stream_name=self.name)
-        mapper = self.stream_maps[0]
-        mapped = self.maps_reason() is not None
+        shape = self.batch_shape()
+        keys, schema, mapped = shape.keys, shape.schema, shape.mapper is not None
         if mapped:
             self.tap.run.log_once(
                 self.logger,
@@ -237,12 +237,7 @@ class PeriodFilesStream(DockerHubStream):
                 "%s: stream maps or flattening apply: its BATCH rows are mapped record by record (slower)",
                 self.name,
             )
-            schema = mapper.transformed_schema or self.schema
-            keys = tuple(schema["properties"])
-        else:
-            schema, keys = self.schema, self.selected_keys()
         jsonl = writer.format == "jsonl"
-        to_arrow = None if jsonl else ArrowRows(keys, schema, extra_key=self.extra_key)
         for index in range(len(files)):
             constants = self.row_constants(context, files, index)
             if jsonl and not mapped:  # straight from the reader's pieces (read on every core when it pays)
@@ -265,18 +260,8 @@ class PeriodFilesStream(DockerHubStream):
                 for batch in self.read_file(context, files, index, self.batches, rollback=writer.rollback):
                     self.tap.progress.add_rows(self.name, batch.count)
                     for part in cut(batch, writer.batch_size):
-                        order = self.property_order
-                        rows = [
-                            r
-                            for r in map(mapper.transform, records(part, order, constants, extra_key=self.extra_key))
-                            if r
-                        ]
-                        done = (
-                            writer.add_text("".join(dumps(r) + "\n" for r in rows), part.count)
-                            if jsonl
-                            else writer.add_table(to_arrow.from_records(rows))  # type: ignore[union-attr]
-                        )
-                        for url in done:
+                        rows = shape.rows(records(part, self.property_order, constants, extra_key=self.extra_key))
+                        for url in writer.add_rows(rows, keys, schema, source_rows=part.count):
                             yield batch_config.encoding, [url]
             last = writer.close()
             writer.source_done()
