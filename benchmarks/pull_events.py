@@ -12,7 +12,9 @@ Reference and Digest, long tags, domains and owners, plus an unknown column). Th
            disk, output to /dev/null (a subprocess of the same interpreter);
 - record:  the tap (only `pull_events` selected) against the running simulator: download, gunzip, parse, type,
            RECORD messages to stdout = /dev/null;
-- record-serial: the same with `parallel_workers: 1` (no worker processes: the least memory);
+- record-serial: the same with `parallel_workers: 1` (no threads besides the download's: the least memory);
+- record-workers: the same without the Arrow lane (`TAP_DOCKERDVP_ARROW_LANE=0`): what a tap installed without
+           pyarrow does, worker processes parsing and encoding on every core;
 - jsonl:   the same with `batch_config` gzip JSONL files in a local directory (BATCH messages to /dev/null);
 - parquet: the same with `batch_config` parquet files.
 
@@ -56,7 +58,7 @@ with gzip.open(sys.argv[1], "rt", newline="", encoding="utf-8") as f, open(os.de
 
 END = dt.date(2026, 11, 18)  # a Wednesday: the week before is complete
 NAMESPACE = "acme"
-MODES = ("record", "record-serial", "jsonl", "parquet")  # -serial: `parallel_workers: 1`, no worker processes
+MODES = ("record", "record-serial", "record-workers", "jsonl", "parquet")
 
 
 @dataclasses.dataclass
@@ -100,14 +102,14 @@ def _usage(pid: int, own_cmdline: bytes) -> tuple[float, int]:
         return 0.0, 0
 
 
-def run_measured(argv: list[str], *, stdout: int, stderr: int | None = None) -> Run:
+def run_measured(argv: list[str], *, stdout: int, stderr: int | None = None, env: dict[str, str] | None = None) -> Run:
     """Run ``argv``: its wall seconds, and the CPU seconds and peak memory of its whole process tree (the tap and
     its worker processes), polled from /proc: each process's own CPU time as last seen, and its peak PSS (the
     proportional set size: pages shared between processes are split between them, so the sum is what the tree
     holds in memory), summed over the processes."""
     own = Path(f"/proc/{os.getpid()}/cmdline").read_bytes()
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=stdout, stderr=stderr)
+    proc = subprocess.Popen(argv, stdout=stdout, stderr=stderr, env=env)
     cpu: dict[int, float] = {}
     peaks: dict[int, int] = {}
     while True:
@@ -191,9 +193,10 @@ def bench(rows: int, repeat: int, workdir: Path, modes: tuple[str, ...]) -> dict
                 line = [f"    run {i + 1}: bare {runs['bare'][-1].wall:.2f} s"]
                 for mode in modes:
                     config = dict(base)
-                    fmt = mode.removesuffix("-serial")
-                    if fmt != mode:
+                    fmt = mode.removesuffix("-serial").removesuffix("-workers")
+                    if mode.endswith("-serial"):
                         config["parallel_workers"] = 1
+                    env = {**os.environ, "TAP_DOCKERDVP_ARROW_LANE": "0"} if mode.endswith("-workers") else None
                     root = workdir / f"batches-{rows}-{mode}-{i}"
                     if fmt != "record":
                         root.mkdir()
@@ -211,6 +214,7 @@ def bench(rows: int, repeat: int, workdir: Path, modes: tuple[str, ...]) -> dict
                                 [tap_executable(), "--config", str(mode_config), "--catalog", str(catalog_path)],
                                 stdout=devnull,
                                 stderr=err.fileno(),
+                                env=env,
                             )
                         )
                     written = record_count(log) if fmt == "record" else batch_rows(root, fmt)
@@ -257,13 +261,13 @@ def main() -> None:
         results = [bench(n, repeat, workdir, tuple(args.modes)) for n in counts]
 
     print()
-    print(f"{'rows':>10} | {'pipeline':13} | {'wall s':>7} | {'CPU s':>6} | {'rows/s':>10} | {'peak MiB':>8} | vs bare")
-    print("-" * 87)
+    print(f"{'rows':>10} | {'pipeline':14} | {'wall s':>7} | {'CPU s':>6} | {'rows/s':>10} | {'peak MiB':>8} | vs bare")
+    print("-" * 88)
     for r in results:
         for name, m in r["modes"].items():
             tail = f"{m['ratio']:.2f}x" if name != "bare" else ""
             print(
-                f"{r['rows']:>10,} | {name:13} | {m['wall']:7.2f} | {m['cpu']:6.2f} | {r['rows'] / m['wall']:10,.0f} | "
+                f"{r['rows']:>10,} | {name:14} | {m['wall']:7.2f} | {m['cpu']:6.2f} | {r['rows'] / m['wall']:10,.0f} | "
                 f"{m['rss']:8.0f} | {tail}"
             )
     if len(results) > 1:

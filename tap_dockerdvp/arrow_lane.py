@@ -1,28 +1,36 @@
-r"""The reader's Arrow lane, for parquet batch files: pyarrow's C++ CSV parser splits the lines, the reader's rules
-decide what the fields are.
+r"""The reader's Arrow lane, for large files when pyarrow is installed: pyarrow's C++ CSV parser splits the lines,
+the reader's rules decide what the fields are.
 
-Parquet needs Arrow columns, and building them from Python strings costs more than parsing the CSV. So for
-parquet (pyarrow installed, the ``parquet`` extra) a file is cut into chunks of whole lines as for the worker
-processes (:mod:`tap_dockerdvp.parallel`), and each chunk is split into text columns by ``pyarrow.csv`` (on every
-core: it uses threads). The rules stay those of :mod:`tap_dockerdvp.csv_reader`: the header is read by the same
+Building Python strings per value costs more than parsing the CSV. So (pyarrow installed, the ``parquet`` extra) a
+large file is cut into chunks of whole lines as for the worker processes (:mod:`tap_dockerdvp.parallel`), and each
+chunk is split into text columns by ``pyarrow.csv``, in a thread one chunk ahead of the encoding. The rules stay
+those of :mod:`tap_dockerdvp.csv_reader`: the header is read by the same
 :class:`~tap_dockerdvp.csv_reader.FileLayout`, null tokens are the same :data:`~tap_dockerdvp.csv_reader.NULL_TOKENS`,
 rows are numbered the same way (blank lines not counted), and typed values come from the reader's own parsers, once
 per distinct value (Arrow only finds the distinct values and puts the results in place). Any chunk with something
 else in it - a ragged row, bytes that are not UTF-8, a bad value, quotes open at its end - is read by the reader
-itself (:func:`~tap_dockerdvp.csv_reader.read_batches`), which also raises its errors, after the same rows. So a
-parquet file holds exactly the rows RECORD messages carry.
+itself (:func:`~tap_dockerdvp.csv_reader.read_batches`), which also raises its errors, after the same rows.
+
+The columns become parquet tables (:meth:`ArrowLane.tables`) or RECORD and JSONL lines
+(:meth:`ArrowLane.pieces`, built in C++ by :mod:`tap_dockerdvp.arrow_json`): exactly the rows and bytes the reader
+and its encoder give.
 """
 
 from __future__ import annotations
 
-import array
 import codecs
+import concurrent.futures as cf
+import contextlib
+import functools
+import importlib.util
 import logging
 import typing as t
+from collections import deque
 from itertools import chain
 
-from tap_dockerdvp.csv_reader import NULL_TOKENS, CsvFormatError, FileLayout, ReadStats, decompressed
-from tap_dockerdvp.encoders import ArrowRows, arrow_column
+from tap_dockerdvp.arrow_json import ArrowJsonRows, TextPart, TypedField
+from tap_dockerdvp.csv_reader import NULL_TOKENS, CsvFormatError, FileLayout, ReadStats, RowBatch, decompressed
+from tap_dockerdvp.encoders import ArrowRows, Encoder, Encoding, Piece, arrow_column, cut
 from tap_dockerdvp.parallel import Edges, chunk_end, fill, header_row, rest_of_file
 from tap_dockerdvp.readahead import ahead
 
@@ -34,8 +42,25 @@ if t.TYPE_CHECKING:
     from tap_dockerdvp.views import ViewSpec
 
 
-#: Decompressed bytes per chunk: Arrow's parser and kernels have a fixed cost per call, so more than for workers.
-CHUNK_BYTES = 4 << 20
+@functools.cache
+def has_pyarrow() -> bool:
+    """Whether pyarrow is installed (the ``parquet`` extra): then large files are read through this lane."""
+    return importlib.util.find_spec("pyarrow") is not None
+
+
+#: Decompressed bytes per chunk: Arrow's parser and kernels have a fixed cost per call; what a chunk becomes
+#: (columns, JSON text, parquet pages) is several times its size, and sets the tap's peak memory.
+CHUNK_BYTES = 2 << 20
+
+
+@functools.cache
+def _use_jemalloc() -> None:
+    """jemalloc for Arrow's buffers where the wheel has it: mimalloc, pyarrow's default, keeps the pages it freed,
+    which costs the tap tens of MiB at its peak for no speed."""
+    import pyarrow as pa
+
+    with contextlib.suppress(NotImplementedError, AttributeError):
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
 class TablePart:
@@ -61,8 +86,46 @@ class _Fallback(Exception):
     """This chunk is for the reader itself."""
 
 
+class _Parser:
+    """Where chunks are parsed: in a thread, one chunk ahead of the caller (``threads``), or in the caller's
+    thread when it asks for the result (the least memory)."""
+
+    def __init__(self, threads: bool) -> None:
+        self.pool = cf.ThreadPoolExecutor(1, thread_name_prefix="tap-dockerdvp-parse") if threads else None
+        self.depth = 2 if threads else 1
+
+    def submit(self, parse: t.Callable[[bytes, int], _R], data: bytes, end: int) -> cf.Future[_R]:
+        if self.pool is not None:
+            return self.pool.submit(parse, data, end)
+        future: cf.Future[_R] = cf.Future()
+        try:
+            future.set_result(parse(data, end))
+        except _Fallback as exc:
+            future.set_exception(exc)
+        return future
+
+    def __enter__(self) -> _Parser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+_R = t.TypeVar("_R")
+
+
+def _nulled(column: pa.Array, nulls: pa.Array) -> pa.Array:
+    """A text column with its null tokens as nulls (the column itself, no copy, when it has none)."""
+    import pyarrow.compute as pc
+
+    null = pc.is_in(column, value_set=nulls)
+    return pc.if_else(null, None, column) if pc.any(null).as_py() else column
+
+
 class ArrowLane:
-    """One read of one file into Arrow tables with the columns ``keys`` (typed from ``schema``)."""
+    """One read of one file through Arrow: as tables with the columns ``keys`` typed from ``schema``
+    (:meth:`tables`, parquet), or as encoded pieces (:meth:`pieces`, RECORD messages and JSONL lines)."""
 
     def __init__(
         self,
@@ -70,66 +133,110 @@ class ArrowLane:
         *,
         label: str,
         keys: tuple[str, ...],
-        schema: Mapping[str, t.Any],
         constants: Mapping[str, t.Any],
+        schema: Mapping[str, t.Any] | None = None,
         extra_key: str = "extra_columns",
         stats: ReadStats,
         edges: Edges,
         logger: logging.Logger | logging.LoggerAdapter,
+        threads: bool = True,
     ) -> None:
         self.spec, self.label, self.keys, self.constants, self.extra_key = spec, label, keys, constants, extra_key
-        self.props = {key: schema["properties"][key] for key in keys}
-        self.stats, self.edges, self.log = stats, edges, logger
-        self.rows = ArrowRows(keys, schema, extra_key=extra_key)
+        self.schema = schema
+        self.stats, self.edges, self.log, self.threads = stats, edges, logger, threads
         self.layout: FileLayout | None = None
         self._constants: dict[str, pa.Scalar] = {}
+        _use_jemalloc()
 
     def tables(self, chunks: Iterable[bytes], *, skip: int = 0) -> Iterator[TablePart]:
-        """The file's rows after ``skip``, in order; raises what the reader raises, after the same rows."""
-        source = ahead(decompressed(chunks, self.label))
+        """The file's rows after ``skip`` as tables, in order; raises what the reader raises, after the same rows."""
+        assert self.schema is not None
+        self.props = {key: self.schema["properties"][key] for key in self.keys}
+        rows = ArrowRows(self.keys, self.schema, extra_key=self.extra_key)
+        for part in self._parts(chunks, skip):
+            if isinstance(part, TextPart):
+                yield TablePart(self._table(part), part.first_row)
+            else:
+                yield TablePart(rows.from_batch(part, self.constants), part.first_row)
+
+    def pieces(self, chunks: Iterable[bytes], encoding: Encoding, *, skip: int = 0) -> Iterator[Piece]:
+        """The file's rows after ``skip`` encoded as ``encoding`` says (the same pieces as the reader's
+        :class:`~tap_dockerdvp.encoders.Encoder`), in order; raises what the reader raises, after the same rows."""
+        encoder = Encoder(encoding)
+        lines = ArrowJsonRows(encoding.keys, extra_key=encoding.extra_key)
+        for part in self._parts(chunks, skip):
+            if not isinstance(part, TextPart):
+                yield from encoder.pieces([part])
+                continue
+            assert self.layout is not None
+            for sub in cut(part, encoding.cut_every):
+                prefix, suffix = encoder.envelope()
+                data = lines.encode(sub, self.layout, self.constants, prefix=prefix, suffix=suffix)
+                yield Piece(data, sub.first_row, sub.count)
+
+    def _parts(self, chunks: Iterable[bytes], skip: int) -> Iterator[TextPart | RowBatch]:
+        """The file's rows after ``skip``: text parts from Arrow's parser, row batches from the reader where the
+        reader must read on. With threads, the next chunk is parsed in a thread while the caller encodes this one."""
+        source = ahead(decompressed(chunks, self.label), depth=2)
         rest, header = header_row(source)
         if header is None:  # no whole line: the reader says what it makes of that
             yield from self._reader(chain([rest], source), first_row=1, skip=skip, with_header=True)
             return
         self.layout = FileLayout.of(header, self.spec, label=self.label, log=self.log, cut_in_header=False)
-        next_row, exhausted = 1, False
-        while True:
-            rest, exhausted = fill(rest, source, exhausted, CHUNK_BYTES)
-            end = chunk_end(rest, exhausted, CHUNK_BYTES)
-            if not end:
-                break  # a cut last row, or quotes open across the cut
-            try:
-                part = self._arrow(memoryview(rest)[:end], next_row, ascii=rest.isascii())
-            except _Fallback:
-                break  # something only the reader reads right: it reads the rest
-            rest = rest[end:]
-            next_row += part.count
-            self.stats.rows += part.count
-            if part.last_row > skip:
-                yield part.drop(skip - part.first_row + 1) if part.first_row <= skip else part
-        if rest or not exhausted:
-            yield from self._reader(chain([rest], source), first_row=next_row, skip=skip)
+        next_row, exhausted, cutting = 1, False, True
+        pending: deque[tuple[cf.Future[tuple[TextPart, list[t.Any]]], memoryview]] = deque()
+        leftovers: list[t.Any] = []  # chunks cut but not read in the lane: the reader reads them
+        with _Parser(self.threads) as parser:
+            while True:
+                while cutting and len(pending) < parser.depth:
+                    rest, exhausted = fill(rest, source, exhausted, CHUNK_BYTES)
+                    end = chunk_end(rest, exhausted, CHUNK_BYTES)
+                    if not end:
+                        cutting = False  # a cut last row, or quotes open across the cut
+                        break
+                    pending.append((parser.submit(self._text_part, rest, end), memoryview(rest)[:end]))
+                    rest = rest[end:]
+                if not pending:
+                    break
+                future, chunk = pending.popleft()
+                try:
+                    part, edges = future.result()
+                except _Fallback:  # something only the reader reads right: it reads on from this chunk
+                    leftovers = [bytes(chunk), *(bytes(c) for _f, c in pending)]
+                    break
+                part.first_row = next_row
+                next_row += part.count
+                self.stats.rows += part.count
+                if edges:
+                    self.edges.values = [self.edges.values[0] if self.edges.values else edges[0], edges[1]]
+                if part.last_row > skip:
+                    yield part.drop(skip - part.first_row + 1) if part.first_row <= skip else part
+            for future, _chunk in pending:
+                future.cancel()
+        if leftovers or rest or not exhausted:
+            yield from self._reader(chain(leftovers, [rest], source), first_row=next_row, skip=skip)
 
     def _reader(
         self, data: Iterable[bytes], *, first_row: int, skip: int, with_header: bool = False
-    ) -> Iterator[TablePart]:
-        """The rest of the file read by the reader itself, into tables."""
-        batches = rest_of_file(
+    ) -> Iterator[RowBatch]:
+        """The rest of the file read by the reader itself."""
+        return rest_of_file(
             data, self.spec, label=self.label, layout=None if with_header else self.layout, first_row=first_row,
             skip=skip, stats=self.stats, edges=self.edges, logger=self.log,
         )  # fmt: skip
-        for batch in batches:
-            yield TablePart(self.rows.from_batch(batch, self.constants), batch.first_row)
 
     # -- the Arrow lane ----------------------------------------------------------------------------
-    def _arrow(self, chunk: memoryview, first_row: int, *, ascii: bool) -> TablePart:
+    def _text_part(self, data: bytes, end: int) -> tuple[TextPart, list[t.Any]]:
+        """The chunk ``data[:end]`` (whole lines) split into text columns, its typed fields checked by the reader's
+        parsers (row numbers come later: ``first_row`` is 1); and the check column's first and last value."""
         import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.csv as pacsv
 
         layout = self.layout
         assert layout is not None
-        if not ascii:
+        chunk = memoryview(data)[:end]
+        if not data.isascii():
             try:
                 codecs.utf_8_decode(chunk, "strict", True)
             except UnicodeDecodeError:
@@ -144,7 +251,8 @@ class ArrowLane:
         try:
             table = pacsv.read_csv(
                 pa.py_buffer(chunk),
-                read_options=pacsv.ReadOptions(column_names=names),
+                # one block: one chunk per column, no copy to join them
+                read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=len(chunk) + 1),
                 parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip_invalid),
                 convert_options=pacsv.ConvertOptions(
                     column_types=dict.fromkeys(names, pa.string()),
@@ -156,35 +264,54 @@ class ArrowLane:
             raise _Fallback from None  # not UTF-8, or something Arrow's parser does not take: the reader's rules
         if invalid:
             raise _Fallback  # a ragged row: the reader keeps its surplus values
-        count = table.num_rows
-        columns = [table.column(i) for i in range(layout.width)]
+        columns = [table.column(i).combine_chunks() for i in range(layout.width)]
+        typed: dict[int, TypedField] = {}
+        for index in layout.typed:
+            # the reader's own parser types each distinct value once (Docker's days and counts repeat a lot); a
+            # value it rejects sends the chunk to the reader, which raises after the rows before it
+            distinct = pc.unique(columns[index])
+            try:
+                typed[index] = TypedField(distinct, layout.convert(index, distinct.to_pylist(), 1))
+            except CsvFormatError:
+                raise _Fallback from None
+        part = TextPart(columns, 1, typed)
+        check = self.edges.column
+        if not (check and part.count and check in layout.found):
+            return part, []
+        index = layout.found[check]
+        raw = [columns[index][0].as_py(), columns[index][part.count - 1].as_py()]
+        return part, (layout.convert(index, raw, 1) if index in layout.typed else raw)
+
+    def _table(self, part: TextPart) -> pa.Table:
+        """A text part as a table with the columns ``keys``, typed from the schema."""
+        import pyarrow as pa
+
+        layout = self.layout
+        assert layout is not None
+        count = part.count
         nulls = pa.array(sorted(NULL_TOKENS), pa.string())
         arrays = []
         for key in self.keys:
             if key in self.constants:
                 arrays.append(pa.repeat(self._constant(key), count))
             elif key == "row_number":
-                numbers = array.array("q", range(first_row, first_row + count))
-                arrays.append(pa.Array.from_buffers(pa.int64(), count, [None, pa.py_buffer(numbers)]))
+                arrays.append(part.row_numbers())
             elif key == self.extra_key:
-                arrays.append(self._extra(columns, count, nulls))
+                arrays.append(self._extra(part.columns, count, nulls))
             elif key in layout.found:
                 index = layout.found[key]
-                column = columns[index]
+                column = part.columns[index]
                 if index in layout.typed:
-                    arrays.append(self._typed(column, index, key, first_row))
+                    field = part.typed[index]
+                    values = field.made.get("arrow")
+                    if values is None:
+                        values = field.made["arrow"] = arrow_column(field.values, self.props[key])
+                    arrays.append(part.take_typed(index, values))
                 else:
-                    arrays.append(pc.if_else(pc.is_in(column, value_set=nulls), None, column).combine_chunks())
+                    arrays.append(_nulled(column, nulls))
             else:
                 arrays.append(arrow_column([None] * count, self.props[key]))
-        out = pa.Table.from_arrays(arrays, names=list(self.keys))
-        check = self.edges.column
-        if check and count and check in layout.found:
-            first = out.column(check)[0].as_py() if check in self.keys else None
-            last = out.column(check)[count - 1].as_py() if check in self.keys else None
-            values = [v.isoformat() if v is not None and hasattr(v, "isoformat") else v for v in (first, last)]
-            self.edges.values = [self.edges.values[0] if self.edges.values else values[0], values[1]]
-        return TablePart(out, first_row)
+        return pa.Table.from_arrays(arrays, names=list(self.keys))
 
     def _constant(self, key: str) -> pa.Scalar:
         """A column's value for every row of the file, typed once."""
@@ -193,31 +320,13 @@ class ArrowLane:
             scalar = self._constants[key] = arrow_column([self.constants[key]], self.props[key])[0]
         return scalar
 
-    def _typed(self, column: pa.ChunkedArray, index: int, key: str, first_row: int) -> pa.Array:
-        """A typed column: the reader's own parser types each distinct value once (Docker's days and counts repeat
-        a lot), Arrow puts them in place. A value the parser rejects sends the chunk to the reader, which raises."""
-        import pyarrow.compute as pc
-
-        layout = self.layout
-        assert layout is not None
-        distinct = pc.unique(column)
-        try:
-            typed = layout.convert(index, distinct.to_pylist(), first_row)
-        except CsvFormatError:
-            raise _Fallback from None
-        return pc.take(arrow_column(typed, self.props[key]), pc.index_in(column, value_set=distinct)).combine_chunks()
-
-    def _extra(self, columns: list[pa.ChunkedArray], count: int, nulls: pa.Array) -> pa.Array:
+    def _extra(self, columns: list[pa.Array], count: int, nulls: pa.Array) -> pa.Array:
         """The unknown columns as a struct (text, null tokens as null), or nulls when the file has none."""
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         layout = self.layout
         assert layout is not None
         if not layout.extra:
             return pa.nulls(count)
-        fields = [
-            pc.if_else(pc.is_in(columns[i], value_set=nulls), None, columns[i]).combine_chunks()
-            for i in layout.extra.values()
-        ]
+        fields = [_nulled(columns[i], nulls) for i in layout.extra.values()]
         return pa.StructArray.from_arrays(fields, names=list(layout.extra))

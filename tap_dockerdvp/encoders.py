@@ -60,7 +60,8 @@ class _Pieces(dict):
 _NULL_PIECE = dict.fromkeys(NULL_TOKENS, "null")
 
 
-def _text_piece(raw: str) -> str:
+def text_piece(raw: str) -> str:
+    """The JSON text of a raw text value: null for a null token, else the value escaped to ASCII."""
     return "null" if raw in NULL_TOKENS else encode_basestring_ascii(raw)
 
 
@@ -144,7 +145,7 @@ class JsonRows:
             return _texts(column)
         pieces = state.pieces.get(index)
         if pieces is None:
-            pieces = state.pieces[index] = _Pieces(_text_piece)
+            pieces = state.pieces[index] = _Pieces(text_piece)
         before = pieces.misses
         out = list(map(pieces.__getitem__, column))
         if pieces.misses - before > batch.count // 4:
@@ -208,6 +209,10 @@ class Encoder:
         self._messages = RecordMessages(encoding.stream, encoding.keys, extra_key=encoding.extra_key)
         self._rows = self._messages.rows
 
+    def envelope(self) -> tuple[str, str]:
+        """The text around each row's JSON object: the RECORD message's, or none but the line break."""
+        return self._messages.envelope() if self.encoding.kind == "record" else ("", "\n")
+
     def pieces(self, batches: Iterable[RowBatch]) -> Iterator[Piece]:
         every = self.encoding.cut_every
         record = self.encoding.kind == "record"
@@ -255,9 +260,13 @@ class RecordMessages:
         self.rows = JsonRows(keys, extra_key=extra_key)
         self.head = '{"type":"RECORD","stream":' + dumps(stream) + ',"record":'
 
+    def envelope(self) -> tuple[str, str]:
+        """The text before and after a record, for records extracted now."""
+        return self.head, ',"time_extracted":' + dumps(datetime.now(timezone.utc).isoformat()) + "}\n"
+
     def encode(self, batch: RowBatch, constants: Mapping[str, t.Any]) -> bytes:
-        tail = ',"time_extracted":' + dumps(datetime.now(timezone.utc).isoformat()) + "}\n"
-        return self.rows.encode(batch, constants, prefix=self.head, suffix=tail).encode()
+        head, tail = self.envelope()
+        return self.rows.encode(batch, constants, prefix=head, suffix=tail).encode()
 
 
 class StdoutSink:

@@ -382,6 +382,23 @@ def gzip_members_each(pieces: Iterable[Piece], every: int) -> Iterator[Piece]:
         yield from gzip_members([piece], every)
 
 
+def gzip_members_ahead(pieces: Iterable[Piece], every: int, depth: int = 2) -> Iterator[Piece]:
+    """Each piece compressed on its own by a thread, while the next pieces are made (ISA-L and zlib release the
+    GIL); in order, at most ``depth`` pieces waiting."""
+    with cf.ThreadPoolExecutor(1, thread_name_prefix="tap-dockerdvp-gzip") as pool:
+        pending: deque[cf.Future[list[Piece]]] = deque()
+        try:
+            for piece in pieces:
+                pending.append(pool.submit(gzip_members, [piece], every))
+                if len(pending) > depth:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
 def header_row(blocks: Iterator[bytes]) -> tuple[bytes, list[str] | None]:
     """(the bytes after the header row, the header row), reading blocks until a line break outside quotes;
     (all bytes read, None) when there is none within a chunk's worth."""

@@ -207,8 +207,10 @@ class TapDockerDVP(Tap):
             th.IntegerType,
             default=0,
             title="Parallel workers",
-            description="Worker processes that parse and encode large files (8 MB and more, compressed) besides the "
-            "tap's own: 0 (the default) starts one per CPU, at most 4; 1 reads every file in the tap's process",
+            description="How large files (8 MB and more, compressed) use the CPUs. With pyarrow installed (the "
+            "parquet extra) Arrow's C++ parser reads them in the tap's process, a thread parsing ahead: 1 turns the "
+            "threads off. Without pyarrow, worker processes parse and encode them besides the tap's own: 0 (the "
+            "default) starts one per CPU, at most 4; 1 reads every file in the tap's process",
         ),
         th.Property(
             "late_data_grace_days",
@@ -376,6 +378,10 @@ class TapDockerDVP(Tap):
             self.run.spool = parallel.spool_directory()
             self.logger.debug("Started %d worker processes to read large files", workers)
         return self.run.pool, workers, self.run.spool
+
+    def reads_on_threads(self) -> bool:
+        """Whether the Arrow lane may use threads (Arrow's parser, gzip): not with `parallel_workers: 1`."""
+        return int(self.config["parallel_workers"]) != 1
 
     def namespace_metadata(self) -> dict[str, dict[str, t.Any]]:
         """NamespaceMetadata of every namespace this run extracts, resolved once (see `NamespacesStream`)."""

@@ -1,22 +1,24 @@
-"""The Arrow lane (parquet) gives exactly the reader's rows: the same values, the same errors after the same rows.
+"""The Arrow lane gives exactly the reader's rows: the same values, the same errors after the same rows.
 
-Every awkward case of the reader's tests goes through both: the reader's records typed into Arrow
-(`ArrowRows.from_batch`, the reference) and the Arrow lane (pyarrow's CSV parser, the reader's rules), with chunks
-small enough that every case meets a chunk edge.
+Every awkward case of the reader's tests goes through both, with chunks small enough that every case meets a chunk
+edge: as tables (parquet), against the reader's records typed into Arrow (`ArrowRows.from_batch`); as RECORD
+messages and JSONL lines, against the reader's encoder, byte for byte.
 """
 
 from __future__ import annotations
 
 import gzip
+import json
 import logging
+import re
 
 import pytest
 from test_record_outputs import CASES, CONTEXT, SCHEMA, SPEC
 
-from tap_dockerdvp import parallel
+from tap_dockerdvp import arrow_lane, parallel
 from tap_dockerdvp.arrow_lane import ArrowLane
 from tap_dockerdvp.csv_reader import CsvFormatError, ReadStats, TruncatedFileError, read_batches
-from tap_dockerdvp.encoders import ArrowRows
+from tap_dockerdvp.encoders import ArrowRows, Encoder, Encoding
 from tap_dockerdvp.parallel import Edges
 
 KEYS = tuple(SCHEMA["properties"])
@@ -55,6 +57,7 @@ def lane(data: bytes, *, skip: int = 0, step: int = 5):
 @pytest.mark.parametrize("chunk", [80, 1 << 20])
 def test_the_arrow_lane_gives_the_readers_rows(monkeypatch, name: str, compress: bool, chunk: int) -> None:
     monkeypatch.setattr(parallel, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(arrow_lane, "CHUNK_BYTES", chunk)
     data = gzip.compress(CASES[name]) if compress and CASES[name] else CASES[name]
     expected, error = reference(data)
     got, got_error, _stats, _edges = lane(data)
@@ -64,6 +67,7 @@ def test_the_arrow_lane_gives_the_readers_rows(monkeypatch, name: str, compress:
 
 def test_plain_rows_stay_in_the_arrow_lane(monkeypatch) -> None:
     monkeypatch.setattr(parallel, "CHUNK_BYTES", 200)
+    monkeypatch.setattr(arrow_lane, "CHUNK_BYTES", 200)
     calls = []
     original = ArrowLane._reader
     monkeypatch.setattr(ArrowLane, "_reader", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
@@ -84,3 +88,75 @@ def test_plain_rows_stay_in_the_arrow_lane(monkeypatch) -> None:
     }
     assert edges.values == ["2026-11-09", "2026-11-09"]
     assert [r["row_number"] for r in lane(plain, skip=25)[0]] == list(range(26, 41))
+
+
+# printable ASCII that JSON escapes (quotes, backslashes, null tokens with a backslash) stays in the Arrow lane
+PRINTABLE = (
+    CASES["awkward"].split(b"\n")[0]
+    + b"\n"
+    + b"".join(
+        b'pull_by_tag,2026-11-09,%s,sha256:ab,GET,aws,acme,"say ""hi"" %d",server,%s,2026-11-09 00:00:00,isp,'
+        b'docker/28.0.1 UpstreamClient(Docker-Client/28.0.1 \\(linux\\)),27.3.1,%s,"Acme, Inc.",h%d,%s\n'
+        % (
+            b"\\N" if i % 3 else b"US",
+            i,
+            b"" if i % 2 else b"latest",
+            b"NULL" if i == 7 else b"x.io",
+            i,
+            b'q\\"' if i % 5 else b"null",
+        )
+        for i in range(30)
+    )
+)
+LINE_CASES = {**CASES, "printable escapes": PRINTABLE}
+TIME = re.compile(rb',"time_extracted":"[^"]+"')
+
+
+def encoded(data: bytes, kind: str, *, arrow: bool, skip: int = 0, every: int = 0):
+    encoding = Encoding(kind, KEYS, tuple(CONTEXT.items()), stream="pull_events", cut_every=every)
+    out, error = [], None
+    try:
+        if arrow:
+            reader = ArrowLane(
+                SPEC, label="f.csv", keys=KEYS, constants=CONTEXT, stats=ReadStats(), edges=Edges(None), logger=LOG
+            )
+            pieces = reader.pieces([data[i : i + 7] for i in range(0, len(data), 7)], encoding, skip=skip)
+        else:
+            pieces = Encoder(encoding).pieces(read_batches([data], SPEC, label="f.csv", logger=LOG, skip=skip))
+        for piece in pieces:
+            text = TIME.sub(b"", bytes(piece.data))
+            assert text.count(b"\n") == piece.count
+            assert not every or (piece.first_row - 1) // every == (piece.last_row - 1) // every
+            out.append((piece.first_row, text))
+    except (CsvFormatError, TruncatedFileError) as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    lines = b"".join(text for _first, text in out)
+    return lines, out[0][0] if out else None, error
+
+
+@pytest.mark.parametrize("name", list(LINE_CASES))
+@pytest.mark.parametrize("kind", ["record", "jsonl"])
+@pytest.mark.parametrize("chunk", [80, 1 << 20])
+def test_the_arrow_lanes_lines_are_the_readers_byte_for_byte(monkeypatch, name: str, kind: str, chunk: int) -> None:
+    monkeypatch.setattr(parallel, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(arrow_lane, "CHUNK_BYTES", chunk)
+    data = LINE_CASES[name]
+    for skip, every in ((0, 0), (4, 0), (0, 3)):
+        assert encoded(data, kind, arrow=True, skip=skip, every=every) == encoded(
+            data, kind, arrow=False, skip=skip, every=every
+        )
+
+
+def test_escapes_stay_in_the_arrow_lane(monkeypatch) -> None:
+    calls = []
+    original = ArrowLane._reader
+    monkeypatch.setattr(ArrowLane, "_reader", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    lines, first, error = encoded(PRINTABLE, "jsonl", arrow=True)
+    assert error is None and first == 1 and not calls
+    rows = [json.loads(line) for line in lines.splitlines()]
+    assert len(rows) == 30
+    assert rows[1]["reference"] == 'say "hi" 1' and rows[1]["country"] is None and rows[1]["tag"] is None
+    assert rows[0]["country"] == "US" and rows[0]["tag"] == "latest" and rows[7]["domain"] is None
+    assert rows[0]["user_agent_tool"].endswith("(Docker-Client/28.0.1 \\(linux\\))")
+    assert rows[1]["extra_columns"] == {"IP hash": "h1", "Mystery": 'q\\"'}
+    assert rows[0]["extra_columns"]["Mystery"] is None

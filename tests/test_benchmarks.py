@@ -25,7 +25,7 @@ def test_the_quick_benchmark_runs_every_mode() -> None:
         cwd=ROOT,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    for mode in ("record", "record-serial", "jsonl", "parquet"):
+    for mode in ("record", "record-serial", "record-workers", "jsonl", "parquet"):
         assert re.search(rf"^\s+200,000 \| {re.escape(mode)}\s+\|.*\| \d+\.\d\dx$", done.stdout, re.MULTILINE), (
             mode,
             done.stdout,

@@ -155,22 +155,41 @@ def test_a_generated_wide_file(pool, spool, monkeypatch, tmp_path) -> None:
     assert got == expected and got_stats.rows == 3000 and got_stats.recoded == stats.recoded == 2
 
 
-def test_the_tap_writes_the_same_records_and_batch_files_on_every_core(simulator, monkeypatch, tmp_path) -> None:
+@pytest.mark.parametrize("lane", ["workers", "arrow"])
+def test_the_tap_writes_the_same_records_and_batch_files_on_every_core(simulator, monkeypatch, tmp_path, lane) -> None:
+    """Large files through worker processes (no pyarrow) or the Arrow lane: the records and batch files of the
+    reader in the tap's own process, with one worker or thread and with several."""
+    import json
+
     from tap_harness import catalog_selecting, run_tap, tap_config
 
-    monkeypatch.setattr(parallel, "MIN_FILE_BYTES", 0)  # every file is large
+    from tap_dockerdvp import arrow_lane
+    from tap_dockerdvp.streams import period_files
+
+    used = []
+    if lane == "workers":
+        monkeypatch.setenv(period_files.ARROW_LANE_ENV, "0")
+        reader_class = parallel.ParallelRead
+    else:
+        monkeypatch.setattr(arrow_lane, "CHUNK_BYTES", 1 << 15)
+        reader_class = arrow_lane.ArrowLane
+    original = reader_class.pieces
+    monkeypatch.setattr(reader_class, "pieces", lambda self, *a, **k: used.append(1) or original(self, *a, **k))
     monkeypatch.setattr(parallel, "CHUNK_BYTES", 1 << 15)
     cfg = SimConfig(namespaces=("acme",), weeks=2, rows_per_week=4000, end_date=dt.date(2026, 11, 18),
                     include_partial=False, row_shape="wide", latin1_rows=2)  # fmt: skip
     sim = simulator(cfg)
 
-    def run(workers: int, batch: str | None = None) -> list[dict]:
+    def run(workers: int, batch: str | None = None, *, large: bool = True) -> list[dict]:
+        monkeypatch.setattr(parallel, "MIN_FILE_BYTES", 0 if large else 1 << 40)  # large: every file is
+        used.clear()
         config = tap_config(sim, timespan_types=["weeks"], parallel_workers=workers)
         if batch:
-            root = tmp_path / f"{batch}-{workers}"
+            root = tmp_path / f"{batch}-{workers}-{large}"
             config["batch_config"] = {"encoding": {"format": "jsonl", "compression": batch},
                                       "storage": {"root": root.as_uri()}, "batch_size": 1000}  # fmt: skip
         out = run_tap(config, catalog=catalog_selecting(config, ["pull_events", "summary"]))
+        assert bool(used) == (large and (lane == "arrow" or workers > 1))  # the lane under test read the files
         if not batch:
             return [{k: v for k, v in r.items()} for r in out.records["pull_events"]]
         rows = []
@@ -184,10 +203,10 @@ def test_the_tap_writes_the_same_records_and_batch_files_on_every_core(simulator
             rows += in_file
         return sorted(rows, key=lambda r: (r["year"], r["timespan"], r["file_index"], r["row_number"]))
 
-    import json
-
-    expected = run(1)
+    expected = run(1, large=False)  # the reader in the tap's process
     assert len(expected) == 8000
     assert run(2) == expected
-    assert run(2, "gzip") == run(1, "gzip") == expected
+    assert run(2, "gzip") == run(1, "gzip") == run(1, "gzip", large=False) == expected
     assert run(2, "none") == expected
+    if lane == "arrow":
+        assert run(1) == expected

@@ -30,7 +30,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
 from tap_dockerdvp import parallel
-from tap_dockerdvp.arrow_lane import ArrowLane, TablePart
+from tap_dockerdvp.arrow_lane import ArrowLane, TablePart, has_pyarrow
 from tap_dockerdvp.batch_files import BatchFiles
 from tap_dockerdvp.client import DockerHubStream
 from tap_dockerdvp.csv_reader import CsvFormatError, ReadStats, RowBatch, TruncatedFileError, read_batches, records
@@ -50,6 +50,13 @@ if t.TYPE_CHECKING:
 
 #: Set to 0 to send every row through the SDK's record path (for comparisons).
 FAST_PATH_ENV = "TAP_DOCKERDVP_FAST_PATH"
+#: "0" reads large files without the Arrow lane even when pyarrow is installed (worker processes instead)
+ARROW_LANE_ENV = "TAP_DOCKERDVP_ARROW_LANE"
+
+
+def switched_off(name: str) -> bool:
+    """Whether the environment variable ``name`` turns its feature off."""
+    return os.environ.get(name, "1").strip().lower() in ("0", "false", "no", "off")
 
 
 @dataclass
@@ -149,7 +156,7 @@ class PeriodFilesStream(DockerHubStream):
 
     def sdk_path_reason(self) -> str | None:
         """Why rows must go through the SDK's record path (stream maps, flattening, a record limit), or None."""
-        if os.environ.get(FAST_PATH_ENV, "1").strip().lower() in ("0", "false", "no", "off"):
+        if switched_off(FAST_PATH_ENV):
             return f"{FAST_PATH_ENV} is off"
         if self.ABORT_AT_RECORD_COUNT is not None:
             return "a record limit is set"
@@ -289,17 +296,38 @@ class PeriodFilesStream(DockerHubStream):
                 stats=reading.stats,
                 edges=reading.edges,
                 logger=self.logger,
+                threads=self.tap.reads_on_threads(),
             )
             return lane.tables(download, skip=skip)
 
         return read
 
     def pieces(self, encoding: Encoding, size: int | None, *, gzip: bool = False) -> FileReader:
-        """A reader of the file's rows encoded: on every core for a large file (see
-        :mod:`tap_dockerdvp.parallel`), in this process for a small one; the same pieces either way."""
+        """A reader of the file's rows encoded. A large file goes through the Arrow lane when pyarrow is installed
+        (see :mod:`tap_dockerdvp.arrow_json`), else through worker processes on every core (see
+        :mod:`tap_dockerdvp.parallel`); a small one through the reader in this process. The same pieces any way."""
 
         def read(download: Download, skip: int, reading: Reading) -> t.Iterator[Piece]:
-            pool = self.tap.worker_pool() if (size or 0) >= parallel.MIN_FILE_BYTES else None
+            large = (size or 0) >= parallel.MIN_FILE_BYTES
+            if large and has_pyarrow() and not switched_off(ARROW_LANE_ENV):
+                threads = self.tap.reads_on_threads()
+                lane = ArrowLane(
+                    self.spec,
+                    label=reading.label,
+                    keys=encoding.keys,
+                    constants=dict(encoding.constants),
+                    extra_key=self.extra_key,
+                    stats=reading.stats,
+                    edges=reading.edges,
+                    logger=self.logger,
+                    threads=threads,
+                )
+                pieces = lane.pieces(download, encoding, skip=skip)
+                if not gzip:
+                    return pieces
+                gzipped = parallel.gzip_members_ahead if threads else parallel.gzip_members_each
+                return gzipped(pieces, encoding.cut_every)
+            pool = self.tap.worker_pool() if large else None
             if pool is None:
                 return parallel.serial_pieces(self.batches(download, skip, reading), encoding, gzip=gzip)
             executor, workers, spool = pool
