@@ -67,13 +67,41 @@ class TextPart:
 
 class TypedField:
     """A typed field of a chunk: its distinct raw values, the reader's typed value of each (None for null), and
-    what outputs made of those once (``made``: JSON texts, an Arrow array), shared by the slices of the chunk."""
+    what outputs made of those once (``made``: JSON texts, an Arrow array), shared by the slices of the chunk.
 
-    __slots__ = ("distinct", "made", "values")
+    ``plain_times``: every value is a date-time written ``YYYY-MM-DD HH:MM:SS`` (Docker's own form, mostly distinct
+    values: one per pull), checked by Arrow; the reader's value is the same text with ``T`` and ``Z``
+    (:func:`~tap_dockerdvp.csv_reader.parse_datetime`), so no value goes through Python.
+    """
 
-    def __init__(self, distinct: pa.Array, values: list[t.Any]) -> None:
-        self.distinct, self.values = distinct, values
+    __slots__ = ("distinct", "made", "plain_times", "values")
+
+    def __init__(self, distinct: pa.Array | None, values: list[t.Any], *, plain_times: bool = False) -> None:
+        self.distinct, self.values, self.plain_times = distinct, values, plain_times
         self.made: dict[str, pa.Array] = {}
+
+
+#: Docker's own way of writing a date-time, which :func:`~tap_dockerdvp.csv_reader.parse_datetime` turns into
+#: the same text with ``T`` and ``Z`` (a ``T`` already there stays)
+PLAIN_TIME = r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d$"
+
+
+def plain_times(column: pa.Array) -> bool:
+    """Whether every value of a text column is a valid date-time written ``YYYY-MM-DD HH:MM:SS``: the form by
+    pattern, the moment by Arrow's ISO 8601 parser, which rejects what Python's ``datetime`` rejects (a day, hour
+    or second out of range), but year 0."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not len(column) or not pc.all(pc.match_substring_regex(column, PLAIN_TIME)).as_py():
+        return False
+    if pc.any(pc.starts_with(column, "0000")).as_py():
+        return False
+    try:
+        pc.cast(column, pa.timestamp("s"))
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _nulls() -> pa.Array:
@@ -136,6 +164,10 @@ class ArrowJsonRows:
                 text.append("}")
             elif key not in layout.found:  # a column of the view this file lacks
                 text.append("null")
+            elif part.typed[layout.found[key]].plain_times if layout.found[key] in layout.typed else False:
+                text.append('"')  # YYYY-MM-DD HH:MM:SS → "YYYY-MM-DDTHH:MM:SSZ", as parse_datetime writes it
+                value(pc.utf8_replace_slice(part.columns[layout.found[key]], 10, 11, "T"))
+                text.append('Z"')
             elif layout.found[key] in layout.typed:
                 value(self._typed(part, layout.found[key]))
             else:
@@ -183,4 +215,4 @@ class ArrowJsonRows:
         return part.take_typed(index, texts)
 
 
-__all__ = ["ArrowJsonRows", "TextPart", "TypedField"]
+__all__ = ["ArrowJsonRows", "TextPart", "TypedField", "plain_times"]

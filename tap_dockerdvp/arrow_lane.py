@@ -28,9 +28,9 @@ import typing as t
 from collections import deque
 from itertools import chain
 
-from tap_dockerdvp.arrow_json import ArrowJsonRows, TextPart, TypedField
+from tap_dockerdvp.arrow_json import ArrowJsonRows, TextPart, TypedField, plain_times
 from tap_dockerdvp.csv_reader import NULL_TOKENS, CsvFormatError, FileLayout, ReadStats, RowBatch, decompressed
-from tap_dockerdvp.encoders import ArrowRows, Encoder, Encoding, Piece, arrow_column, cut
+from tap_dockerdvp.encoders import ArrowRows, Encoder, Encoding, Piece, arrow_column, arrow_type, cut
 from tap_dockerdvp.parallel import Edges, chunk_end, fill, header_row, rest_of_file
 from tap_dockerdvp.readahead import ahead
 
@@ -266,7 +266,10 @@ class ArrowLane:
             raise _Fallback  # a ragged row: the reader keeps its surplus values
         columns = [table.column(i).combine_chunks() for i in range(layout.width)]
         typed: dict[int, TypedField] = {}
-        for index in layout.typed:
+        for index, kind in layout.typed.items():
+            if kind == "date-time" and plain_times(columns[index]):  # Docker's timestamps: typed by Arrow
+                typed[index] = TypedField(None, [], plain_times=True)
+                continue
             # the reader's own parser types each distinct value once (Docker's days and counts repeat a lot); a
             # value it rejects sends the chunk to the reader, which raises after the rows before it
             distinct = pc.unique(columns[index])
@@ -285,6 +288,7 @@ class ArrowLane:
     def _table(self, part: TextPart) -> pa.Table:
         """A text part as a table with the columns ``keys``, typed from the schema."""
         import pyarrow as pa
+        import pyarrow.compute as pc
 
         layout = self.layout
         assert layout is not None
@@ -301,7 +305,10 @@ class ArrowLane:
             elif key in layout.found:
                 index = layout.found[key]
                 column = part.columns[index]
-                if index in layout.typed:
+                if index in layout.typed and part.typed[index].plain_times:
+                    moments = pc.cast(column, pa.timestamp("s"))  # checked by plain_times
+                    arrays.append(moments.cast(pa.timestamp("us")).cast(arrow_type(self.props[key])))
+                elif index in layout.typed:
                     field = part.typed[index]
                     values = field.made.get("arrow")
                     if values is None:

@@ -95,12 +95,13 @@ PRINTABLE = (
     CASES["awkward"].split(b"\n")[0]
     + b"\n"
     + b"".join(
-        b'pull_by_tag,2026-11-09,%s,sha256:ab,GET,aws,acme,"say ""hi"" %d",server,%s,2026-11-09 00:00:00,isp,'
+        b'pull_by_tag,2026-11-09,%s,sha256:ab,GET,aws,acme,"say ""hi"" %d",server,%s,2026-11-09 13:%02d:59,isp,'
         b'docker/28.0.1 UpstreamClient(Docker-Client/28.0.1 \\(linux\\)),27.3.1,%s,"Acme, Inc.",h%d,%s\n'
         % (
             b"\\N" if i % 3 else b"US",
             i,
             b"" if i % 2 else b"latest",
+            i,
             b"NULL" if i == 7 else b"x.io",
             i,
             b'q\\"' if i % 5 else b"null",
@@ -108,7 +109,8 @@ PRINTABLE = (
         for i in range(30)
     )
 )
-LINE_CASES = {**CASES, "printable escapes": PRINTABLE}
+IMPOSSIBLE_DAY = PRINTABLE.replace(b"2026-11-09 13:17:59", b"2026-02-30 13:17:59")  # Arrow would make it March 2
+LINE_CASES = {**CASES, "printable escapes": PRINTABLE, "an impossible day in a plain date-time": IMPOSSIBLE_DAY}
 TIME = re.compile(rb',"time_extracted":"[^"]+"')
 
 
@@ -158,5 +160,29 @@ def test_escapes_stay_in_the_arrow_lane(monkeypatch) -> None:
     assert rows[1]["reference"] == 'say "hi" 1' and rows[1]["country"] is None and rows[1]["tag"] is None
     assert rows[0]["country"] == "US" and rows[0]["tag"] == "latest" and rows[7]["domain"] is None
     assert rows[0]["user_agent_tool"].endswith("(Docker-Client/28.0.1 \\(linux\\))")
+    assert rows[13]["timestamp"] == "2026-11-09T13:13:59Z"  # Docker's plain date-times, typed by Arrow
     assert rows[1]["extra_columns"] == {"IP hash": "h1", "Mystery": 'q\\"'}
     assert rows[0]["extra_columns"]["Mystery"] is None
+
+
+def test_plain_date_times_are_typed_by_arrow_and_checked(monkeypatch) -> None:
+    """Docker's `YYYY-MM-DD HH:MM:SS` timestamps (one per pull, mostly distinct) never go through Python one by one;
+    one that is not a real moment sends the chunk to the reader, which names it."""
+    from tap_dockerdvp import csv_reader
+
+    parsed = []
+    original = csv_reader.PARSERS["date-time"]
+    monkeypatch.setitem(csv_reader.PARSERS, "date-time", lambda v: parsed.append(v) or original(v))
+    got_plain, error, _stats, _edges = lane(PRINTABLE, step=1 << 20)
+    got = got_plain
+    assert error is None and len(got) == 30 and not parsed
+    assert got[13]["timestamp"].isoformat() == "2026-11-09T13:13:59+00:00"
+    assert (got, error) == reference(PRINTABLE)
+    for bad in ("2026-02-30 13:17:59", "0000-01-01 13:17:59", "2026-11-09 24:17:59", "2026-11-09 13:17:60"):
+        data = PRINTABLE.replace(b"2026-11-09 13:17:59", bad.encode())
+        got, error, _stats, _edges = lane(data, step=1 << 20)
+        assert error == f"CsvFormatError: f.csv: data row 18, column 'timestamp': {bad!r} is not a valid date-time"
+        assert (got, error) == reference(data) and len(got) == 17
+    with_t = PRINTABLE.replace(b"2026-11-09 13:", b"2026-11-09T13:")  # ISO's T: the same moments
+    parsed.clear()
+    assert lane(with_t, step=1 << 20)[0] == got_plain and not parsed

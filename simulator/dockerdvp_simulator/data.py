@@ -919,9 +919,15 @@ def _day_indices(cfg: SimConfig, namespace: str, day: date) -> tuple[list[int], 
     return t_idx, c_idx
 
 
-def _row(t: tuple, c: tuple, ds: str) -> tuple:
-    """A raw row (RAW_COLUMNS order, then the extra columns) from a target, a client and the day."""
-    ts = ds + " 00:00:00"
+def _time_of_row(ds: str, index: int, count: int) -> str:
+    """The Timestamp of row ``index`` of a day of ``count`` rows: the day's rows spread evenly over its seconds,
+    in row order (one timestamp per pull, as Docker logs them: mostly distinct, never all midnight)."""
+    second = index * 86400 // max(count, 1)
+    return f"{ds} {second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}"
+
+
+def _row(t: tuple, c: tuple, ds: str, ts: str) -> tuple:
+    """A raw row (RAW_COLUMNS order, then the extra columns) from a target, a client, the day and the time."""
     return (t[0], ds, c[0], t[1], t[2], c[1], t[3], t[4], t[5], t[6], ts, c[2], c[3], c[4], c[5], t[7], *c[6])
 
 
@@ -929,20 +935,26 @@ def _day_rows(cfg: SimConfig, namespace: str, day: date) -> list[tuple]:
     pools = _pools_for(cfg, namespace)
     t_idx, c_idx = _day_indices(cfg, namespace, day)
     targets, clients = pools.targets, pools.clients
-    ds = day.isoformat()
-    return [_row(targets[ti], clients[ci], ds) for ti, ci in zip(t_idx, c_idx, strict=True)]
+    ds, n = day.isoformat(), len(t_idx)
+    return [
+        _row(targets[ti], clients[ci], ds, _time_of_row(ds, i, n))
+        for i, (ti, ci) in enumerate(zip(t_idx, c_idx, strict=True))
+    ]
 
 
 def _raw_lines(pools: _Pools, t_idx: list[int], c_idx: list[int], day: date, lo: int, hi: int) -> str:
     """CSV text of the raw rows ``lo:hi`` of one day: the same bytes csv.writer would write."""
     tf, cf = pools.target_frags, pools.client_frags
-    dsc = day.isoformat() + ","
-    tsc = day.isoformat() + " 00:00:00,"
+    ds, n = day.isoformat(), len(t_idx)
+    dsc = ds + ","
     return "".join(
         [
-            f"{A}{dsc}{a}{B}{b}{C}{tsc}{c}{D}{e}\n"
-            for (A, B, C, D), (a, b, c, e) in zip(
-                [tf[i] for i in t_idx[lo:hi]], [cf[i] for i in c_idx[lo:hi]], strict=True
+            f"{A}{dsc}{a}{B}{b}{C}{ts},{c}{D}{e}\n"
+            for (A, B, C, D), (a, b, c, e), ts in zip(
+                [tf[i] for i in t_idx[lo:hi]],
+                [cf[i] for i in c_idx[lo:hi]],
+                [_time_of_row(ds, i, n) for i in range(lo, hi)],
+                strict=True,
             )
         ]
     )
@@ -1218,9 +1230,11 @@ def _raw_day_slices(
         offset += n
 
 
-def _latin1_line(pools: _Pools, t: int, c: int, day: date) -> bytes:
-    """One raw row with its User agent replaced, encoded as latin-1 (every other generated value is ASCII)."""
-    row = list(_row(pools.targets[t], pools.clients[c], day.isoformat()))
+def _latin1_line(pools: _Pools, t_idx: list[int], c_idx: list[int], day: date, index: int) -> bytes:
+    """Row ``index`` of a day with its User agent replaced, encoded as latin-1 (every other generated value is
+    ASCII)."""
+    ds = day.isoformat()
+    row = list(_row(pools.targets[t_idx[index]], pools.clients[c_idx[index]], ds, _time_of_row(ds, index, len(t_idx))))
     row[_UA_INDEX] = LATIN1_USER_AGENT
     text = io.StringIO()
     csv.writer(text, lineterminator="\n").writerow(row)
@@ -1269,7 +1283,7 @@ def write_export_file(
                         hi_ = min(stop, lo_ + _LINES_PER_WRITE)
                         gz.write(_raw_lines(pools, t_idx, c_idx, day, lo_, hi_).encode())
                     if stop < b:
-                        gz.write(_latin1_line(pools, t_idx[stop], c_idx[stop], day))
+                        gz.write(_latin1_line(pools, t_idx, c_idx, day, stop))
                     first = stop + 1
                 written += b - a
             return written
