@@ -110,7 +110,19 @@ PRINTABLE = (
     )
 )
 IMPOSSIBLE_DAY = PRINTABLE.replace(b"2026-11-09 13:17:59", b"2026-02-30 13:17:59")  # Arrow would make it March 2
-LINE_CASES = {**CASES, "printable escapes": PRINTABLE, "an impossible day in a plain date-time": IMPOSSIBLE_DAY}
+# ASCII only, so nothing but the quoted line break sends a chunk to the reader (Arrow's parser would take a chunk
+# cut inside the quotes as a whole row)
+QUOTED_LINE_BREAK = (
+    PRINTABLE.replace(b'"say ""hi"" 5"', b'"say\nhi 5"')
+    .replace(b'"say ""hi"" 20"', b'"say\r\nhi"')
+    .replace(b',h12,q\\"\n', b',h12,"last\ncolumn"\n')  # a cut here leaves a row of full width
+)
+LINE_CASES = {
+    **CASES,
+    "printable escapes": PRINTABLE,
+    "an impossible day in a plain date-time": IMPOSSIBLE_DAY,
+    "ASCII line breaks in quoted values": QUOTED_LINE_BREAK,
+}
 TIME = re.compile(rb',"time_extracted":"[^"]+"')
 
 
@@ -138,7 +150,7 @@ def encoded(data: bytes, kind: str, *, arrow: bool, skip: int = 0, every: int = 
 
 @pytest.mark.parametrize("name", list(LINE_CASES))
 @pytest.mark.parametrize("kind", ["record", "jsonl"])
-@pytest.mark.parametrize("chunk", [80, 1 << 20])
+@pytest.mark.parametrize("chunk", [80, 200, 1 << 20])
 def test_the_arrow_lanes_lines_are_the_readers_byte_for_byte(monkeypatch, name: str, kind: str, chunk: int) -> None:
     monkeypatch.setattr(parallel, "CHUNK_BYTES", chunk)
     monkeypatch.setattr(arrow_lane, "CHUNK_BYTES", chunk)
