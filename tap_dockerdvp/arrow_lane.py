@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import codecs
 import concurrent.futures as cf
-import contextlib
 import functools
 import importlib.util
 import logging
+import os
+import sys
 import typing as t
 from collections import deque
 from itertools import chain
@@ -42,6 +43,13 @@ if t.TYPE_CHECKING:
     from tap_dockerdvp.views import ViewSpec
 
 
+# jemalloc for every Arrow buffer, the C++ library's own included, where Linux wheels have it: mimalloc, pyarrow's
+# default, keeps pages it freed, which costs a large file's read tens of MiB at its peak for no speed. Read by
+# pyarrow when it loads (it loads later, when a large file or parquet needs it); a value the user set stays.
+if sys.platform.startswith("linux"):
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+
+
 @functools.cache
 def has_pyarrow() -> bool:
     """Whether pyarrow is installed (the ``parquet`` extra): then large files are read through this lane."""
@@ -51,16 +59,6 @@ def has_pyarrow() -> bool:
 #: Decompressed bytes per chunk: Arrow's parser and kernels have a fixed cost per call; what a chunk becomes
 #: (columns, JSON text, parquet pages) is several times its size, and sets the tap's peak memory.
 CHUNK_BYTES = 2 << 20
-
-
-@functools.cache
-def _use_jemalloc() -> None:
-    """jemalloc for Arrow's buffers where the wheel has it: mimalloc, pyarrow's default, keeps the pages it freed,
-    which costs the tap tens of MiB at its peak for no speed."""
-    import pyarrow as pa
-
-    with contextlib.suppress(NotImplementedError, AttributeError):
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
 class TablePart:
@@ -146,7 +144,6 @@ class ArrowLane:
         self.stats, self.edges, self.log, self.threads = stats, edges, logger, threads
         self.layout: FileLayout | None = None
         self._constants: dict[str, pa.Scalar] = {}
-        _use_jemalloc()
 
     def tables(self, chunks: Iterable[bytes], *, skip: int = 0) -> Iterator[TablePart]:
         """The file's rows after ``skip`` as tables, in order; raises what the reader raises, after the same rows."""
