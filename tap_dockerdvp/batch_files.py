@@ -44,9 +44,9 @@ if t.TYPE_CHECKING:
     from tap_dockerdvp.encoders import Piece
 
 FORMATS = ("jsonl", "parquet")
-PARQUET_ROW_GROUP = (
-    1 << 14
-)  # rows: what the writer holds twice (rows in, rows being written) sets parquet's peak memory
+#: Rows per parquet row group: the writer holds them about twice (rows coming in, rows being written), which
+#: sets parquet's peak memory.
+PARQUET_ROW_GROUP = 1 << 14
 PARQUET_EXTRA = "tap-dockerdvp[parquet]"
 # fsspec protocols whose filesystem package one of the tap's extras installs
 PROTOCOL_EXTRAS = {"s3": "tap-dockerdvp[s3]", "s3a": "tap-dockerdvp[s3]"}
