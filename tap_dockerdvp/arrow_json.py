@@ -104,6 +104,20 @@ def plain_times(column: pa.Array) -> bool:
     return True
 
 
+_LONGEST_NULL = max(map(len, NULL_TOKENS))
+
+
+def null_tokens(column: pa.Array, tokens: pa.Array) -> pa.Array | None:
+    """Where a text column holds a null token (``tokens``), or None when it holds none: a column of long values
+    (most of Docker's) is settled by its shortest value alone."""
+    import pyarrow.compute as pc
+
+    if not len(column) or pc.min(pc.binary_length(column)).as_py() > _LONGEST_NULL:
+        return None
+    null = pc.is_in(column, value_set=tokens)
+    return null if pc.any(null).as_py() else None
+
+
 def _nulls() -> pa.Array:
     import pyarrow as pa
 
@@ -189,7 +203,7 @@ class ArrowJsonRows:
         if not pc.all(pc.ascii_is_printable(column)).as_py():  # non-ASCII, a control character: as JsonRows does
             value(pa.array(map(text_piece, column.to_pylist()), pa.string(), size=len(column)))
             return
-        null = pc.is_in(column, value_set=self._null_set)
+        null = null_tokens(column, self._null_set)
         data = _value_data(column)
         data = data.to_pybytes() if not isinstance(data, bytes) else data  # a copy Python searches at memchr speed
         quoted = column
@@ -197,7 +211,7 @@ class ArrowJsonRows:
             quoted = pc.replace_substring(quoted, "\\", "\\\\")
         if b'"' in data:
             quoted = pc.replace_substring(quoted, '"', '\\"')
-        if not pc.any(null).as_py():
+        if null is None:
             text.append('"')
             value(quoted)
             text.append('"')
@@ -215,4 +229,4 @@ class ArrowJsonRows:
         return part.take_typed(index, texts)
 
 
-__all__ = ["ArrowJsonRows", "TextPart", "TypedField", "plain_times"]
+__all__ = ["ArrowJsonRows", "TextPart", "TypedField", "null_tokens", "plain_times"]
