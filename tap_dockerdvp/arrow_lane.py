@@ -24,6 +24,7 @@ import functools
 import importlib.util
 import logging
 import os
+import platform
 import sys
 import typing as t
 from collections import deque
@@ -43,10 +44,11 @@ if t.TYPE_CHECKING:
     from tap_dockerdvp.views import ViewSpec
 
 
-# jemalloc for every Arrow buffer, the C++ library's own included, where Linux wheels have it: mimalloc, pyarrow's
-# default, keeps pages it freed, which costs a large file's read tens of MiB at its peak for no speed. Read by
-# pyarrow when it loads (it loads later, when a large file or parquet needs it); a value the user set stays.
-if sys.platform.startswith("linux"):
+# jemalloc for every Arrow buffer, the C++ library's own included, where pyarrow's wheels have it (Linux x86_64; a
+# build without it would print a warning): mimalloc, pyarrow's default, keeps pages it freed, which costs a large
+# file's read tens of MiB at its peak for no speed. Read by pyarrow when it loads (it loads later, when a large file
+# or parquet needs it); a value the user set stays.
+if sys.platform.startswith("linux") and platform.machine() == "x86_64":
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
 
 

@@ -198,3 +198,25 @@ def test_plain_date_times_are_typed_by_arrow_and_checked(monkeypatch) -> None:
     with_t = PRINTABLE.replace(b"2026-11-09 13:", b"2026-11-09T13:")  # ISO's T: the same moments
     parsed.clear()
     assert lane(with_t, step=1 << 20)[0] == got_plain and not parsed
+
+
+@pytest.mark.parametrize("set_by_user", [None, "system"])
+def test_arrow_buffers_go_to_jemalloc_unless_the_user_chose(set_by_user) -> None:
+    """pyarrow reads ARROW_DEFAULT_MEMORY_POOL when it loads: the tap sets it first (Linux x86_64), never over the
+    user's own value."""
+    import os
+    import platform
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if set_by_user:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = set_by_user
+    code = "import tap_dockerdvp.tap, pyarrow; print(pyarrow.default_memory_pool().backend_name)"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    expected = set_by_user or (
+        "jemalloc" if sys.platform.startswith("linux") and platform.machine() == "x86_64" else None
+    )
+    assert done.stderr == ""
+    if expected:
+        assert done.stdout.strip() == expected
