@@ -15,6 +15,7 @@ values of each distinct raw value (see :class:`TextPart`), dumped once and put i
 from __future__ import annotations
 
 import array
+import functools
 import typing as t
 from json.encoder import encode_basestring_ascii
 
@@ -107,21 +108,22 @@ def plain_times(column: pa.Array) -> bool:
 _LONGEST_NULL = max(map(len, NULL_TOKENS))
 
 
-def null_tokens(column: pa.Array, tokens: pa.Array) -> pa.Array | None:
-    """Where a text column holds a null token (``tokens``), or None when it holds none: a column of long values
-    (most of Docker's) is settled by its shortest value alone."""
+@functools.cache
+def _null_token_array() -> pa.Array:
+    import pyarrow as pa
+
+    return pa.array(sorted(NULL_TOKENS), pa.string())
+
+
+def null_tokens(column: pa.Array) -> pa.Array | None:
+    """Where a text column holds a null token, or None when it holds none: a column of long values (most of
+    Docker's) is settled by its shortest value alone."""
     import pyarrow.compute as pc
 
     if not len(column) or pc.min(pc.binary_length(column)).as_py() > _LONGEST_NULL:
         return None
-    null = pc.is_in(column, value_set=tokens)
+    null = pc.is_in(column, value_set=_null_token_array())
     return null if pc.any(null).as_py() else None
-
-
-def _nulls() -> pa.Array:
-    import pyarrow as pa
-
-    return pa.array(sorted(NULL_TOKENS), pa.string())
 
 
 def _value_data(column: pa.Array) -> pa.Buffer | bytes:
@@ -140,7 +142,6 @@ class ArrowJsonRows:
     def __init__(self, keys: Sequence[str], *, extra_key: str = "extra_columns") -> None:
         self.keys = tuple(keys)
         self.extra_key = extra_key
-        self._null_set: pa.Array | None = None
 
     def encode(
         self,
@@ -172,20 +173,20 @@ class ArrowJsonRows:
                 if not layout.extra:
                     text.append("null")
                     continue
-                for place, (name, index) in enumerate(layout.extra.items()):
+                for place, (name, field) in enumerate(layout.extra.items()):
                     text.append(("," if place else "{") + encode_basestring_ascii(name) + ":")
-                    self._text(part.columns[index], text, value)
+                    self._text(part.columns[field], text, value)
                 text.append("}")
-            elif key not in layout.found:  # a column of the view this file lacks
+            elif (index := layout.found.get(key)) is None:  # a column of the view this file lacks
                 text.append("null")
-            elif part.typed[layout.found[key]].plain_times if layout.found[key] in layout.typed else False:
+            elif index not in layout.typed:
+                self._text(part.columns[index], text, value)
+            elif part.typed[index].plain_times:
                 text.append('"')  # YYYY-MM-DD HH:MM:SS → "YYYY-MM-DDTHH:MM:SSZ", as parse_datetime writes it
-                value(pc.utf8_replace_slice(part.columns[layout.found[key]], 10, 11, "T"))
+                value(pc.utf8_replace_slice(part.columns[index], 10, 11, "T"))
                 text.append('Z"')
-            elif layout.found[key] in layout.typed:
-                value(self._typed(part, layout.found[key]))
             else:
-                self._text(part.columns[layout.found[key]], text, value)
+                value(self._typed(part, index))
         text.append("}" + suffix)
         if not pieces:  # no value column: every line is the same
             return memoryview(("".join(text) * part.count).encode())
@@ -198,12 +199,10 @@ class ArrowJsonRows:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        if self._null_set is None:
-            self._null_set = _nulls()
         if not pc.all(pc.ascii_is_printable(column)).as_py():  # non-ASCII, a control character: as JsonRows does
             value(pa.array(map(text_piece, column.to_pylist()), pa.string(), size=len(column)))
             return
-        null = null_tokens(column, self._null_set)
+        null = null_tokens(column)
         data = _value_data(column)
         data = data.to_pybytes() if not isinstance(data, bytes) else data  # a copy Python searches at memchr speed
         quoted = column

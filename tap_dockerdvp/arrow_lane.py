@@ -31,7 +31,7 @@ from collections import deque
 from itertools import chain
 
 from tap_dockerdvp.arrow_json import ArrowJsonRows, TextPart, TypedField, null_tokens, plain_times
-from tap_dockerdvp.csv_reader import NULL_TOKENS, CsvFormatError, FileLayout, ReadStats, RowBatch, decompressed
+from tap_dockerdvp.csv_reader import CsvFormatError, FileLayout, ReadStats, RowBatch, decompressed
 from tap_dockerdvp.encoders import ArrowRows, Encoder, Encoding, Piece, arrow_column, arrow_type, cut
 from tap_dockerdvp.parallel import Edges, chunk_end, fill, header_row, rest_of_file
 from tap_dockerdvp.readahead import ahead
@@ -116,11 +116,11 @@ class _Parser:
 _R = t.TypeVar("_R")
 
 
-def _nulled(column: pa.Array, nulls: pa.Array) -> pa.Array:
+def _nulled(column: pa.Array) -> pa.Array:
     """A text column with its null tokens as nulls (the column itself, no copy, when it has none)."""
     import pyarrow.compute as pc
 
-    null = null_tokens(column, nulls)
+    null = null_tokens(column)
     return column if null is None else pc.if_else(null, None, column)
 
 
@@ -144,6 +144,7 @@ class ArrowLane:
     ) -> None:
         self.spec, self.label, self.keys, self.constants, self.extra_key = spec, label, keys, constants, extra_key
         self.schema = schema
+        self.props = {key: schema["properties"][key] for key in keys} if schema is not None else {}
         self.stats, self.edges, self.log, self.threads = stats, edges, logger, threads
         self.layout: FileLayout | None = None
         self._constants: dict[str, pa.Scalar] = {}
@@ -151,7 +152,6 @@ class ArrowLane:
     def tables(self, chunks: Iterable[bytes], *, skip: int = 0) -> Iterator[TablePart]:
         """The file's rows after ``skip`` as tables, in order; raises what the reader raises, after the same rows."""
         assert self.schema is not None
-        self.props = {key: self.schema["properties"][key] for key in self.keys}
         rows = ArrowRows(self.keys, self.schema, extra_key=self.extra_key)
         for part in self._parts(chunks, skip):
             if isinstance(part, TextPart):
@@ -293,7 +293,6 @@ class ArrowLane:
         layout = self.layout
         assert layout is not None
         count = part.count
-        nulls = pa.array(sorted(NULL_TOKENS), pa.string())
         arrays = []
         for key in self.keys:
             if key in self.constants:
@@ -301,23 +300,20 @@ class ArrowLane:
             elif key == "row_number":
                 arrays.append(part.row_numbers())
             elif key == self.extra_key:
-                arrays.append(self._extra(part.columns, count, nulls))
-            elif key in layout.found:
-                index = layout.found[key]
-                column = part.columns[index]
-                if index in layout.typed and part.typed[index].plain_times:
-                    moments = pc.cast(column, pa.timestamp("s"))  # checked by plain_times
-                    arrays.append(moments.cast(pa.timestamp("us")).cast(arrow_type(self.props[key])))
-                elif index in layout.typed:
-                    field = part.typed[index]
-                    values = field.made.get("arrow")
-                    if values is None:
-                        values = field.made["arrow"] = arrow_column(field.values, self.props[key])
-                    arrays.append(part.take_typed(index, values))
-                else:
-                    arrays.append(_nulled(column, nulls))
-            else:
+                arrays.append(self._extra(part.columns, count))
+            elif (index := layout.found.get(key)) is None:  # a column of the view this file lacks
                 arrays.append(arrow_column([None] * count, self.props[key]))
+            elif index not in layout.typed:
+                arrays.append(_nulled(part.columns[index]))
+            elif part.typed[index].plain_times:
+                moments = pc.cast(part.columns[index], pa.timestamp("s"))  # checked by plain_times
+                arrays.append(moments.cast(pa.timestamp("us")).cast(arrow_type(self.props[key])))
+            else:
+                field = part.typed[index]
+                values = field.made.get("arrow")
+                if values is None:
+                    values = field.made["arrow"] = arrow_column(field.values, self.props[key])
+                arrays.append(part.take_typed(index, values))
         return pa.Table.from_arrays(arrays, names=list(self.keys))
 
     def _constant(self, key: str) -> pa.Scalar:
@@ -327,7 +323,7 @@ class ArrowLane:
             scalar = self._constants[key] = arrow_column([self.constants[key]], self.props[key])[0]
         return scalar
 
-    def _extra(self, columns: list[pa.Array], count: int, nulls: pa.Array) -> pa.Array:
+    def _extra(self, columns: list[pa.Array], count: int) -> pa.Array:
         """The unknown columns as a struct (text, null tokens as null), or nulls when the file has none."""
         import pyarrow as pa
 
@@ -335,5 +331,5 @@ class ArrowLane:
         assert layout is not None
         if not layout.extra:
             return pa.nulls(count)
-        fields = [_nulled(columns[i], nulls) for i in layout.extra.values()]
+        fields = [_nulled(columns[i]) for i in layout.extra.values()]
         return pa.StructArray.from_arrays(fields, names=list(layout.extra))

@@ -11,6 +11,7 @@ from collections import defaultdict
 
 import pytest
 from tap_harness import TapOutput, catalog_selecting, run_tap, tap_config
+from test_reports import sim_config as reports_sim_config
 
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
@@ -224,20 +225,17 @@ def test_lookback_reaches_into_the_year_before(simulator) -> None:
 
 # -- report periods -----------------------------------------------------------------------------------------
 def report_sim_config(**overrides) -> SimConfig:
+    """test_reports' publisher (globex: reports only), with one report type and five months kept."""
     values = dict(
         weeks=8,
         rows_per_week=70,
         end_date=END,
-        include_partial=False,
-        report_namespaces=("globex",),
-        empty_export_namespaces=("globex",),
         root_namespaces="accessible",
         report_types=("trend",),
         unknown_report_types=(),
         report_retention=5,
     )
-    values.update(overrides)
-    return SimConfig(**values)
+    return reports_sim_config(**{**values, **overrides})
 
 
 def report_periods(out: TapOutput) -> list[tuple[str, dt.date]]:

@@ -849,15 +849,6 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             raise _Fail(400, {"detail": "JSON parse error", "message": "bad request"}) from None
 
-    def reconfigure(self, **changes: Any) -> SimConfig:
-        """Change config fields while serving (e.g. ``deleted_repositories``); checked like a new SimConfig."""
-        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(SimConfig)})
-        if unknown:
-            raise ValueError(f"unknown SimConfig fields: {unknown}")
-        with self._lock:
-            self._config = dataclasses.replace(self._config, **changes)
-            return self._config
-
     # -- faults ----------------------------------------------------------------------------------
     def _terminal_fault(self, fault: FaultRule) -> bool:
         kind = fault.kind

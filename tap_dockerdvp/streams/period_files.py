@@ -286,21 +286,31 @@ class PeriodFilesStream(DockerHubStream):
         """A reader of the file's rows as Arrow tables, for parquet (see :mod:`tap_dockerdvp.arrow_lane`)."""
 
         def read(download: Download, skip: int, reading: Reading) -> t.Iterator[TablePart]:
-            lane = ArrowLane(
-                self.spec,
-                label=reading.label,
-                keys=keys,
-                schema=schema,
-                constants=constants,
-                extra_key=self.extra_key,
-                stats=reading.stats,
-                edges=reading.edges,
-                logger=self.logger,
-                threads=self.tap.reads_on_threads(),
-            )
-            return lane.tables(download, skip=skip)
+            return self.arrow_lane(reading, keys, constants, schema=schema).tables(download, skip=skip)
 
         return read
+
+    def arrow_lane(
+        self,
+        reading: Reading,
+        keys: tuple[str, ...],
+        constants: t.Mapping[str, t.Any],
+        *,
+        schema: t.Mapping[str, t.Any] | None = None,
+    ) -> ArrowLane:
+        """One read of a file through the Arrow lane (see :mod:`tap_dockerdvp.arrow_lane`)."""
+        return ArrowLane(
+            self.spec,
+            label=reading.label,
+            keys=keys,
+            schema=schema,
+            constants=constants,
+            extra_key=self.extra_key,
+            stats=reading.stats,
+            edges=reading.edges,
+            logger=self.logger,
+            threads=self.tap.reads_on_threads(),
+        )
 
     def pieces(self, encoding: Encoding, size: int | None, *, gzip: bool = False) -> FileReader:
         """A reader of the file's rows encoded. A large file goes through the Arrow lane when pyarrow is installed
@@ -310,22 +320,11 @@ class PeriodFilesStream(DockerHubStream):
         def read(download: Download, skip: int, reading: Reading) -> t.Iterator[Piece]:
             large = (size or 0) >= parallel.MIN_FILE_BYTES
             if large and has_pyarrow() and not switched_off(ARROW_LANE_ENV):
-                threads = self.tap.reads_on_threads()
-                lane = ArrowLane(
-                    self.spec,
-                    label=reading.label,
-                    keys=encoding.keys,
-                    constants=dict(encoding.constants),
-                    extra_key=self.extra_key,
-                    stats=reading.stats,
-                    edges=reading.edges,
-                    logger=self.logger,
-                    threads=threads,
-                )
+                lane = self.arrow_lane(reading, encoding.keys, dict(encoding.constants))
                 pieces = lane.pieces(download, encoding, skip=skip)
                 if not gzip:
                     return pieces
-                gzipped = parallel.gzip_members_ahead if threads else parallel.gzip_members_each
+                gzipped = parallel.gzip_members_ahead if lane.threads else parallel.gzip_members_each
                 return gzipped(pieces, encoding.cut_every)
             pool = self.tap.worker_pool() if large else None
             if pool is None:
