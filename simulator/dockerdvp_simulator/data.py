@@ -169,7 +169,9 @@ class SimConfig:
       list the open week and month), ``header_style``, ``extra_columns`` (raw columns after the 16 documented).
     - ``row_shape``: ``compact`` (short values, nulls where IA.md says a value may be missing) or ``wide`` (all 16
       raw columns filled, 100-200 character user agents, 64-hex digests, long tags, domains and owners; for the
-      benchmark). *Assumption*: no public sample of the raw file exists.
+      benchmark). *Assumption*: no public sample of the raw file exists. In both shapes a raw row's ``Timestamp``
+      is its pull's moment, the day's rows spread over its seconds in row order (the spec gives one timestamp per
+      pull, not their order or spread).
     - ``latin1_rows``: per raw file, this many rows whose ``User agent tool`` is :data:`LATIN1_USER_AGENT` written
       as latin-1 (a lone 0xE9 byte, not UTF-8); :func:`latin1_cells` says which rows.
     - ``week_numbering``: how listed weeks are numbered and which days a week's files hold: ``iso`` (ISO 8601,
