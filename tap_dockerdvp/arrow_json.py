@@ -15,11 +15,9 @@ values of each distinct raw value (see :class:`TextPart`), dumped once and put i
 from __future__ import annotations
 
 import array
-import functools
 import typing as t
 from json.encoder import encode_basestring_ascii
 
-from tap_dockerdvp.csv_reader import NULL_TOKENS
 from tap_dockerdvp.encoders import dumps, text_piece
 
 if t.TYPE_CHECKING:
@@ -31,16 +29,24 @@ if t.TYPE_CHECKING:
 
 
 class TextPart:
-    """Consecutive data rows of a file as Arrow text columns, one per field of the header, as the CSV holds them.
+    """Consecutive data rows of a file as Arrow text columns, one per field of the header, as the CSV holds them
+    (null tokens as nulls).
 
     ``typed`` holds a :class:`TypedField` per typed field of the layout: checked once when the chunk was read, so
     a part never fails later; slicing a part keeps them valid.
     """
 
-    __slots__ = ("columns", "count", "first_row", "typed")
+    __slots__ = ("columns", "count", "first_row", "times", "typed")
 
-    def __init__(self, columns: list[pa.Array], first_row: int, typed: dict[int, TypedField]) -> None:
+    def __init__(
+        self,
+        columns: list[pa.Array],
+        first_row: int,
+        typed: dict[int, TypedField],
+        times: dict[int, pa.Array] | None = None,
+    ) -> None:
         self.columns, self.first_row, self.typed = columns, first_row, typed
+        self.times = times or {}  # the moments of the plain date-time fields, row by row
         self.count = len(columns[0]) if columns else 0
 
     @property
@@ -48,10 +54,12 @@ class TextPart:
         return self.first_row + self.count - 1
 
     def split(self, count: int) -> TextPart:
-        return TextPart([c.slice(0, count) for c in self.columns], self.first_row, self.typed)
+        times = {index: moments.slice(0, count) for index, moments in self.times.items()}
+        return TextPart([c.slice(0, count) for c in self.columns], self.first_row, self.typed, times)
 
     def drop(self, count: int) -> TextPart:
-        return TextPart([c.slice(count) for c in self.columns], self.first_row + count, self.typed)
+        times = {index: moments.slice(count) for index, moments in self.times.items()}
+        return TextPart([c.slice(count) for c in self.columns], self.first_row + count, self.typed, times)
 
     def row_numbers(self) -> pa.Array:
         import pyarrow as pa
@@ -72,7 +80,8 @@ class TypedField:
 
     ``plain_times``: every value is a date-time written ``YYYY-MM-DD HH:MM:SS`` (Docker's own form, mostly distinct
     values: one per pull), checked by Arrow; the reader's value is the same text with ``T`` and ``Z``
-    (:func:`~tap_dockerdvp.csv_reader.parse_datetime`), so no value goes through Python.
+    (:func:`~tap_dockerdvp.csv_reader.parse_datetime`), so no value goes through Python; the part's ``times``
+    holds the moments.
     """
 
     __slots__ = ("distinct", "made", "plain_times", "values")
@@ -87,43 +96,21 @@ class TypedField:
 PLAIN_TIME = r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d$"
 
 
-def plain_times(column: pa.Array) -> bool:
-    """Whether every value of a text column is a valid date-time written ``YYYY-MM-DD HH:MM:SS``: the form by
-    pattern, the moment by Arrow's ISO 8601 parser, which rejects what Python's ``datetime`` rejects (a day, hour
-    or second out of range), but year 0."""
+def plain_times(column: pa.Array) -> pa.Array | None:
+    """The moments (``timestamp[us]``) of a text column whose every value is a valid date-time written
+    ``YYYY-MM-DD HH:MM:SS`` (none null), else None: the form checked by pattern, the moment by Arrow's ISO 8601
+    parser, which rejects what Python's ``datetime`` rejects (a day, hour or second out of range), but year 0."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if not len(column) or not pc.all(pc.match_substring_regex(column, PLAIN_TIME)).as_py():
-        return False
-    if pc.any(pc.starts_with(column, "0000")).as_py():
-        return False
-    try:
-        pc.cast(column, pa.timestamp("s"))
-    except pa.ArrowInvalid:
-        return False
-    return True
-
-
-_LONGEST_NULL = max(map(len, NULL_TOKENS))
-
-
-@functools.cache
-def _null_token_array() -> pa.Array:
-    import pyarrow as pa
-
-    return pa.array(sorted(NULL_TOKENS), pa.string())
-
-
-def null_tokens(column: pa.Array) -> pa.Array | None:
-    """Where a text column holds a null token, or None when it holds none: a column of long values (most of
-    Docker's) is settled by its shortest value alone."""
-    import pyarrow.compute as pc
-
-    if not len(column) or pc.min(pc.binary_length(column)).as_py() > _LONGEST_NULL:
+    if not len(column) or column.null_count or not pc.all(pc.match_substring_regex(column, PLAIN_TIME)).as_py():
         return None
-    null = pc.is_in(column, value_set=_null_token_array())
-    return null if pc.any(null).as_py() else None
+    if pc.any(pc.starts_with(column, "0000")).as_py():
+        return None
+    try:
+        return pc.cast(column, pa.timestamp("us"))
+    except pa.ArrowInvalid:
+        return None
 
 
 def _value_data(column: pa.Array) -> pa.Buffer | bytes:
@@ -202,7 +189,6 @@ class ArrowJsonRows:
         if not pc.all(pc.ascii_is_printable(column)).as_py():  # non-ASCII, a control character: as JsonRows does
             value(pa.array(map(text_piece, column.to_pylist()), pa.string(), size=len(column)))
             return
-        null = null_tokens(column)
         data = _value_data(column)
         data = data.to_pybytes() if not isinstance(data, bytes) else data  # a copy Python searches at memchr speed
         quoted = column
@@ -210,12 +196,12 @@ class ArrowJsonRows:
             quoted = pc.replace_substring(quoted, "\\", "\\\\")
         if b'"' in data:
             quoted = pc.replace_substring(quoted, '"', '\\"')
-        if null is None:
+        if not column.null_count:
             text.append('"')
             value(quoted)
             text.append('"')
             return
-        value(pc.if_else(null, pa.scalar("null"), pc.binary_join_element_wise('"', quoted, '"', "")))
+        value(pc.fill_null(pc.binary_join_element_wise('"', quoted, '"', ""), "null"))
 
     def _typed(self, part: TextPart, index: int) -> pa.Array:
         """A typed column: each distinct value's JSON text made once per chunk, put in place for each row."""
@@ -228,4 +214,4 @@ class ArrowJsonRows:
         return part.take_typed(index, texts)
 
 
-__all__ = ["ArrowJsonRows", "TextPart", "TypedField", "null_tokens", "plain_times"]
+__all__ = ["ArrowJsonRows", "TextPart", "TypedField", "plain_times"]

@@ -30,10 +30,10 @@ import typing as t
 from collections import deque
 from itertools import chain
 
-from tap_dockerdvp.arrow_json import ArrowJsonRows, TextPart, TypedField, null_tokens, plain_times
-from tap_dockerdvp.csv_reader import CsvFormatError, FileLayout, ReadStats, RowBatch, decompressed
+from tap_dockerdvp.arrow_json import ArrowJsonRows, TextPart, TypedField, plain_times
+from tap_dockerdvp.csv_reader import NULL_TOKENS, CsvFormatError, FileLayout, ReadStats, RowBatch, decompressed
 from tap_dockerdvp.encoders import ArrowRows, Encoder, Encoding, Piece, arrow_column, arrow_type, cut
-from tap_dockerdvp.parallel import Edges, chunk_end, fill, header_row, rest_of_file
+from tap_dockerdvp.parallel import Edges, LineChunks, header_row, quotes_closed, rest_of_file
 from tap_dockerdvp.readahead import ahead
 
 if t.TYPE_CHECKING:
@@ -95,12 +95,12 @@ class _Parser:
         self.pool = cf.ThreadPoolExecutor(1, thread_name_prefix="tap-dockerdvp-parse") if threads else None
         self.depth = 2 if threads else 1
 
-    def submit(self, parse: t.Callable[[bytes, int], _R], data: bytes, end: int) -> cf.Future[_R]:
+    def submit(self, parse: t.Callable[[list[t.Any]], _R], pieces: list[t.Any]) -> cf.Future[_R]:
         if self.pool is not None:
-            return self.pool.submit(parse, data, end)
+            return self.pool.submit(parse, pieces)
         future: cf.Future[_R] = cf.Future()
         try:
-            future.set_result(parse(data, end))
+            future.set_result(parse(pieces))
         except _Fallback as exc:
             future.set_exception(exc)
         return future
@@ -116,12 +116,27 @@ class _Parser:
 _R = t.TypeVar("_R")
 
 
-def _nulled(column: pa.Array) -> pa.Array:
-    """A text column with its null tokens as nulls (the column itself, no copy, when it has none)."""
-    import pyarrow.compute as pc
+#: The reader's null tokens, which Arrow's parser makes nulls
+_NULL_VALUES = sorted(NULL_TOKENS)
 
-    null = null_tokens(column)
-    return column if null is None else pc.if_else(null, None, column)
+
+def _raw(values: list[str | None]) -> list[str]:
+    """Raw values of a text column for the reader's parsers: a null (a null token) as the token ``""``."""
+    return ["" if value is None else value for value in values]
+
+
+def _one_array(column: pa.ChunkedArray) -> pa.Array:
+    """A parsed column as one array: its one chunk as it is (``combine_chunks`` would copy even that)."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
+def _cut_outside_quotes(chunk: bytes, columns: list[pa.Array]) -> bool:
+    """Whether a chunk (whole lines, starting outside quotes) ends outside quotes. Arrow's parser takes a quote
+    left open at the end as a value that runs to the end: in a row's last field (any other leaves the row short,
+    which the parser reports), so a last value that does not end with the chunk's line break settles it; else the
+    quote characters are counted."""
+    last = columns[-1][len(columns[-1]) - 1].as_py() if len(columns[-1]) else None
+    return not (last and last.endswith("\n")) or quotes_closed(chunk)
 
 
 class ArrowLane:
@@ -183,26 +198,20 @@ class ArrowLane:
             yield from self._reader(chain([rest], source), first_row=1, skip=skip, with_header=True)
             return
         self.layout = FileLayout.of(header, self.spec, label=self.label, log=self.log, cut_in_header=False)
-        next_row, exhausted, cutting = 1, False, True
-        pending: deque[tuple[cf.Future[tuple[TextPart, list[t.Any]]], memoryview]] = deque()
+        next_row, cutter = 1, LineChunks(source, rest, CHUNK_BYTES)
+        pending: deque[tuple[cf.Future[tuple[TextPart, list[t.Any]]], list[t.Any]]] = deque()
         leftovers: list[t.Any] = []  # chunks cut but not read in the lane: the reader reads them
         with _Parser(self.threads) as parser:
             while True:
-                while cutting and len(pending) < parser.depth:
-                    rest, exhausted = fill(rest, source, exhausted, CHUNK_BYTES)
-                    end = chunk_end(rest, exhausted, CHUNK_BYTES)
-                    if not end:
-                        cutting = False  # a cut last row, or quotes open across the cut
-                        break
-                    pending.append((parser.submit(self._text_part, rest, end), memoryview(rest)[:end]))
-                    rest = rest[end:]
+                while len(pending) < parser.depth and (pieces := cutter.next()) is not None:
+                    pending.append((parser.submit(self._text_part, pieces), pieces))
                 if not pending:
                     break
-                future, chunk = pending.popleft()
+                future, pieces = pending.popleft()
                 try:
                     part, edges = future.result()
                 except _Fallback:  # something only the reader reads right: it reads on from this chunk
-                    leftovers = [bytes(chunk), *(bytes(c) for _f, c in pending)]
+                    leftovers = [b"".join(p) for p in (pieces, *(p for _f, p in pending))]
                     break
                 part.first_row = next_row
                 next_row += part.count
@@ -211,10 +220,11 @@ class ArrowLane:
                     self.edges.values = [self.edges.values[0] if self.edges.values else edges[0], edges[1]]
                 if part.last_row > skip:
                     yield part.drop(skip - part.first_row + 1) if part.first_row <= skip else part
-            for future, _chunk in pending:
+            for future, _pieces in pending:
                 future.cancel()
-        if leftovers or rest or not exhausted:
-            yield from self._reader(chain(leftovers, [rest], source), first_row=next_row, skip=skip)
+        leftovers += cutter.rest()
+        if leftovers or not cutter.exhausted:
+            yield from self._reader(chain(leftovers, source), first_row=next_row, skip=skip)
 
     def _reader(
         self, data: Iterable[bytes], *, first_row: int, skip: int, with_header: bool = False
@@ -226,17 +236,18 @@ class ArrowLane:
         )  # fmt: skip
 
     # -- the Arrow lane ----------------------------------------------------------------------------
-    def _text_part(self, data: bytes, end: int) -> tuple[TextPart, list[t.Any]]:
-        """The chunk ``data[:end]`` (whole lines) split into text columns, its typed fields checked by the reader's
-        parsers (row numbers come later: ``first_row`` is 1); and the check column's first and last value."""
+    def _text_part(self, pieces: list[t.Any]) -> tuple[TextPart, list[t.Any]]:
+        """A chunk of whole lines (``pieces`` end to end) split into text columns, null tokens as nulls, its typed
+        fields checked by the reader's parsers (row numbers come later: ``first_row`` is 1); and the check column's
+        first and last value."""
         import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.csv as pacsv
 
         layout = self.layout
         assert layout is not None
-        chunk = memoryview(data)[:end]
-        if not data.isascii():
+        chunk = b"".join(pieces)
+        if not chunk.isascii():
             try:
                 codecs.utf_8_decode(chunk, "strict", True)
             except UnicodeDecodeError:
@@ -256,39 +267,43 @@ class ArrowLane:
                 parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip_invalid),
                 convert_options=pacsv.ConvertOptions(
                     column_types=dict.fromkeys(names, pa.string()),
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
+                    null_values=_NULL_VALUES,  # the reader's null rule, quoted or not
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=True,
+                    check_utf8=False,  # checked above, by the reader's rule
                 ),
             )
         except pa.ArrowInvalid:
-            raise _Fallback from None  # not UTF-8, or something Arrow's parser does not take: the reader's rules
+            raise _Fallback from None  # something Arrow's parser does not take: the reader's rules
         if invalid:
             raise _Fallback  # a ragged row: the reader keeps its surplus values
-        columns = [table.column(i).combine_chunks() for i in range(layout.width)]
+        columns = [_one_array(table.column(i)) for i in range(layout.width)]
+        if not _cut_outside_quotes(chunk, columns):
+            raise _Fallback  # quotes open at the cut: the reader reads on from this chunk's start
         typed: dict[int, TypedField] = {}
+        times: dict[int, pa.Array] = {}
         for index, kind in layout.typed.items():
-            if kind == "date-time" and plain_times(columns[index]):  # Docker's timestamps: typed by Arrow
-                typed[index] = TypedField(None, [], plain_times=True)
+            if kind == "date-time" and (moments := plain_times(columns[index])) is not None:  # Docker's own form
+                typed[index], times[index] = TypedField(None, [], plain_times=True), moments
                 continue
             # the reader's own parser types each distinct value once (Docker's days and counts repeat a lot); a
             # value it rejects sends the chunk to the reader, which raises after the rows before it
             distinct = pc.unique(columns[index])
             try:
-                typed[index] = TypedField(distinct, layout.convert(index, distinct.to_pylist(), 1))
+                typed[index] = TypedField(distinct, layout.convert(index, _raw(distinct.to_pylist()), 1))
             except CsvFormatError:
                 raise _Fallback from None
-        part = TextPart(columns, 1, typed)
+        part = TextPart(columns, 1, typed, times)
         check = self.edges.column
         if not (check and part.count and check in layout.found):
             return part, []
         index = layout.found[check]
         raw = [columns[index][0].as_py(), columns[index][part.count - 1].as_py()]
-        return part, (layout.convert(index, raw, 1) if index in layout.typed else raw)
+        return part, (layout.convert(index, _raw(raw), 1) if index in layout.typed else raw)
 
     def _table(self, part: TextPart) -> pa.Table:
         """A text part as a table with the columns ``keys``, typed from the schema."""
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         layout = self.layout
         assert layout is not None
@@ -304,10 +319,9 @@ class ArrowLane:
             elif (index := layout.found.get(key)) is None:  # a column of the view this file lacks
                 arrays.append(arrow_column([None] * count, self.props[key]))
             elif index not in layout.typed:
-                arrays.append(_nulled(part.columns[index]))
+                arrays.append(part.columns[index])
             elif part.typed[index].plain_times:
-                moments = pc.cast(part.columns[index], pa.timestamp("s"))  # checked by plain_times
-                arrays.append(moments.cast(pa.timestamp("us")).cast(arrow_type(self.props[key])))
+                arrays.append(part.times[index].cast(arrow_type(self.props[key])))
             else:
                 field = part.typed[index]
                 values = field.made.get("arrow")
@@ -331,5 +345,5 @@ class ArrowLane:
         assert layout is not None
         if not layout.extra:
             return pa.nulls(count)
-        fields = [_nulled(columns[i]) for i in layout.extra.values()]
+        fields = [columns[i] for i in layout.extra.values()]
         return pa.StructArray.from_arrays(fields, names=list(layout.extra))

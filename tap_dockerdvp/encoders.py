@@ -60,9 +60,9 @@ class _Pieces(dict):
 _NULL_PIECE = dict.fromkeys(NULL_TOKENS, "null")
 
 
-def text_piece(raw: str) -> str:
-    """The JSON text of a raw text value: null for a null token, else the value escaped to ASCII."""
-    return "null" if raw in NULL_TOKENS else encode_basestring_ascii(raw)
+def text_piece(raw: str | None) -> str:
+    """The JSON text of a raw text value: null for a null token (or None), else the value escaped to ASCII."""
+    return "null" if raw is None or raw in NULL_TOKENS else encode_basestring_ascii(raw)
 
 
 def _texts(column: tuple[str, ...]) -> Iterable[str]:

@@ -221,16 +221,16 @@ class ParallelRead:
         self.layout = FileLayout.of(header, self.spec, label=self.label, log=self.log, cut_in_header=False)
         pending: deque[tuple[cf.Future[ChunkResult], bytes, int, int]] = deque()  # future, chunk, first row, lines
         next_row = 1  # the first row of the next chunk, as its line breaks predict it
-        exhausted, submitting = False, True
+        cutter = LineChunks(source, rest, CHUNK_BYTES)
+        submitting, held = True, []  # held: a chunk cut inside quotes, read here with the rest
         restart: tuple[int, list[bytes]] | None = None  # (row, bytes) where this process reads on
         while restart is None:
             while submitting and len(pending) < self.ahead:
-                rest, exhausted = fill(rest, source, exhausted)
-                end = chunk_end(rest, exhausted)
-                if not end:  # no whole line left, or quotes open at the cut: the rest is read here
-                    submitting = False
+                pieces = cutter.next()
+                chunk = b"".join(pieces) if pieces is not None else b""
+                if pieces is None or not quotes_closed(chunk):  # no whole line left, or quotes open at the cut
+                    submitting, held = False, [chunk] if chunk else []
                     break
-                chunk, rest = rest[:end], rest[end:]
                 lines = chunk.count(b"\n")
                 path = self._spool(chunk)
                 job = Job(
@@ -267,9 +267,10 @@ class ParallelRead:
                 future.result()  # a worker may be writing its output: let it finish before the files go
             _remove(self._paths.pop(id(future)))
         row, leftovers = restart
-        if leftovers or rest or not exhausted:
+        leftovers += [*held, *cutter.rest()]
+        if leftovers or not cutter.exhausted:
             self.serial_from = row
-            yield from self._serial(chain(leftovers, [rest], source), first_row=row, skip=skip)
+            yield from self._serial(chain(leftovers, source), first_row=row, skip=skip)
 
     def _spool(self, chunk: bytes) -> str:
         self._spooled += 1
@@ -348,32 +349,48 @@ def rest_of_file(
         stats.add(part)
 
 
-def fill(rest: bytes, source: Iterator[bytes], exhausted: bool, size: int = 0) -> tuple[bytes, bool]:
-    """``rest`` with blocks added until it holds a chunk's worth and a line break, or the data ends."""
-    want = size or CHUNK_BYTES
-    parts = [rest]
-    size = len(rest)
-    line_break = b"\n" in rest
-    while not exhausted and (size < want or not line_break):
-        block = next(source, None)
-        if block is None:
-            exhausted = True
-            break
-        parts.append(block)
-        size += len(block)
-        line_break = line_break or b"\n" in block
-    return (b"".join(parts) if len(parts) > 1 else rest), exhausted
+class LineChunks:
+    """A file's decompressed blocks cut into chunks of whole lines of about ``size`` bytes (a line longer than that
+    is a chunk of its own), without copying the blocks: a chunk is a list of pieces to join. Whether quotes are
+    open at a cut is for the caller to check (:func:`quotes_closed`). The bytes not handed out are :meth:`rest`,
+    the source's next blocks come after them."""
+
+    def __init__(self, source: Iterator[bytes], first: bytes, size: int) -> None:
+        self.source, self.size = source, size
+        self._rest: list[bytes] = [first] if first else []
+        self.exhausted = False
+
+    def next(self) -> list[bytes | memoryview] | None:
+        """The next chunk, or None when no whole line is left (then the source is exhausted)."""
+        pieces, self._rest = self._rest, []
+        total = sum(map(len, pieces))
+        searched = 0  # pieces known to hold no line break
+        while True:
+            if total >= self.size or self.exhausted:
+                for index in range(len(pieces) - 1, searched - 1, -1):
+                    piece = pieces[index]
+                    if end := piece.rfind(b"\n") + 1:
+                        self._rest = [p for p in (piece[end:], *pieces[index + 1 :]) if p]  # less than a line
+                        return [*pieces[:index], piece if end == len(piece) else memoryview(piece)[:end]]
+                searched = len(pieces)
+                if self.exhausted:
+                    self._rest = pieces
+                    return None
+            block = next(self.source, None)
+            if block is None:
+                self.exhausted = True
+                continue
+            pieces.append(block)
+            total += len(block)
+
+    def rest(self) -> list[bytes]:
+        """The bytes after the chunks handed out."""
+        return self._rest
 
 
-def chunk_end(rest: bytes, exhausted: bool, size: int = 0) -> int:
-    """Where the next chunk ends: after the last line break of a chunk's worth (of all of it at the end), if
-    the quotes before it are closed; 0 when there is no such place."""
-    end = rest.rfind(b"\n", 0, len(rest) if exhausted else size or CHUNK_BYTES) + 1
-    if not end and not exhausted:
-        end = rest.find(b"\n") + 1  # a line longer than a chunk
-    if end and rest.count(b'"', 0, end) % 2:
-        return 0
-    return end
+def quotes_closed(chunk: bytes) -> bool:
+    """Whether a chunk that starts outside quotes ends outside them: an even count of quote characters."""
+    return chunk.count(b'"') % 2 == 0
 
 
 def gzip_members_each(pieces: Iterable[Piece], every: int) -> Iterator[Piece]:
