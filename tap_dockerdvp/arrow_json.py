@@ -62,16 +62,28 @@ class TextPart:
         return TextPart([c.slice(count) for c in self.columns], self.first_row + count, self.typed, times)
 
     def row_numbers(self) -> pa.Array:
-        import pyarrow as pa
+        import pyarrow.compute as pc
 
-        numbers = array.array("q", range(self.first_row, self.first_row + self.count))
-        return pa.Array.from_buffers(pa.int64(), self.count, [None, pa.py_buffer(numbers)])
+        return pc.add(_counting(self.count), self.first_row)
 
     def take_typed(self, index: int, values: pa.Array) -> pa.Array:
         """``values`` (one per distinct raw value of field ``index``) put in place for each row."""
         import pyarrow.compute as pc
 
         return pc.take(values, pc.index_in(self.columns[index], value_set=self.typed[index].distinct))
+
+
+_COUNTING: list[pa.Array] = []
+
+
+def _counting(count: int) -> pa.Array:
+    """0, 1, ..., count - 1 as int64: a slice of one array made once (and again when a longer one is asked for)."""
+    import pyarrow as pa
+
+    if not _COUNTING or len(_COUNTING[0]) < count:
+        numbers = array.array("q", range(max(count, 1 << 16)))
+        _COUNTING[:] = [pa.Array.from_buffers(pa.int64(), len(numbers), [None, pa.py_buffer(numbers)])]
+    return _COUNTING[0].slice(0, count)
 
 
 class TypedField:

@@ -89,6 +89,9 @@ BATCH_ROWS = 2048
 NULL_TOKENS: frozenset[str] = frozenset(("", "null", "NULL", "Null", "\\N", "\\\\N"))
 GZIP_MAGIC = b"\x1f\x8b"
 _BLOCK = 1 << 20  # decompressed bytes handed to the text layer at a time
+# compressed bytes given to the inflater at a time: what it leaves of them for the next block is copied each time,
+# so a download's 1 MiB chunk given whole would be copied several times over
+_FEED = 1 << 17
 _MEMO_LIMIT = 1 << 16  # distinct typed values remembered per column and file
 _BYTE_RULE = "tap-dockerdvp-cp1252"
 
@@ -443,6 +446,15 @@ def _gunzip(first: bytes, chunks: Iterator[bytes], label: str) -> Iterator[bytes
         return
 
 
+def _pieces(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """The chunks in pieces of at most ``size`` bytes."""
+    for chunk in chunks:
+        if len(chunk) <= size:
+            yield chunk
+        else:
+            yield from (chunk[i : i + size] for i in range(0, len(chunk), size))
+
+
 def decompressed(chunks: Iterable[bytes], label: str) -> Iterator[bytes]:
     """The file's bytes: gunzipped when it starts with the gzip magic, else as they come."""
     source = (bytes(c) for c in chunks if c)
@@ -452,7 +464,7 @@ def decompressed(chunks: Iterable[bytes], label: str) -> Iterator[bytes]:
         if len(head) >= len(GZIP_MAGIC):
             break
     if head.startswith(GZIP_MAGIC):
-        yield from _gunzip(head, source, label)
+        yield from _gunzip(head, _pieces(source, _FEED), label)
         return
     if head:
         yield head
