@@ -202,21 +202,29 @@ def test_plain_date_times_are_typed_by_arrow_and_checked(monkeypatch) -> None:
 
 @pytest.mark.parametrize("set_by_user", [None, "system"])
 def test_arrow_buffers_go_to_jemalloc_unless_the_user_chose(set_by_user) -> None:
-    """pyarrow reads ARROW_DEFAULT_MEMORY_POOL when it loads: the tap sets it first (Linux x86_64), never over the
-    user's own value."""
+    """pyarrow reads ARROW_DEFAULT_MEMORY_POOL and jemalloc JE_ARROW_MALLOC_CONF when they load: the tap sets both
+    first (Linux x86_64), never over the user's own values."""
     import os
     import platform
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    env = {k: v for k, v in os.environ.items() if k not in ("ARROW_DEFAULT_MEMORY_POOL", "JE_ARROW_MALLOC_CONF")}
     if set_by_user:
         env["ARROW_DEFAULT_MEMORY_POOL"] = set_by_user
-    code = "import tap_dockerdvp.tap, pyarrow; print(pyarrow.default_memory_pool().backend_name)"
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    expected = set_by_user or (
-        "jemalloc" if sys.platform.startswith("linux") and platform.machine() == "x86_64" else None
+        env["JE_ARROW_MALLOC_CONF"] = "narenas:2"
+    code = (
+        "import os, tap_dockerdvp.tap, pyarrow; print(pyarrow.default_memory_pool().backend_name); "
+        "print(os.environ.get('JE_ARROW_MALLOC_CONF'))"
     )
-    assert done.stderr == ""
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    ours = sys.platform.startswith("linux") and platform.machine() == "x86_64"
+    expected = set_by_user or ("jemalloc" if ours else None)
+    assert done.stderr == ""  # jemalloc names a setting it does not know on stderr
+    pool, conf = done.stdout.split()
     if expected:
-        assert done.stdout.strip() == expected
+        assert pool == expected
+    if set_by_user:
+        assert conf == "narenas:2"
+    elif ours:
+        assert conf == "narenas:1,muzzy_decay_ms:0"
