@@ -239,7 +239,40 @@ def test_a_parquet_batch_file_holds_more_than_one_row_group(tmp_path: Path) -> N
     assert len(done) == 1, done
     table = pq.read_table(done[0].removeprefix("file://"))
     assert table.column("row_number").to_pylist() == list(range(5 * chunk))
-    assert pq.ParquetFile(done[0].removeprefix("file://")).metadata.num_row_groups >= 2
+    metadata = pq.ParquetFile(done[0].removeprefix("file://")).metadata
+    groups = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    assert groups == [PARQUET_ROW_GROUP, PARQUET_ROW_GROUP, 5 * chunk - 2 * PARQUET_ROW_GROUP]  # cut exactly
+
+
+def test_parquet_dictionaries_and_statistics_where_they_pay(tmp_path: Path) -> None:
+    """No dictionary for a column of distinct values, no min/max for long text; both for short repeated text."""
+    import pyarrow as pa
+
+    from tap_dockerdvp.batch_files import BatchFiles
+
+    config = SimpleNamespace(
+        encoding=SimpleNamespace(format="parquet", compression=None),
+        storage=SimpleNamespace(root=tmp_path.as_uri(), prefix="", params=None),
+        batch_size=10_000,
+    )
+    writer = BatchFiles(config, tap_name="tap-dockerdvp", stream_name="pull_events")
+    rows = 1000
+    agents = [f"containerd/v1.7.{i % 9} (linux; amd64) go/go1.23.{i % 5} kernel/6.{i % 3}-generic" for i in range(rows)]
+    table = pa.table({
+        "row_number": pa.array(range(rows), pa.int64()),
+        "country": pa.array(["US", "DE", "CN", None] * (rows // 4)),
+        "user_agent": pa.array(agents),
+        "extra": pa.StructArray.from_arrays([pa.array([f"{i:032x}" for i in range(rows)])], names=["IP hash"]),
+    })  # fmt: skip
+    writer.add_table(table)
+    path = writer.close().removeprefix("file://")
+    assert pq.read_table(path).to_pylist() == table.to_pylist()
+    group = pq.ParquetFile(path).metadata.row_group(0)
+    columns = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
+    dictionary = {name: "RLE_DICTIONARY" in column.encodings for name, column in columns.items()}
+    statistics = {name: column.is_stats_set for name, column in columns.items()}
+    assert dictionary == {"row_number": False, "country": True, "user_agent": True, "extra.IP hash": False}
+    assert statistics == {"row_number": True, "country": True, "user_agent": False, "extra.IP hash": True}
 
 
 def test_a_failed_parquet_write_is_raised_not_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

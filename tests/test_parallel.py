@@ -210,3 +210,28 @@ def test_the_tap_writes_the_same_records_and_batch_files_on_every_core(simulator
     assert run(2, "none") == expected
     if lane == "arrow":
         assert run(1) == expected
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1000])
+def test_line_chunks_are_whole_lines_cut_without_losing_a_byte(block: int) -> None:
+    """However the blocks fall, the chunks are whole lines of about the chunk size in order (a line longer than
+    that is a chunk of its own), and what is left is the last line without its line break."""
+    lines = [b"a,b,c\n", b"x" * 150 + b"\n", b"\n", b"1,2,3\n" * 9, b'"q\nuoted",2,3\n', b"tail,no,break"]
+    data = b"".join(lines)
+    cutter = parallel.LineChunks(iter([data[i : i + block] for i in range(0, len(data), block)]), b"", 40)
+    chunks = []
+    while (pieces := cutter.next()) is not None:
+        chunks.append(b"".join(pieces))
+    assert cutter.exhausted and cutter.next() is None
+    assert b"".join(chunks) + b"".join(cutter.rest()) == data
+    assert b"".join(cutter.rest()) == b"tail,no,break"
+    assert all(chunk.endswith(b"\n") for chunk in chunks)
+    assert all(len(chunk) < 40 + block + 152 for chunk in chunks)  # about the size: no chunk grows unbounded
+    assert b"x" * 150 + b"\n" in b"".join(chunks)
+    assert len(chunks) > 1 or block > len(data)  # one block holding the whole file: one chunk
+
+
+def test_quotes_closed_counts_the_quote_characters() -> None:
+    assert parallel.quotes_closed(b'a,"b, c",d\n')
+    assert not parallel.quotes_closed(b'a,"b\n')
+    assert parallel.quotes_closed(b'a,"say ""hi""",d\n')
