@@ -32,8 +32,11 @@ class TextPart:
     """Consecutive data rows of a file as Arrow text columns, one per field of the header, as the CSV holds them
     (null tokens as nulls).
 
-    ``typed`` holds a :class:`TypedField` per typed field of the layout: checked once when the chunk was read, so
-    a part never fails later; slicing a part keeps them valid.
+    ``typed`` holds a :class:`TypedField` per typed field of the layout, ``times`` instead the moments of each
+    date-time field written ``YYYY-MM-DD HH:MM:SS`` (Docker's own form, mostly distinct values: one per pull, typed
+    by Arrow; the reader's value is the same text with ``T`` and ``Z``, see
+    :func:`~tap_dockerdvp.csv_reader.parse_datetime`, so no value goes through Python). Both are checked once when
+    the chunk was read, so a part never fails later; slicing a part keeps them valid.
     """
 
     __slots__ = ("columns", "count", "first_row", "times", "typed")
@@ -46,7 +49,7 @@ class TextPart:
         times: dict[int, pa.Array] | None = None,
     ) -> None:
         self.columns, self.first_row, self.typed = columns, first_row, typed
-        self.times = times or {}  # the moments of the plain date-time fields, row by row
+        self.times = times or {}
         self.count = len(columns[0]) if columns else 0
 
     @property
@@ -88,18 +91,12 @@ def _counting(count: int) -> pa.Array:
 
 class TypedField:
     """A typed field of a chunk: its distinct raw values, the reader's typed value of each (None for null), and
-    what outputs made of those once (``made``: JSON texts, an Arrow array), shared by the slices of the chunk.
+    what outputs made of those once (``made``: JSON texts, an Arrow array), shared by the slices of the chunk."""
 
-    ``plain_times``: every value is a date-time written ``YYYY-MM-DD HH:MM:SS`` (Docker's own form, mostly distinct
-    values: one per pull), checked by Arrow; the reader's value is the same text with ``T`` and ``Z``
-    (:func:`~tap_dockerdvp.csv_reader.parse_datetime`), so no value goes through Python; the part's ``times``
-    holds the moments.
-    """
+    __slots__ = ("distinct", "made", "values")
 
-    __slots__ = ("distinct", "made", "plain_times", "values")
-
-    def __init__(self, distinct: pa.Array | None, values: list[t.Any], *, plain_times: bool = False) -> None:
-        self.distinct, self.values, self.plain_times = distinct, values, plain_times
+    def __init__(self, distinct: pa.Array, values: list[t.Any]) -> None:
+        self.distinct, self.values = distinct, values
         self.made: dict[str, pa.Array] = {}
 
 
@@ -180,7 +177,7 @@ class ArrowJsonRows:
                 text.append("null")
             elif index not in layout.typed:
                 self._text(part.columns[index], text, value)
-            elif part.typed[index].plain_times:
+            elif index in part.times:
                 text.append('"')  # YYYY-MM-DD HH:MM:SS → "YYYY-MM-DDTHH:MM:SSZ", as parse_datetime writes it
                 value(pc.utf8_replace_slice(part.columns[index], 10, 11, "T"))
                 text.append('Z"')

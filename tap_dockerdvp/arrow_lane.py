@@ -286,7 +286,7 @@ class ArrowLane:
         times: dict[int, pa.Array] = {}
         for index, kind in layout.typed.items():
             if kind == "date-time" and (moments := plain_times(columns[index])) is not None:  # Docker's own form
-                typed[index], times[index] = TypedField(None, [], plain_times=True), moments
+                times[index] = moments
                 continue
             # the reader's own parser types each distinct value once (Docker's days and counts repeat a lot); a
             # value it rejects sends the chunk to the reader, which raises after the rows before it
@@ -322,7 +322,7 @@ class ArrowLane:
                 arrays.append(arrow_column([None] * count, self.props[key]))
             elif index not in layout.typed:
                 arrays.append(part.columns[index])
-            elif part.typed[index].plain_times:
+            elif index in part.times:
                 arrays.append(part.times[index].cast(arrow_type(self.props[key])))
             else:
                 field = part.typed[index]
