@@ -1,6 +1,17 @@
-"""`python -m tap_dockerdvp`."""
+"""The ``tap-dockerdvp`` command and ``python -m tap_dockerdvp``.
 
-from tap_dockerdvp.tap import TapDockerDVP
+Worker processes (see :mod:`tap_dockerdvp.parallel`) import the command's script again as their main module, so
+the script imports only this module: the tap and the SDK are imported when the command runs, never by a worker
+(they cost a worker about 45 MiB).
+"""
 
-if __name__ == "__main__":  # worker processes (see parallel.py) import the main module again: do nothing then
+
+def main() -> None:
+    """Run the tap's command line."""
+    from tap_dockerdvp.tap import TapDockerDVP  # here, not at the top: see the docstring
+
     TapDockerDVP.cli()
+
+
+if __name__ == "__main__":
+    main()

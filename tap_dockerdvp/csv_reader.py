@@ -92,7 +92,9 @@ _BLOCK = 1 << 20  # decompressed bytes handed to the text layer at a time
 # compressed bytes given to the inflater at a time: what it leaves of them for the next block is copied each time,
 # so a download's 1 MiB chunk given whole would be copied several times over
 _FEED = 1 << 17
-_MEMO_LIMIT = 1 << 16  # distinct typed values remembered per column and file
+# distinct typed values remembered per column and file: enough for days, countries and counts; a column of mostly
+# distinct values (timestamps) only churns it, and 65,536 of them held 10 to 15 MiB, scattered over the heap
+_MEMO_LIMIT = 1 << 12
 _BYTE_RULE = "tap-dockerdvp-cp1252"
 
 

@@ -45,8 +45,9 @@ if t.TYPE_CHECKING:
 
     from tap_dockerdvp.views import ViewSpec
 
-#: Decompressed bytes per chunk: large enough to keep a worker busy, small enough to bound memory.
-CHUNK_BYTES = 4 << 20
+#: Decompressed bytes per chunk (at least; a chunk ends with the block that reaches it, about 1 MiB): enough to keep
+#: a worker busy for 20 ms, little enough that a worker stays near 30 MiB.
+CHUNK_BYTES = 1 << 19
 #: Files smaller than this (compressed, as the API lists them) are read in the tap's process.
 MIN_FILE_BYTES = 8 << 20
 #: Chunks in flight per worker.
@@ -67,13 +68,11 @@ def worker_count(setting: int) -> int:
 
 
 def start_pool(workers: int) -> cf.ProcessPoolExecutor:
-    """Worker processes, started from a clean server process (never forked from the tap, which may hold
-    threads), with the reader already imported."""
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    if method == "forkserver":
-        context.set_forkserver_preload(["tap_dockerdvp.parallel"])
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    """Worker processes, each a fresh interpreter (never forked from the tap, which may hold threads). Spawned, not
+    forked from a server process: the server would be one more process of 20 MiB, and a forked worker's resident
+    set counts the server's pages again. A worker imports the tap's script as its main module, which imports
+    neither the tap nor the SDK (see ``tap_dockerdvp/__main__.py``)."""
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ def test_the_wheel_holds_the_package_py_typed_and_the_license(wheel: Path) -> No
     assert f"\nVersion: {version}\n" in metadata
     assert "\nLicense-Expression: Apache-2.0\n" in metadata
     assert "Requires-Dist: singer-sdk" in metadata and "Requires-Python: >=3.10" in metadata
-    assert "tap-dockerdvp = tap_dockerdvp.tap:TapDockerDVP.cli" in entry_points
+    assert "tap-dockerdvp = tap_dockerdvp.__main__:main" in entry_points
     assert "simulator" not in entry_points, entry_points
     strays = sorted({n.split("/", 1)[0] for n in names} - {"tap_dockerdvp", dist_info})
     assert not strays, f"the wheel carries more than the package: {strays}"
@@ -83,6 +83,14 @@ def check_cli(executable: Path) -> None:
     about = json.loads(run(executable, "--about", "--format", "json", cwd=executable.parent))
     assert about["name"] == "tap-dockerdvp" and about["version"] == tap_dockerdvp.__version__
     assert {"username", "password"} <= set(about["settings"]["properties"])
+    # worker processes (spawned) import the command's script again as their main module, as multiprocessing
+    # does it here: that must not import the tap and the SDK (about 45 MiB a worker)
+    python = executable.resolve().parent / "python"
+    code = (
+        "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__mp_main__');"
+        "print(sorted(m for m in ('singer_sdk', 'tap_dockerdvp.tap', 'requests') if m in sys.modules))"
+    )
+    assert run(python, "-c", code, executable, cwd=executable.parent).strip() == "[]"
 
 
 def test_pip_install_gives_a_working_tap_dockerdvp(wheel: Path, tmp_path: Path, simulator) -> None:
