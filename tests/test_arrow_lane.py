@@ -214,7 +214,8 @@ def test_arrow_buffers_go_to_jemalloc_unless_the_user_chose(set_by_user) -> None
         env["ARROW_DEFAULT_MEMORY_POOL"] = set_by_user
         env["JE_ARROW_MALLOC_CONF"] = "narenas:2"
     code = (
-        "import os, tap_dockerdvp.tap, pyarrow; print(pyarrow.default_memory_pool().backend_name); "
+        "import os, tap_dockerdvp.tap, pyarrow; pyarrow.allocate_buffer(1 << 20); "
+        "print(pyarrow.default_memory_pool().backend_name); "
         "print(os.environ.get('JE_ARROW_MALLOC_CONF'))"
     )
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
@@ -227,4 +228,4 @@ def test_arrow_buffers_go_to_jemalloc_unless_the_user_chose(set_by_user) -> None
     if set_by_user:
         assert conf == "narenas:2"
     elif ours:
-        assert conf == "narenas:1,muzzy_decay_ms:0"
+        assert conf == "narenas:1,muzzy_decay_ms:0,tcache:false"
