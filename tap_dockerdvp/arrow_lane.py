@@ -162,7 +162,7 @@ class ArrowLane:
         self.props = {key: schema["properties"][key] for key in keys} if schema is not None else {}
         self.stats, self.edges, self.log, self.threads = stats, edges, logger, threads
         self.layout: FileLayout | None = None
-        self._constants: dict[str, pa.Scalar] = {}
+        self._constants: dict[str, pa.Array] = {}
 
     def tables(self, chunks: Iterable[bytes], *, skip: int = 0) -> Iterator[TablePart]:
         """The file's rows after ``skip`` as tables, in order; raises what the reader raises, after the same rows."""
@@ -314,7 +314,7 @@ class ArrowLane:
         arrays = []
         for key in self.keys:
             if key in self.constants:
-                arrays.append(pa.repeat(self._constant(key), count))
+                arrays.append(self._constant(key, count))
             elif key == "row_number":
                 arrays.append(part.row_numbers())
             elif key == self.extra_key:
@@ -333,12 +333,16 @@ class ArrowLane:
                 arrays.append(part.take_typed(index, values))
         return pa.Table.from_arrays(arrays, names=list(self.keys))
 
-    def _constant(self, key: str) -> pa.Scalar:
-        """A column's value for every row of the file, typed once."""
-        scalar = self._constants.get(key)
-        if scalar is None:
-            scalar = self._constants[key] = arrow_column([self.constants[key]], self.props[key])[0]
-        return scalar
+    def _constant(self, key: str, count: int) -> pa.Array:
+        """``count`` rows of a column whose value is the same for every row of the file: a slice of one array made
+        once (again when a longer one is asked for), not a new array per chunk."""
+        import pyarrow as pa
+
+        column = self._constants.get(key)
+        if column is None or len(column) < count:
+            scalar = arrow_column([self.constants[key]], self.props[key])[0]
+            column = self._constants[key] = pa.repeat(scalar, max(count, 1 << 13))
+        return column.slice(0, count)
 
     def _extra(self, columns: list[pa.Array], count: int) -> pa.Array:
         """The unknown columns as a struct (text, null tokens as null), or nulls when the file has none."""
