@@ -27,6 +27,7 @@ smallest and the largest row count. Needs `orjson` and `pyarrow` (the `dev` extr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import gzip
@@ -85,11 +86,13 @@ def _tree(pid: int) -> list[int]:
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _usage(pid: int, own_cmdline: bytes) -> tuple[float, int]:
-    """(CPU seconds, peak resident set in KiB) of ``pid`` so far; (0, 0) until it runs its own program. The peak is
-    the kernel's high-water mark (VmHWM), exact however rarely it is read."""
+def _usage(pid: int, not_yet: tuple[bytes, ...]) -> tuple[float, int]:
+    """(CPU seconds, peak resident set in KiB) of ``pid`` so far; (0, 0) until it runs its own program (while its
+    command line is still one of ``not_yet``, its parent's: between fork and exec it maps the parent's memory, which
+    a read then would count again). The peak is the kernel's high-water mark (VmHWM), exact however rarely it is
+    read."""
     try:
-        if Path(f"/proc/{pid}/cmdline").read_bytes() == own_cmdline:
+        if Path(f"/proc/{pid}/cmdline").read_bytes() in not_yet:
             return 0.0, 0
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         cpu = (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
@@ -112,12 +115,17 @@ def run_measured(argv: list[str], *, stdout: int, stderr: int | None = None, env
     proc = subprocess.Popen(argv, stdout=stdout, stderr=stderr, env=env)
     cpu: dict[int, float] = {}
     peaks: dict[int, int] = {}
+    root = b""  # the tap's command line, once it runs
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
+        if not root:
+            with contextlib.suppress(OSError):
+                root = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+                root = b"" if root == own else root
         for member in _tree(proc.pid):
-            seconds, peak = _usage(member, own)
+            seconds, peak = _usage(member, (own,) if member == proc.pid else (own, root))
             cpu[member] = max(cpu.get(member, 0.0), seconds)
             peaks[member] = max(peaks.get(member, 0), peak)
         time.sleep(0.05)
