@@ -300,17 +300,14 @@ class PeriodFilesStream(DockerHubStream):
     ) -> ArrowLane:
         """One read of a file through the Arrow lane (see :mod:`tap_dockerdvp.arrow_lane`)."""
         return ArrowLane(
-            self.spec,
-            label=reading.label,
-            keys=keys,
-            schema=schema,
-            constants=constants,
-            extra_key=self.extra_key,
-            stats=reading.stats,
-            edges=reading.edges,
-            logger=self.logger,
-            threads=self.tap.reads_on_threads(),
-        )
+            self.spec, keys=keys, schema=schema, constants=constants, extra_key=self.extra_key,
+            threads=self.tap.reads_on_threads(), **self.read_by(reading),
+        )  # fmt: skip
+
+    def read_by(self, reading: Reading) -> dict[str, t.Any]:
+        """What every reader of a file takes from its :class:`Reading`: the file's label, the counts it adds to,
+        the check column's edges, the log."""
+        return {"label": reading.label, "stats": reading.stats, "edges": reading.edges, "logger": self.logger}
 
     def pieces(self, encoding: Encoding, size: int | None, *, gzip: bool = False) -> FileReader:
         """A reader of the file's rows encoded. A large file goes through the Arrow lane when pyarrow is installed
@@ -331,18 +328,9 @@ class PeriodFilesStream(DockerHubStream):
                 return parallel.serial_pieces(self.batches(download, skip, reading), encoding, gzip=gzip)
             executor, workers, spool = pool
             return parallel.ParallelRead(
-                executor,
-                workers,
-                spool=spool,
-                spec=self.spec,
-                label=reading.label,
-                encoding=encoding,
-                gzip=gzip,
-                check_column=self.check_column,
-                logger=self.logger,
-                stats=reading.stats,
-                edges=reading.edges,
-            ).pieces(download, skip=skip)
+                executor, workers, spool=spool, spec=self.spec, encoding=encoding, gzip=gzip,
+                check_column=self.check_column, **self.read_by(reading),
+            ).pieces(download, skip=skip)  # fmt: skip
 
         return read
 
