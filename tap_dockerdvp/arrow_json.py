@@ -76,17 +76,27 @@ class TextPart:
         return pc.take(values, pc.index_in(self.columns[index], value_set=self.typed[index].distinct))
 
 
-_COUNTING: list[pa.Array] = []
+def leading(made: dict[t.Any, pa.Array], key: t.Any, count: int, make: t.Callable[[int], pa.Array]) -> pa.Array:
+    """The first ``count`` values of the array ``made[key]``: a slice of one array made once by ``make(size)``
+    (again when a longer one is asked for), not a new array per chunk."""
+    column = made.get(key)
+    if column is None or len(column) < count:
+        column = made[key] = make(max(count, 1 << 13))
+    return column.slice(0, count)
+
+
+_COUNTING: dict[None, pa.Array] = {}
 
 
 def _counting(count: int) -> pa.Array:
-    """0, 1, ..., count - 1 as int64: a slice of one array made once (and again when a longer one is asked for)."""
+    """0, 1, ..., count - 1 as int64."""
     import pyarrow as pa
 
-    if not _COUNTING or len(_COUNTING[0]) < count:
-        numbers = array.array("q", range(max(count, 1 << 16)))
-        _COUNTING[:] = [pa.Array.from_buffers(pa.int64(), len(numbers), [None, pa.py_buffer(numbers)])]
-    return _COUNTING[0].slice(0, count)
+    def make(size: int) -> pa.Array:
+        numbers = array.array("q", range(size))
+        return pa.Array.from_buffers(pa.int64(), size, [None, pa.py_buffer(numbers)])
+
+    return leading(_COUNTING, None, count, make)
 
 
 class TypedField:
@@ -223,4 +233,4 @@ class ArrowJsonRows:
         return part.take_typed(index, texts)
 
 
-__all__ = ["ArrowJsonRows", "TextPart", "TypedField", "plain_times"]
+__all__ = ["ArrowJsonRows", "TextPart", "TypedField", "leading", "plain_times"]

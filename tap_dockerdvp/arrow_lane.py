@@ -30,7 +30,7 @@ import typing as t
 from collections import deque
 from itertools import chain
 
-from tap_dockerdvp.arrow_json import ArrowJsonRows, TextPart, TypedField, plain_times
+from tap_dockerdvp.arrow_json import ArrowJsonRows, TextPart, TypedField, leading, plain_times
 from tap_dockerdvp.csv_reader import NULL_TOKENS, CsvFormatError, FileLayout, ReadStats, RowBatch, decompressed
 from tap_dockerdvp.encoders import ArrowRows, Encoder, Encoding, Piece, arrow_column, arrow_type, cut
 from tap_dockerdvp.parallel import Edges, LineChunks, header_row, quotes_closed, rest_of_file
@@ -334,15 +334,13 @@ class ArrowLane:
         return pa.Table.from_arrays(arrays, names=list(self.keys))
 
     def _constant(self, key: str, count: int) -> pa.Array:
-        """``count`` rows of a column whose value is the same for every row of the file: a slice of one array made
-        once (again when a longer one is asked for), not a new array per chunk."""
+        """``count`` rows of a column whose value is the same for every row of the file."""
         import pyarrow as pa
 
-        column = self._constants.get(key)
-        if column is None or len(column) < count:
-            scalar = arrow_column([self.constants[key]], self.props[key])[0]
-            column = self._constants[key] = pa.repeat(scalar, max(count, 1 << 13))
-        return column.slice(0, count)
+        def make(size: int) -> pa.Array:
+            return pa.repeat(arrow_column([self.constants[key]], self.props[key])[0], size)
+
+        return leading(self._constants, key, count, make)
 
     def _extra(self, columns: list[pa.Array], count: int) -> pa.Array:
         """The unknown columns as a struct (text, null tokens as null), or nulls when the file has none."""
