@@ -1,6 +1,6 @@
 """The ``tap-dockerdvp`` command and ``python -m tap_dockerdvp``.
 
-Worker processes (see :mod:`tap_dockerdvp.parallel`) import the command's script again as their main module, so
+Worker processes (see :mod:`tap_dockerdvp.files.chunks`) import the command's script again as their main module, so
 the script imports only this module: the tap and the SDK are imported when the command runs, never by a worker
 (they cost a worker about 45 MiB).
 """

@@ -22,15 +22,15 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
-from tap_dockerdvp import __version__, log_levels, parallel, redaction
-from tap_dockerdvp.auth import DockerHubAuthenticator
-from tap_dockerdvp.batch_files import BATCH_CONFIG_SETTING, check_storage, storage_secrets
+from tap_dockerdvp import __version__, log_levels, redaction
 from tap_dockerdvp.cli_inputs import catalog_problem, load_json_object, read_json_object, state_problem
+from tap_dockerdvp.dvp.periods import TIMESPAN_TYPES
+from tap_dockerdvp.dvp.report_views import OTHER, REPORT_SPECS, normalise_type, report_type_of
 from tap_dockerdvp.errors import ONE_LINE_ERRORS, ConfigError, InputFileError, StateError
-from tap_dockerdvp.periods import TIMESPAN_TYPES
-from tap_dockerdvp.progress import RunProgress
-from tap_dockerdvp.report_views import OTHER, REPORT_SPECS, normalise_type, report_type_of
-from tap_dockerdvp.run_state import RunState
+from tap_dockerdvp.files import chunks as parallel
+from tap_dockerdvp.files.batch_files import BATCH_CONFIG_SETTING, check_storage, storage_secrets
+from tap_dockerdvp.files.progress import RunProgress
+from tap_dockerdvp.http.auth import DockerHubAuthenticator
 from tap_dockerdvp.streams.exports import SUMMARY_STREAMS
 from tap_dockerdvp.streams.namespaces import NamespacesStream
 from tap_dockerdvp.streams.pull_events import PullEventsStream
@@ -42,6 +42,7 @@ from tap_dockerdvp.streams.pull_stats import (
 )
 from tap_dockerdvp.streams.reports import DATA_SOURCES, REPORT_STREAMS, ReportsStream, data_sources
 from tap_dockerdvp.streams.repositories import RepositoriesStream
+from tap_dockerdvp.streams.run import RunState
 from tap_dockerdvp.streams.timespans import TimespansStream
 from tap_dockerdvp.streams.whole_tables import WholeTableStream
 

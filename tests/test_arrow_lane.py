@@ -15,11 +15,12 @@ import re
 import pytest
 from test_record_outputs import CASES, CONTEXT, SCHEMA, SPEC
 
-from tap_dockerdvp import arrow_lane, parallel
-from tap_dockerdvp.arrow_lane import ArrowLane
-from tap_dockerdvp.csv_reader import CsvFormatError, ReadStats, TruncatedFileError, read_batches
-from tap_dockerdvp.encoders import ArrowRows, Encoder, Encoding
-from tap_dockerdvp.parallel import Edges
+from tap_dockerdvp.files import chunks as parallel
+from tap_dockerdvp.files.arrow import lane as arrow_lane
+from tap_dockerdvp.files.arrow.lane import ArrowLane
+from tap_dockerdvp.files.chunks import Edges
+from tap_dockerdvp.files.encoders import ArrowRows, Encoder, Encoding
+from tap_dockerdvp.files.reader import CsvFormatError, ReadStats, TruncatedFileError, read_batches
 
 KEYS = tuple(SCHEMA["properties"])
 LOG = logging.getLogger("test-arrow-lane")
@@ -180,7 +181,7 @@ def test_escapes_stay_in_the_arrow_lane(monkeypatch) -> None:
 def test_plain_date_times_are_typed_by_arrow_and_checked(monkeypatch) -> None:
     """Docker's `YYYY-MM-DD HH:MM:SS` timestamps (one per pull, mostly distinct) never go through Python one by one;
     one that is not a real moment sends the chunk to the reader, which names it."""
-    from tap_dockerdvp import csv_reader
+    from tap_dockerdvp.files import reader as csv_reader
 
     parsed = []
     original = csv_reader.PARSERS["date-time"]

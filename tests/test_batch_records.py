@@ -223,7 +223,7 @@ def test_a_parquet_batch_file_holds_more_than_one_row_group(tmp_path: Path) -> N
     """Rows past the first row group go into the same file (the writer's schema is checked for each table)."""
     import pyarrow as pa
 
-    from tap_dockerdvp.batch_files import PARQUET_ROW_GROUP, BatchFiles
+    from tap_dockerdvp.files.batch_files import PARQUET_ROW_GROUP, BatchFiles
 
     config = SimpleNamespace(  # what the SDK's BatchConfig holds
         encoding=SimpleNamespace(format="parquet", compression=None),
@@ -248,7 +248,7 @@ def test_parquet_dictionaries_where_values_repeat_and_statistics_for_numbers(tmp
     """No dictionary for a column of distinct values; min/max statistics for numbers, none for text."""
     import pyarrow as pa
 
-    from tap_dockerdvp.batch_files import BatchFiles
+    from tap_dockerdvp.files.batch_files import BatchFiles
 
     config = SimpleNamespace(
         encoding=SimpleNamespace(format="parquet", compression=None),
@@ -279,7 +279,7 @@ def test_a_failed_parquet_write_is_raised_not_lost(tmp_path: Path, monkeypatch: 
     """Parquet writes run in a thread behind the reader: an error there still ends the file (and the run)."""
     import pyarrow as pa
 
-    from tap_dockerdvp.batch_files import PARQUET_ROW_GROUP, BatchFiles
+    from tap_dockerdvp.files.batch_files import PARQUET_ROW_GROUP, BatchFiles
 
     def full(self: pq.ParquetWriter, table: pa.Table, row_group_size: int | None = None) -> None:
         raise OSError(28, "No space left on device")

@@ -336,7 +336,7 @@ def test_a_local_root_that_cannot_be_written_is_one_line(sim: Any, tmp_path: Pat
 
 def test_storage_params_never_reach_the_logs(s3: MotoServer) -> None:
     """The redactor learns every credential in `storage.params`, however deep."""
-    from tap_dockerdvp.batch_files import storage_secrets
+    from tap_dockerdvp.files.batch_files import storage_secrets
 
     params = {
         "key": "AKIAEXAMPLEKEY",

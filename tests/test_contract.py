@@ -19,9 +19,9 @@ from tap_harness import catalog_selecting, run_tap, run_tap_until_error, tap_con
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
 from dockerdvp_simulator import reports as simreports
+from tap_dockerdvp.dvp.views import KEY_PROPERTIES
 from tap_dockerdvp.errors import NamespaceNotFoundError
 from tap_dockerdvp.streams.period_files import FAST_PATH_ENV
-from tap_dockerdvp.views import KEY_PROPERTIES
 
 END = dt.date(2026, 11, 18)  # a Wednesday: weeks up to the one ending on the 15th are complete
 

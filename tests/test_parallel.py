@@ -14,10 +14,10 @@ import pytest
 
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
-from tap_dockerdvp import parallel
-from tap_dockerdvp.csv_reader import CsvFormatError, ReadStats, TruncatedFileError, read_batches
-from tap_dockerdvp.encoders import Encoding
-from tap_dockerdvp.views import VIEWS
+from tap_dockerdvp.dvp.views import VIEWS
+from tap_dockerdvp.files import chunks as parallel
+from tap_dockerdvp.files.encoders import Encoding
+from tap_dockerdvp.files.reader import CsvFormatError, ReadStats, TruncatedFileError, read_batches
 
 SPEC = VIEWS["raw"]
 KEYS = tuple(SPEC.json_schema()["properties"])
@@ -163,7 +163,7 @@ def test_the_tap_writes_the_same_records_and_batch_files_on_every_core(simulator
 
     from tap_harness import catalog_selecting, run_tap, tap_config
 
-    from tap_dockerdvp import arrow_lane
+    from tap_dockerdvp.files.arrow import lane as arrow_lane
     from tap_dockerdvp.streams import period_files
 
     used = []

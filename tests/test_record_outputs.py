@@ -20,10 +20,10 @@ from tap_harness import catalog_selecting, run_tap, tap_config
 
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
-from tap_dockerdvp.csv_reader import BATCH_ROWS, CsvFormatError, TruncatedFileError, read_batches, records
-from tap_dockerdvp.encoders import JsonRows, RecordMessages, StdoutSink
+from tap_dockerdvp.dvp.views import VIEWS
+from tap_dockerdvp.files.encoders import JsonRows, RecordMessages, StdoutSink
+from tap_dockerdvp.files.reader import BATCH_ROWS, CsvFormatError, TruncatedFileError, read_batches, records
 from tap_dockerdvp.streams.period_files import FAST_PATH_ENV
-from tap_dockerdvp.views import VIEWS
 
 SPEC = VIEWS["raw"]
 END = dt.date(2026, 11, 18)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tap_dockerdvp.views import KEY_PROPERTIES, VIEWS, Column, ViewSpec, normalise_header
+from tap_dockerdvp.dvp.views import KEY_PROPERTIES, VIEWS, Column, ViewSpec, normalise_header
 
 COUNTS = ["unique_ip_count", "pull_by_tag", "pull_by_digest", "version_check"]
 EXPECTED_COLUMNS = {

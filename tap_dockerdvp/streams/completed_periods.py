@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 from typing_extensions import override
 
-from tap_dockerdvp.batch_files import BatchFiles
-from tap_dockerdvp.client import DockerHubStream
-from tap_dockerdvp.periods import to_date
+from tap_dockerdvp.dvp.periods import to_date
+from tap_dockerdvp.files.batch_files import BatchFiles
+from tap_dockerdvp.streams.base import DockerHubStream
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence

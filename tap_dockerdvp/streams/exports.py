@@ -24,13 +24,13 @@ from functools import cached_property
 
 from typing_extensions import override
 
-from tap_dockerdvp.downloads import Download, storage_session
+from tap_dockerdvp.dvp.periods import to_date
+from tap_dockerdvp.dvp.views import KEY_PROPERTIES, VIEWS, ViewSpec
 from tap_dockerdvp.errors import TapError
-from tap_dockerdvp.periods import to_date
+from tap_dockerdvp.http.downloads import Download, storage_session
 from tap_dockerdvp.streams.namespaces import dataset_offering
 from tap_dockerdvp.streams.period_files import Late, PeriodFile, PeriodFilesStream
 from tap_dockerdvp.streams.timespans import TimespansStream
-from tap_dockerdvp.views import KEY_PROPERTIES, VIEWS, ViewSpec
 
 if t.TYPE_CHECKING:
     import datetime as dt

@@ -1,7 +1,7 @@
 """The one base for "the rows of a period's files": export views under `timespans`, reports under `reports`.
 
 For each period its parent emits, a stream lists the period's files, downloads each (retries, Range resume,
-fresh URLs), reads it with the one reader (:mod:`tap_dockerdvp.csv_reader`) and writes its rows in one of three
+fresh URLs), reads it with the one reader (:mod:`tap_dockerdvp.files.reader`) and writes its rows in one of three
 ways, all made from the same row batches:
 
 - **RECORD lines** (the default): the rows' RECORD messages are written to stdout in batches from ``get_records``,
@@ -29,24 +29,24 @@ from functools import cached_property
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
-from tap_dockerdvp import parallel
-from tap_dockerdvp.arrow_lane import ArrowLane, TablePart, has_pyarrow
-from tap_dockerdvp.batch_files import BatchFiles
-from tap_dockerdvp.client import DockerHubStream
-from tap_dockerdvp.csv_reader import CsvFormatError, ReadStats, RowBatch, TruncatedFileError, read_batches, records
-from tap_dockerdvp.downloads import Download, UrlExpiredError, wait_before_retry
-from tap_dockerdvp.encoders import Encoding, Piece, StdoutSink, cut
+from tap_dockerdvp.dvp.periods import utc_today
 from tap_dockerdvp.errors import DownloadError
-from tap_dockerdvp.periods import utc_today
-from tap_dockerdvp.progress import CHECK_EVERY_ROWS, FileProgress
+from tap_dockerdvp.files import chunks as parallel
+from tap_dockerdvp.files.arrow.lane import ArrowLane, TablePart, has_pyarrow
+from tap_dockerdvp.files.batch_files import BatchFiles
+from tap_dockerdvp.files.encoders import Encoding, Piece, StdoutSink, cut
+from tap_dockerdvp.files.progress import CHECK_EVERY_ROWS, FileProgress
+from tap_dockerdvp.files.reader import CsvFormatError, ReadStats, RowBatch, TruncatedFileError, read_batches, records
+from tap_dockerdvp.http.downloads import Download, UrlExpiredError, wait_before_retry
+from tap_dockerdvp.streams.base import DockerHubStream
 
 if t.TYPE_CHECKING:
     import requests
     from singer_sdk import metrics
     from singer_sdk.helpers.types import Context
 
+    from tap_dockerdvp.dvp.views import ViewSpec
     from tap_dockerdvp.streams.completed_periods import CompletedPeriodStream
-    from tap_dockerdvp.views import ViewSpec
 
 #: Set to 0 to send every row through the SDK's record path (for comparisons).
 FAST_PATH_ENV = "TAP_DOCKERDVP_FAST_PATH"
@@ -119,7 +119,8 @@ class PeriodFilesStream(DockerHubStream):
         label: str,
         refresh_url: t.Callable[[], str],
     ) -> Download:
-        """The byte stream of ``file`` with the settings' retries (see :class:`~tap_dockerdvp.downloads.Download`)."""
+        """The byte stream of ``file`` with the settings' retries (see
+        :class:`~tap_dockerdvp.http.downloads.Download`)."""
         return Download(
             session,
             file.url,
@@ -283,7 +284,7 @@ class PeriodFilesStream(DockerHubStream):
         )
 
     def tables(self, keys: tuple[str, ...], schema: t.Mapping[str, t.Any], constants: dict[str, t.Any]) -> FileReader:
-        """A reader of the file's rows as Arrow tables, for parquet (see :mod:`tap_dockerdvp.arrow_lane`)."""
+        """A reader of the file's rows as Arrow tables, for parquet (see :mod:`tap_dockerdvp.files.arrow.lane`)."""
 
         def read(download: Download, skip: int, reading: Reading) -> t.Iterator[TablePart]:
             return self.arrow_lane(reading, keys, constants, schema=schema).tables(download, skip=skip)
@@ -298,7 +299,7 @@ class PeriodFilesStream(DockerHubStream):
         *,
         schema: t.Mapping[str, t.Any] | None = None,
     ) -> ArrowLane:
-        """One read of a file through the Arrow lane (see :mod:`tap_dockerdvp.arrow_lane`)."""
+        """One read of a file through the Arrow lane (see :mod:`tap_dockerdvp.files.arrow.lane`)."""
         return ArrowLane(
             self.spec, keys=keys, schema=schema, constants=constants, extra_key=self.extra_key,
             threads=self.tap.reads_on_threads(), **self.read_by(reading),
@@ -311,8 +312,8 @@ class PeriodFilesStream(DockerHubStream):
 
     def pieces(self, encoding: Encoding, size: int | None, *, gzip: bool = False) -> FileReader:
         """A reader of the file's rows encoded. A large file goes through the Arrow lane when pyarrow is installed
-        (see :mod:`tap_dockerdvp.arrow_json`), else through worker processes on every core (see
-        :mod:`tap_dockerdvp.parallel`); a small one through the reader in this process. The same pieces any way."""
+        (see :mod:`tap_dockerdvp.files.arrow.json_lines`), else through worker processes on every core (see
+        :mod:`tap_dockerdvp.files.chunks`); a small one through the reader in this process. The same pieces any way."""
 
         def read(download: Download, skip: int, reading: Reading) -> t.Iterator[Piece]:
             large = (size or 0) >= parallel.MIN_FILE_BYTES

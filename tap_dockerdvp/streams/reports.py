@@ -24,11 +24,8 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import FatalAPIError
 from typing_extensions import override
 
-from tap_dockerdvp.client import DockerHubStream
-from tap_dockerdvp.downloads import Download, storage_session
-from tap_dockerdvp.errors import DownloadError, TapError
-from tap_dockerdvp.periods import to_date, utc_today
-from tap_dockerdvp.report_views import (
+from tap_dockerdvp.dvp.periods import to_date, utc_today
+from tap_dockerdvp.dvp.report_views import (
     GENERIC_SPEC,
     REPORT_KEY_PROPERTIES,
     REPORT_SPECS,
@@ -37,7 +34,10 @@ from tap_dockerdvp.report_views import (
     period_of,
     report_type_of,
 )
-from tap_dockerdvp.schemas import report_schema
+from tap_dockerdvp.dvp.schemas import report_schema
+from tap_dockerdvp.errors import DownloadError, TapError
+from tap_dockerdvp.http.downloads import Download, storage_session
+from tap_dockerdvp.streams.base import DockerHubStream
 from tap_dockerdvp.streams.completed_periods import CompletedPeriodStream
 from tap_dockerdvp.streams.period_files import FileGone, Late, PeriodFile, PeriodFilesStream
 from tap_dockerdvp.streams.timespans import EXPORTS
@@ -46,8 +46,8 @@ if t.TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context
 
+    from tap_dockerdvp.dvp.views import ViewSpec
     from tap_dockerdvp.streams.completed_periods import PeriodWindow
-    from tap_dockerdvp.views import ViewSpec
 
 PROXYLYTICS = "/api/publisher/proxylytics/v1"
 CATALOGUE = PROXYLYTICS + "/namespaces/{namespace}/reports"

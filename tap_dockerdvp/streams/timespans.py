@@ -8,7 +8,7 @@ import typing as t
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from tap_dockerdvp.periods import SINGULAR, Timespan, utc_today
+from tap_dockerdvp.dvp.periods import SINGULAR, Timespan, utc_today
 from tap_dockerdvp.streams.completed_periods import CompletedPeriodStream
 from tap_dockerdvp.streams.namespaces import offered_timespan_types
 

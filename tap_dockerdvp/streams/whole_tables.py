@@ -21,7 +21,7 @@ from functools import cached_property
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 from typing_extensions import override
 
-from tap_dockerdvp.client import DockerHubStream
+from tap_dockerdvp.streams.base import DockerHubStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context

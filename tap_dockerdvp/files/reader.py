@@ -22,7 +22,7 @@ Rules (each exists only here):
   WARNING per file counts the lines. A leading BOM is dropped.
 * **Header**: a missing or blank header row, an HTML/JSON error page, or (for a view with columns) a header with
   no column of the view raises :class:`CsvFormatError`. Headers are matched in any order after
-  :func:`~tap_dockerdvp.views.normalise_header`, against the view's names and aliases; when two headers mean
+  :func:`~tap_dockerdvp.dvp.views.normalise_header`, against the view's names and aliases; when two headers mean
   the same column the first wins and the others are kept in ``extra_columns``.
 * **Values**: ``""``, ``null``, ``NULL``, ``Null``, ``\N`` and ``\\N`` are null (:data:`NULL_TOKENS`).
   Integers use ``int()`` (``"12.0"`` is accepted; ``"12.5"`` or ``"abc"`` raise :class:`CsvFormatError`, after
@@ -54,8 +54,8 @@ from decimal import Decimal, InvalidOperation
 from itertools import chain, islice, repeat
 from typing import Any, cast
 
-from tap_dockerdvp.readahead import ahead
-from tap_dockerdvp.views import ViewSpec, normalise_header
+from tap_dockerdvp.dvp.views import ViewSpec, normalise_header
+from tap_dockerdvp.files.readahead import ahead
 
 try:  # ISA-L inflates gzip about three times faster than zlib, with zlib's API
     from isal import isal_zlib as _zlib
@@ -678,7 +678,7 @@ def read_batches(
     content and :class:`TruncatedFileError` for an incomplete or damaged file, both possibly after batches were
     yielded: the caller keeps those and reads again with ``skip``.
 
-    A part of a file (see :mod:`tap_dockerdvp.parallel`) is read with the file's ``layout`` (it has no header row)
+    A part of a file (see :mod:`tap_dockerdvp.files.chunks`) is read with the file's ``layout`` (it has no header row)
     and the number of its ``first_row``; ``plain`` says its bytes are decompressed already. With ``stats`` the
     caller gets the counts and says them (:meth:`ReadStats.log`); without, they are logged here.
     """

@@ -3,8 +3,8 @@
 Parsing CSV (``csv.reader``) and building JSON are the cost of a large file, and both run on one core in one
 process. So the tap's process downloads and gunzips the file and cuts its bytes into chunks of whole lines, at a
 line break outside quotes; worker processes read each chunk with the one reader
-(:func:`~tap_dockerdvp.csv_reader.read_batches`, given the file's header and the chunk's first row number) and
-encode its rows (:class:`~tap_dockerdvp.encoders.Encoder`: RECORD messages, or JSON lines compressed as one gzip
+(:func:`~tap_dockerdvp.files.reader.read_batches`, given the file's header and the chunk's first row number) and
+encode its rows (:class:`~tap_dockerdvp.files.encoders.Encoder`: RECORD messages, or JSON lines compressed as one gzip
 member per batch-file segment); the tap's process writes the results in the file's order, so the output is
 exactly what the serial reader gives.
 
@@ -28,7 +28,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from itertools import chain
 
-from tap_dockerdvp.csv_reader import (
+from tap_dockerdvp.files.encoders import Encoder, Encoding, Piece
+from tap_dockerdvp.files.readahead import ahead
+from tap_dockerdvp.files.reader import (
     CsvFormatError,
     FileLayout,
     ReadStats,
@@ -37,13 +39,11 @@ from tap_dockerdvp.csv_reader import (
     decompressed,
     read_batches,
 )
-from tap_dockerdvp.encoders import Encoder, Encoding, Piece
-from tap_dockerdvp.readahead import ahead
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-    from tap_dockerdvp.views import ViewSpec
+    from tap_dockerdvp.dvp.views import ViewSpec
 
 #: Decompressed bytes per chunk (at least; a chunk ends with the block that reaches it, about 1 MiB): enough to keep
 #: a worker busy for 20 ms, little enough that a worker stays near 30 MiB.

@@ -113,8 +113,8 @@ class ViewSpec:
         return self.header_map().get(normalise_header(header))
 
     def json_schema(self) -> dict[str, Any]:
-        """The schema of the stream of an export view (see :mod:`tap_dockerdvp.schemas`)."""
-        from tap_dockerdvp.schemas import export_schema
+        """The schema of the stream of an export view (see :mod:`tap_dockerdvp.dvp.schemas`)."""
+        from tap_dockerdvp.dvp.schemas import export_schema
 
         return export_schema(self)
 

@@ -18,8 +18,6 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
-from tap_dockerdvp import retries
-from tap_dockerdvp.batch_files import BatchFiles, BatchShape
 from tap_dockerdvp.errors import (
     ONE_LINE_ERRORS,
     RetriesExhaustedError,
@@ -27,13 +25,15 @@ from tap_dockerdvp.errors import (
     WrongServiceError,
     error_detail,
 )
-from tap_dockerdvp.progress import RowCounter
-from tap_dockerdvp.responses import is_html, is_json, kind_of
+from tap_dockerdvp.files.batch_files import BatchFiles, BatchShape
+from tap_dockerdvp.files.progress import RowCounter
+from tap_dockerdvp.http import retries
+from tap_dockerdvp.http.responses import is_html, is_json, kind_of
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
-    from tap_dockerdvp.auth import DockerHubAuthenticator
+    from tap_dockerdvp.http.auth import DockerHubAuthenticator
     from tap_dockerdvp.tap import TapDockerDVP
 
 _F = t.TypeVar("_F", bound=t.Callable[..., requests.Response])
@@ -280,7 +280,7 @@ class DockerHubStream(RESTStream):
     @override
     def get_batches(self, batch_config: t.Any, context: Context | None = None) -> t.Iterable[tuple[t.Any, list[str]]]:
         """The records of an API stream (namespaces, repositories, pull statistics) as batch files, written like the
-        file-backed streams' (:class:`~tap_dockerdvp.batch_files.BatchFiles`): the SDK's batcher types parquet
+        file-backed streams' (:class:`~tap_dockerdvp.files.batch_files.BatchFiles`): the SDK's batcher types parquet
         columns from the values (an empty ``extra_fields`` object cannot be written) and applies no stream map or
         flattening, although the SCHEMA it sends is the mapped one. Period streams override this again."""
         shape = self.batch_shape()

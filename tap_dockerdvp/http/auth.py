@@ -19,8 +19,8 @@ from singer_sdk.authenticators import APIAuthenticatorBase
 from typing_extensions import override
 
 from tap_dockerdvp.errors import AuthenticationError, UnreachableError, WrongServiceError, error_detail
-from tap_dockerdvp.responses import is_html
-from tap_dockerdvp.retries import (
+from tap_dockerdvp.http.responses import is_html
+from tap_dockerdvp.http.retries import (
     RETRIABLE_EXCEPTIONS,
     RETRY_MESSAGE,
     connect_failure,
@@ -28,7 +28,7 @@ from tap_dockerdvp.retries import (
     is_retriable_status,
     wait_generator,
 )
-from tap_dockerdvp.totp import InvalidTotpSecret, totp_code
+from tap_dockerdvp.http.totp import InvalidTotpSecret, totp_code
 
 # Refresh this long before `exp`, so a request (or a resumed download) never starts with a dying token.
 REFRESH_MARGIN_SECONDS = 60

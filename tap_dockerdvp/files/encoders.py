@@ -1,4 +1,4 @@
-r"""What the tap makes of a :class:`~tap_dockerdvp.csv_reader.RowBatch`: JSON text and Arrow tables.
+r"""What the tap makes of a :class:`~tap_dockerdvp.files.reader.RowBatch`: JSON text and Arrow tables.
 
 A row's JSON text is built column by column, without a dict per row: for each key, in the stream's schema
 order, either a constant (the key, a context field) or a column of value pieces, then one ``str.join`` per row.
@@ -25,7 +25,7 @@ from json.encoder import encode_basestring_ascii  # the C version when available
 
 from typing_extensions import Self
 
-from tap_dockerdvp.csv_reader import NULL_TOKENS, RowBatch
+from tap_dockerdvp.files.reader import NULL_TOKENS, RowBatch
 
 if t.TYPE_CHECKING:
     import pyarrow as pa
@@ -176,7 +176,7 @@ class JsonRows:
 @dataclass(frozen=True)
 class Encoding:
     """What to make of a file's rows: RECORD messages (``record``) or plain JSON lines (``jsonl``). It travels to
-    worker processes (see :mod:`tap_dockerdvp.parallel`), so it is plain data."""
+    worker processes (see :mod:`tap_dockerdvp.files.chunks`), so it is plain data."""
 
     kind: str  # "record" | "jsonl"
     keys: tuple[str, ...]  # the properties each row carries, in order

@@ -1,19 +1,17 @@
-r"""The reader's Arrow lane, for large files when pyarrow is installed: pyarrow's C++ CSV parser splits the lines,
-the reader's rules decide what the fields are.
+r"""The Arrow lane: pyarrow's C++ CSV parser splits the lines, the reader's rules decide what the fields are.
 
-Building Python strings per value costs more than parsing the CSV. So (pyarrow installed, the ``parquet`` extra) a
-large file is cut into chunks of whole lines as for the worker processes (:mod:`tap_dockerdvp.parallel`), and each
-chunk is split into text columns by ``pyarrow.csv``, in a thread one chunk ahead of the encoding. The rules stay
-those of :mod:`tap_dockerdvp.csv_reader`: the header is read by the same
-:class:`~tap_dockerdvp.csv_reader.FileLayout`, null tokens are the same :data:`~tap_dockerdvp.csv_reader.NULL_TOKENS`,
-rows are numbered the same way (blank lines not counted), and typed values come from the reader's own parsers, once
-per distinct value (Arrow only finds the distinct values and puts the results in place). Any chunk with something
-else in it - a ragged row, bytes that are not UTF-8, a bad value, quotes open at its end - is read by the reader
-itself (:func:`~tap_dockerdvp.csv_reader.read_batches`), which also raises its errors, after the same rows.
+Building Python strings per value costs more than parsing the CSV. So, with pyarrow installed, a file is cut into
+chunks of whole lines (:mod:`tap_dockerdvp.files.chunks`) and each chunk is split into text columns by
+``pyarrow.csv``, in a thread one chunk ahead of the encoding. The rules stay those of
+:mod:`tap_dockerdvp.files.reader`: the header is read by the same ``FileLayout``, null tokens are the same
+``NULL_TOKENS``, rows are numbered the same way (blank lines not counted), and typed values come from the reader's
+own parsers, once per distinct value (Arrow only finds the distinct values and puts the results in place). Any
+chunk with something else in it - a ragged row, bytes that are not UTF-8, a bad value, quotes open at its end - is
+read by the reader itself (``read_batches``), which also raises its errors, after the same rows.
 
-The columns become parquet tables (:meth:`ArrowLane.tables`) or RECORD and JSONL lines
-(:meth:`ArrowLane.pieces`, built in C++ by :mod:`tap_dockerdvp.arrow_json`): exactly the rows and bytes the reader
-and its encoder give.
+The columns become parquet tables (:meth:`ArrowLane.tables`) or RECORD and JSONL lines (:meth:`ArrowLane.pieces`,
+built in C++ by :mod:`tap_dockerdvp.files.arrow.json_lines`): exactly the rows and bytes the reader and its
+encoder give.
 """
 
 from __future__ import annotations
@@ -30,18 +28,18 @@ import typing as t
 from collections import deque
 from itertools import chain
 
-from tap_dockerdvp.arrow_json import ArrowJsonRows, TextPart, TypedField, leading, plain_times
-from tap_dockerdvp.csv_reader import NULL_TOKENS, CsvFormatError, FileLayout, ReadStats, RowBatch, decompressed
-from tap_dockerdvp.encoders import ArrowRows, Encoder, Encoding, Piece, arrow_column, arrow_type, cut
-from tap_dockerdvp.parallel import Edges, LineChunks, header_row, quotes_closed, rest_of_file
-from tap_dockerdvp.readahead import ahead
+from tap_dockerdvp.files.arrow.json_lines import ArrowJsonRows, TextPart, TypedField, leading, plain_times
+from tap_dockerdvp.files.chunks import Edges, LineChunks, header_row, quotes_closed, rest_of_file
+from tap_dockerdvp.files.encoders import ArrowRows, Encoder, Encoding, Piece, arrow_column, arrow_type, cut
+from tap_dockerdvp.files.readahead import ahead
+from tap_dockerdvp.files.reader import NULL_TOKENS, CsvFormatError, FileLayout, ReadStats, RowBatch, decompressed
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
     import pyarrow as pa
 
-    from tap_dockerdvp.views import ViewSpec
+    from tap_dockerdvp.dvp.views import ViewSpec
 
 
 # jemalloc for every Arrow buffer, the C++ library's own included, where pyarrow's wheels have it (Linux x86_64; a
@@ -176,7 +174,8 @@ class ArrowLane:
 
     def pieces(self, chunks: Iterable[bytes], encoding: Encoding, *, skip: int = 0) -> Iterator[Piece]:
         """The file's rows after ``skip`` encoded as ``encoding`` says (the same pieces as the reader's
-        :class:`~tap_dockerdvp.encoders.Encoder`), in order; raises what the reader raises, after the same rows."""
+        :class:`~tap_dockerdvp.files.encoders.Encoder`), in order; raises what the reader raises, after the same
+        rows."""
         encoder = Encoder(encoding)
         lines = ArrowJsonRows(encoding.keys, extra_key=encoding.extra_key)
         for part in self._parts(chunks, skip):

@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from tap_dockerdvp import retries
-from tap_dockerdvp.csv_reader import TruncatedFileError
 from tap_dockerdvp.errors import DownloadError
+from tap_dockerdvp.files.reader import TruncatedFileError
+from tap_dockerdvp.http import retries
 
 CHUNK_SIZE = 1 << 20
 

@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover - a platform without an isal wheel
 if t.TYPE_CHECKING:
     import pyarrow as pa
 
-    from tap_dockerdvp.encoders import Piece
+    from tap_dockerdvp.files.encoders import Piece
 
 FORMATS = ("jsonl", "parquet")
 #: Rows per parquet row group: the writer holds them about twice (rows coming in, rows being written), which
@@ -416,10 +416,10 @@ class BatchFiles:
         ``source_rows``: the source file's rows they come from, when a map dropped some (what a re-read skips)."""
         count = len(rows) if source_rows is None else source_rows
         if self.format == "jsonl":
-            from tap_dockerdvp.encoders import dumps
+            from tap_dockerdvp.files.encoders import dumps
 
             return self.add_text("".join(dumps(row) + "\n" for row in rows), count)
-        from tap_dockerdvp.encoders import ArrowRows
+        from tap_dockerdvp.files.encoders import ArrowRows
 
         return self.add_table(ArrowRows(keys, schema).from_records(rows), rows=count)
 
