@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
 import datetime as dt
 import io
 import logging
-import shutil
 import sys
 import typing as t
 from collections.abc import Callable, Iterator
@@ -27,7 +25,6 @@ from tap_dockerdvp.cli_inputs import catalog_problem, load_json_object, read_jso
 from tap_dockerdvp.dvp.periods import TIMESPAN_TYPES
 from tap_dockerdvp.dvp.report_views import OTHER, REPORT_SPECS, normalise_type, report_type_of
 from tap_dockerdvp.errors import ONE_LINE_ERRORS, ConfigError, InputFileError, StateError
-from tap_dockerdvp.files import chunks as parallel
 from tap_dockerdvp.files.batch_files import BATCH_CONFIG_SETTING, check_storage, storage_secrets
 from tap_dockerdvp.files.progress import RunProgress
 from tap_dockerdvp.http.auth import DockerHubAuthenticator
@@ -204,16 +201,6 @@ class TapDockerDVP(Tap):
             description="First exponential-backoff wait in seconds (doubles per retry, with jitter, up to 5 min)",
         ),
         th.Property(
-            "parallel_workers",
-            th.IntegerType,
-            default=0,
-            title="Parallel workers",
-            description="How large files (8 MB and more, compressed) use the CPUs. With pyarrow installed (the "
-            "parquet extra) Arrow's C++ parser reads them in the tap's process, a thread parsing ahead: 1 turns the "
-            "threads off. Without pyarrow, worker processes parse and encode them besides the tap's own: 0 (the "
-            "default) starts one per CPU, at most 4; 1 reads every file in the tap's process",
-        ),
-        th.Property(
             "late_data_grace_days",
             th.IntegerType,
             default=14,
@@ -359,30 +346,8 @@ class TapDockerDVP(Tap):
         for stream in self.streams.values():
             if isinstance(stream, WholeTableStream) and stream.announces_versions:
                 stream.prefetch()
-        try:
-            super().sync_all()
-        finally:
-            if self.run.pool is not None:
-                self.run.pool.shutdown(cancel_futures=True)
-                self.run.pool = None
-                shutil.rmtree(self.run.spool, ignore_errors=True)
+        super().sync_all()
         self.progress.run_done()
-
-    def worker_pool(self) -> tuple[cf.ProcessPoolExecutor, int, str] | None:
-        """The worker processes that read large files (`parallel_workers`) and their spool directory, started once
-        per run; None if off."""
-        workers = parallel.worker_count(int(self.config["parallel_workers"]))
-        if not workers:
-            return None
-        if self.run.pool is None:
-            self.run.pool = parallel.start_pool(workers)
-            self.run.spool = parallel.spool_directory()
-            self.logger.debug("Started %d worker processes to read large files", workers)
-        return self.run.pool, workers, self.run.spool
-
-    def reads_on_threads(self) -> bool:
-        """Whether the Arrow lane may use threads (Arrow's parser, gzip): not with `parallel_workers: 1`."""
-        return int(self.config["parallel_workers"]) != 1
 
     def namespace_metadata(self) -> dict[str, dict[str, t.Any]]:
         """NamespaceMetadata of every namespace this run extracts, resolved once (see `NamespacesStream`)."""
@@ -493,8 +458,6 @@ class TapDockerDVP(Tap):
                 )
         if int(config["max_retries"]) < 0 or int(config["request_timeout"]) <= 0:
             raise ConfigError("settings `max_retries` must be >= 0 and `request_timeout` > 0")
-        if int(config["parallel_workers"]) < 0:
-            raise ConfigError(f"setting `parallel_workers` must be >= 0, got {config['parallel_workers']!r}")
         if int(config.get("lookback_timespans") or 0) < 0:
             raise ConfigError(f"setting `lookback_timespans` must be >= 0, got {config['lookback_timespans']!r}")
         if int(config["late_data_grace_days"]) < 0:

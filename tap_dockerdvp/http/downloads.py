@@ -15,8 +15,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from tap_dockerdvp.errors import DownloadError
-from tap_dockerdvp.files.reader import TruncatedFileError
+from tap_dockerdvp.errors import DownloadError, TruncatedFileError
 from tap_dockerdvp.http import retries
 
 CHUNK_SIZE = 1 << 20

@@ -10,8 +10,6 @@ import typing as t
 from dataclasses import dataclass, field
 
 if t.TYPE_CHECKING:
-    import concurrent.futures as cf
-
     from tap_dockerdvp.streams.reports import Catalogue
 
 
@@ -29,9 +27,6 @@ class RunState:
     view_paths: dict[str, str] = field(default_factory=dict)
     #: state partition → why its bookmark stops before a period this run (a late file)
     held_back: dict[tuple[tuple[str, str], ...], str] = field(default_factory=dict)
-    #: the worker processes that read large files (`parallel_workers`), once started
-    pool: cf.ProcessPoolExecutor | None = None
-    spool: str = ""  # their spool directory
     #: child streams whose "Beginning sync" was logged at INFO (later ones go to DEBUG)
     announced: set[str] = field(default_factory=set)
     _logged: set[tuple[t.Any, ...]] = field(default_factory=set)
