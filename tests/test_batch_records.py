@@ -22,11 +22,11 @@ from types import SimpleNamespace
 
 import pytest
 from cli_support import CliRun
-from tap_harness import TapOutput, run_tap, tap_config
+from tap_harness import VERSIONED_STREAMS, TapOutput, run_tap, tap_config
 
 from dockerdvp_simulator import SimConfig
 
-pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow is in the dev extra (tap-dockerdvp[parquet])")
+pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow is in the dev extra (tap-dockerdvp[arrow])")
 
 END = dt.date(2026, 11, 18)
 BATCH_SIZE = 250
@@ -117,7 +117,7 @@ def test_batch_files_hold_the_records_of_the_record_messages(served, tmp_path: P
     assert all(r["values"] for r in expected["report_other"])
 
     batch_run = run_tap({**config, "batch_config": batch_config(tmp_path, fmt)})
-    assert not batch_run.records, "BATCH mode wrote RECORD messages"
+    assert batch_run.versioned_records_only(), "BATCH mode wrote RECORD messages of a stream without versions"
     batches = [m for m in batch_run.messages if m["type"] == "BATCH"]
     files_of: Counter[str] = Counter()
     got: dict[str, list[dict]] = {}
@@ -129,6 +129,8 @@ def test_batch_files_hold_the_records_of_the_record_messages(served, tmp_path: P
             assert 0 < len(rows) <= BATCH_SIZE, f"{url}: {len(rows)} rows (batch_size {BATCH_SIZE})"
             files_of[message["stream"]] += 1
             got.setdefault(message["stream"], []).extend(rows)
+    assert not set(got) & VERSIONED_STREAMS
+    got.update(batch_run.records)
     assert set(got) == set(expected)
     assert files_of["pull_events"] >= 4, files_of  # 2 namespaces x 2 source files of 300 rows: 250 + 50 each
 
@@ -160,6 +162,8 @@ def test_flattened_batch_files_declare_every_key_and_keep_the_unknown_values(ser
     for message in (m for m in out.messages if m["type"] == "BATCH"):
         for url in message["manifest"]:
             got.setdefault(message["stream"], []).extend(read_batch_file(url, fmt))
+    assert not set(got) & VERSIONED_STREAMS and out.versioned_records_only()
+    got.update(out.records)  # flattened by the SDK, as RECORD messages
     assert got.keys() == record_run.records.keys()
     for stream, rows in got.items():
         declared = set(schemas[stream]["schema"]["properties"])
@@ -213,7 +217,7 @@ def test_parquet_without_pyarrow_stops_in_one_line_naming_the_extra(served, tmp_
         [sys.executable, "-c", HIDE_PYARROW, *args], capture_output=True, text=True, timeout=60, check=False
     )
     run = CliRun(args, proc.returncode, proc.stdout, proc.stderr, 0.0)
-    line = run.assert_fails_in_one_line("batch_config.encoding.format", "pip install 'tap-dockerdvp[parquet]'")
+    line = run.assert_fails_in_one_line("batch_config.encoding.format", "pip install 'tap-dockerdvp[arrow]'")
     assert line.startswith("setting `batch_config.encoding.format` is parquet, which needs pyarrow"), line
     assert not (tmp_path / "files").exists() or not any((tmp_path / "files").iterdir())
     assert '"type":"BATCH"' not in proc.stdout.replace(" ", "")

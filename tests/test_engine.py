@@ -19,9 +19,10 @@ from tap_dockerdvp.dvp.views import VIEWS
 from tap_dockerdvp.files import chunks, engine
 from tap_dockerdvp.files.encoders import Output
 from tap_dockerdvp.files.reader import CsvFormatError, Reading, TruncatedFileError
+from tap_dockerdvp.streams.schemas import export_schema
 
 SPEC = VIEWS["raw"]
-KEYS = tuple(SPEC.json_schema()["properties"])
+KEYS = tuple(export_schema(SPEC)["properties"])
 CONSTANTS = (("namespace", "acme"), ("timespan_type", "weeks"), ("year", 2026), ("timespan", 46),
              ("timespan_start", "2026-11-09T00:00:00Z"), ("timespan_end", "2026-11-15T00:00:00Z"),
              ("file_index", 0))  # fmt: skip

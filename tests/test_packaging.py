@@ -115,7 +115,7 @@ def test_pip_install_gives_a_working_tap_dockerdvp(wheel: Path, tmp_path: Path, 
         [venv / "bin" / "tap-dockerdvp", *args], capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path
     )
     CliRun(args, proc.returncode, proc.stdout, proc.stderr, 0.0).assert_fails_in_one_line(
-        "batch_config.encoding.format", "pip install 'tap-dockerdvp[parquet]'"
+        "batch_config.encoding.format", "pip install 'tap-dockerdvp[arrow]'"
     )
 
 

@@ -24,10 +24,11 @@ from tap_dockerdvp.dvp.views import VIEWS
 from tap_dockerdvp.files.encoders import JsonRows, RecordMessages, StdoutSink
 from tap_dockerdvp.files.reader import BATCH_ROWS, CsvFormatError, TruncatedFileError, read_batches, records
 from tap_dockerdvp.streams.period_files import PeriodFilesStream
+from tap_dockerdvp.streams.schemas import export_schema
 
 SPEC = VIEWS["raw"]
 END = dt.date(2026, 11, 18)
-SCHEMA = SPEC.json_schema()
+SCHEMA = export_schema(SPEC)
 CONTEXT = {
     "file_index": 0,
     "namespace": "acme",

@@ -25,8 +25,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from singer_sdk import typing as th
-
 from tap_dockerdvp.errors import ConfigError
 from tap_dockerdvp.files.compression import gzip_member
 from tap_dockerdvp.files.encoders import Piece, cut, dumps
@@ -41,7 +39,7 @@ FORMATS = ("jsonl", "parquet")
 #: sets parquet's peak memory. 8,192 wide rows (about 5 MiB) keep the tap's peak RSS under 150 MiB, no slower than
 #: 16,384 (measured), and the file a few percent larger.
 PARQUET_ROW_GROUP = 1 << 13
-PARQUET_EXTRA = "tap-dockerdvp[parquet]"
+PARQUET_EXTRA = "tap-dockerdvp[arrow]"
 # fsspec protocols whose filesystem package one of the tap's extras installs
 PROTOCOL_EXTRAS = {"s3": "tap-dockerdvp[s3]", "s3a": "tap-dockerdvp[s3]"}
 LOCAL_PROTOCOLS = ("", "file", "local")
@@ -50,74 +48,6 @@ PARAMS_SETTING = "batch_config.storage.params"
 # keys of `storage.params` (at any depth) whose values are credentials: kept out of logs and errors
 _SECRET_KEY = re.compile(r"(?i)secret|token|password|passwd|key|credential|sas|connection_string|signature")
 _PUBLIC_KEY = re.compile(r"(?i)^(endpoint_url|endpoint|region_name|region|client_kwargs|config_kwargs)$")
-
-# The tap declares `batch_config` itself (the SDK adds its own only when a tap has none): `storage.params` and
-# `batch_size`, which the SDK reads but does not declare, become settings Meltano and the Hub know.
-BATCH_CONFIG_SETTING = th.Property(
-    "batch_config",
-    th.ObjectType(
-        th.Property(
-            "encoding",
-            th.ObjectType(
-                th.Property(
-                    "format",
-                    th.StringType(allowed_values=list(FORMATS)),
-                    required=True,
-                    title="Batch encoding format",
-                    description="Format of the BATCH files: `jsonl` or `parquet` (parquet needs the `parquet` extra)",
-                ),
-                th.Property(
-                    "compression",
-                    th.StringType(allowed_values=["gzip", "none"]),
-                    title="Batch compression",
-                    description="Compression of the BATCH files: `gzip` or `none` (parquet: `none` means snappy)",
-                ),
-            ),
-            required=True,
-            title="Batch encoding",
-            description="Format and compression of the BATCH files",
-        ),
-        th.Property(
-            "storage",
-            th.ObjectType(
-                th.Property(
-                    "root",
-                    th.StringType,
-                    required=True,
-                    title="Batch storage root",
-                    description="Where BATCH files are written: an fsspec URL such as file:///data/batches or "
-                    "s3://bucket/prefix (S3 needs the `s3` extra)",
-                ),
-                th.Property(
-                    "prefix",
-                    th.StringType,
-                    title="Batch file name prefix",
-                    description="Prefix of every BATCH file name under the root",
-                ),
-                th.Property(
-                    "params",
-                    th.ObjectType(additional_properties=th.AnyType()),
-                    secret=True,
-                    title="Batch storage parameters",
-                    description="Options of the root's fsspec filesystem; for S3 (s3fs): `key`, `secret`, `token`, "
-                    "`endpoint_url`, `client_kwargs` (e.g. `region_name`). Without credentials the storage's own "
-                    "chain applies (AWS_* environment variables, profiles, instance roles)",
-                ),
-            ),
-            required=True,
-            title="Batch storage",
-            description="Where the BATCH files go",
-        ),
-        th.Property(
-            "batch_size",
-            th.IntegerType,
-            title="Batch size",
-            description="Rows per BATCH file at most (default 10000)",
-        ),
-    ),
-    title="Batch configuration",
-    description="Write BATCH files (jsonl or parquet, on local or object storage) instead of RECORD messages",
-)
 
 
 def require_pyarrow() -> None:

@@ -6,14 +6,10 @@ README's *Logging* section lists what each level shows.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 import typing as t
 from collections import Counter
-
-from singer_sdk import metrics
-from typing_extensions import override
 
 # Rows between two looks at the clock while a file streams: cheap enough for the hot loop.
 CHECK_EVERY_ROWS = 1 << 14
@@ -144,17 +140,3 @@ class RunProgress:
     def run_done(self) -> None:
         for line in self.summary_lines():
             self.logger.info("%s", line)
-
-
-class RowCounter(metrics.Counter):
-    """A stream's record counter (it writes the SDK's `record_count` METRIC lines) that also adds every row to
-    the run's rows per stream."""
-
-    def __init__(self, counter: metrics.Counter, progress: RunProgress, stream: str) -> None:
-        super().__init__(counter.metric, dict(counter.tags), counter.log_interval)
-        self._add = functools.partial(progress.add_rows, stream)
-
-    @override
-    def increment(self, value: int = 1) -> None:
-        self._add(value)
-        super().increment(value)

@@ -143,7 +143,9 @@ class CompletedPeriodStream(DockerHubStream):
     @override
     def get_replication_key_signpost(self, context: Context | None = None) -> None:
         # The SDK caps a date-time bookmark at the sync's start time; a period is listed only once complete, so
-        # its start is always in the past: nothing to cap, and no signpost left in the state.
+        # its start is always in the past: nothing to cap, and no signpost left in the state. The run's checks
+        # still come first (see DockerHubStream).
+        self.tap.preflight()
         return None
 
     def period_start(self, record: dict) -> dt.date:

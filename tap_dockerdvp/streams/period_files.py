@@ -132,12 +132,7 @@ class PeriodFilesStream(DockerHubStream):
     def check_edges(self, context: Context, values: list[t.Any]) -> None:
         """Called after each file with the first and last value of :attr:`check_column` (none if it lacks it)."""
 
-    # -- schema, keys and outputs ---------------------------------------------------------------------
-    @cached_property
-    @override
-    def schema(self) -> dict:
-        return self.spec.json_schema()
-
+    # -- keys and outputs -----------------------------------------------------------------------------
     @cached_property
     def property_order(self) -> tuple[str, ...]:
         """Every property, in schema order: the order of each row's keys."""

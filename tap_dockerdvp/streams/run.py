@@ -1,16 +1,56 @@
-"""What one run learns once and every stream shares: ``tap.run``, typed.
+"""What a run shares between its streams: ``tap.run`` (what it learns once), and what streams use of the tap.
 
-Streams never stash run-wide values on the tap object; they read and write these fields.
+Streams never stash run-wide values on the tap object; they read and write these fields. They reach the tap through
+:class:`RunningTap`, so no stream module imports the tap's own (``tap.py`` sits above the streams).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import typing as t
 from dataclasses import dataclass, field
 
+from singer_sdk import metrics
+from typing_extensions import override
+
 if t.TYPE_CHECKING:
-    from tap_dockerdvp.streams.reports import Catalogue
+    from singer_sdk import Stream
+
+    from tap_dockerdvp.dvp.catalogue import Catalogue
+    from tap_dockerdvp.files.progress import RunProgress
+    from tap_dockerdvp.http.auth import DockerHubAuthenticator
+    from tap_dockerdvp.http.urls import Urls
+
+
+class RunningTap(t.Protocol):
+    """The tap as its streams see it (``DockerHubStream.tap``): ``tap.py``'s ``TapDockerDVP`` is one."""
+
+    run: RunState
+    progress: RunProgress
+    urls: Urls
+    logger: logging.Logger
+
+    @property
+    def config(self) -> t.Mapping[str, t.Any]: ...
+
+    @property
+    def streams(self) -> t.Mapping[str, Stream]: ...
+
+    @property
+    def authenticator(self) -> DockerHubAuthenticator: ...
+
+    def namespace_metadata(self) -> dict[str, dict[str, t.Any]]:
+        """NamespaceMetadata of every namespace this run extracts, resolved once."""
+        ...
+
+    def sources_for(self, namespace: str) -> frozenset[str]:
+        """The data planes read for ``namespace`` this run (`export`, `reports`), decided once."""
+        ...
+
+    def preflight(self) -> None:
+        """Checks made once, before the run writes any row (the BATCH storage, the namespaces)."""
+        ...
 
 
 @dataclass
@@ -27,6 +67,8 @@ class RunState:
     view_paths: dict[str, str] = field(default_factory=dict)
     #: state partition → why its bookmark stops before a period this run (a late file)
     held_back: dict[tuple[tuple[str, str], ...], str] = field(default_factory=dict)
+    #: whether `RunningTap.preflight` ran
+    preflown: bool = False
     #: child streams whose "Beginning sync" was logged at INFO (later ones go to DEBUG)
     announced: set[str] = field(default_factory=set)
     _logged: set[tuple[t.Any, ...]] = field(default_factory=set)
@@ -43,3 +85,17 @@ class RunState:
         if key not in self._logged:
             self._logged.add(key)
             logger.log(level, message, *args)
+
+
+class RowCounter(metrics.Counter):
+    """A stream's record counter (it writes the SDK's `record_count` METRIC lines) that also adds every row to
+    the run's rows per stream."""
+
+    def __init__(self, counter: metrics.Counter, progress: RunProgress, stream: str) -> None:
+        super().__init__(counter.metric, dict(counter.tags), counter.log_interval)
+        self._add = functools.partial(progress.add_rows, stream)
+
+    @override
+    def increment(self, value: int = 1) -> None:
+        self._add(value)
+        super().increment(value)
