@@ -13,7 +13,6 @@ from dockerdvp_simulator import Simulator
 from dockerdvp_simulator.catalog import select_only
 from tap_dockerdvp.tap import TapDockerDVP
 
-
 #: The full-table streams that announce a table version: in BATCH mode they still send RECORD messages, which carry
 #: the version a target deletes older rows by.
 VERSIONED_STREAMS = frozenset({"namespaces", "repositories", "namespace_pull_stats", "repository_pull_stats"})
