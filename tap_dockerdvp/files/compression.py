@@ -1,16 +1,13 @@
 """gzip in and out, with ISA-L where it has a wheel (three to four times faster than zlib, the same bytes).
 
 In: a file that starts with the gzip magic is inflated member after member (zero padding between or after members
-is ignored); damage raises :class:`~tap_dockerdvp.errors.TruncatedFileError`, so the file is read again. Out: each
-piece of JSON lines becomes one gzip member at a fast level (a file of members end to end is one gzip file),
-compressed by a thread while the next piece is made (ISA-L and zlib release the GIL).
+is ignored); damage raises :class:`~tap_dockerdvp.errors.TruncatedFileError`, so the file is read again. Out: a
+piece of JSON lines becomes one gzip member at a fast level (a file of members end to end is one gzip file).
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import typing as t
-from collections import deque
 
 from tap_dockerdvp.errors import TruncatedFileError
 from tap_dockerdvp.files import chunks
@@ -22,8 +19,6 @@ except ImportError:  # pragma: no cover - a platform without an isal wheel
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
-
-    from tap_dockerdvp.files.encoders import Piece
 
 GZIP_MAGIC = b"\x1f\x8b"
 #: Level 1: the target decompresses once; a higher level costs the tap several times the CPU for a few % of size.
@@ -101,27 +96,3 @@ def gzip_member(data: bytes | memoryview) -> bytes:
     """``data`` as one gzip member."""
     compressor = _zlib.compressobj(LEVEL, _zlib.DEFLATED, 31)
     return compressor.compress(data) + compressor.flush()
-
-
-def compressed(pieces: Iterable[Piece], depth: int = 2) -> Iterator[Piece]:
-    """Each piece as one gzip member, compressed by a thread while the next pieces are made; in order, at most
-    ``depth`` pieces waiting. An error of ``pieces`` comes after the pieces made before it, as without the thread."""
-    from tap_dockerdvp.files.encoders import Piece
-
-    def member(piece: Piece) -> Piece:
-        return Piece(gzip_member(piece.data), piece.first_row, piece.count, gzip=True)
-
-    with cf.ThreadPoolExecutor(1, thread_name_prefix="tap-dockerdvp-gzip") as pool:
-        pending: deque[cf.Future[Piece]] = deque()
-        try:
-            try:
-                for piece in pieces:
-                    pending.append(pool.submit(member, piece))
-                    if len(pending) > depth:
-                        yield pending.popleft().result()
-            finally:  # the source is done, or raised: what it made before goes out first
-                while pending:
-                    yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()

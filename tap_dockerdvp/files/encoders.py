@@ -15,9 +15,11 @@ equal by the tests of the Arrow lane); parquet tables are :mod:`tap_dockerdvp.fi
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import json
 import sys
 import typing as t
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -26,6 +28,7 @@ from json.encoder import encode_basestring_ascii  # the C version when available
 
 from typing_extensions import Self
 
+from tap_dockerdvp.files.compression import gzip_member
 from tap_dockerdvp.files.reader import NULL_TOKENS, RowBatch
 
 _MEMO_LIMIT = 1 << 16  # value pieces remembered per column
@@ -294,3 +297,26 @@ class StdoutSink:
         self.text.flush()
         if self.binary is not None:
             self.binary.flush()
+
+
+def compressed(pieces: Iterable[Piece], depth: int = 2) -> Iterator[Piece]:
+    """Each piece as one gzip member, compressed by a thread while the next pieces are made; in order, at most
+    ``depth`` pieces waiting. An error of ``pieces`` comes after the pieces made before it, as without the thread."""
+
+    def member(piece: Piece) -> Piece:
+        return Piece(gzip_member(piece.data), piece.first_row, piece.count, gzip=True)
+
+    with cf.ThreadPoolExecutor(1, thread_name_prefix="tap-dockerdvp-gzip") as pool:
+        pending: deque[cf.Future[Piece]] = deque()
+        try:
+            try:
+                for piece in pieces:
+                    pending.append(pool.submit(member, piece))
+                    if len(pending) > depth:
+                        yield pending.popleft().result()
+            finally:  # the source is done, or raised: what it made before goes out first
+                while pending:
+                    yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()

@@ -3,7 +3,7 @@
 - ``batches`` (the SDK's record path, stream maps): the reader, :func:`~tap_dockerdvp.files.reader.read_batches`;
 - ``record`` and ``jsonl``: with pyarrow, the Arrow lane (:mod:`tap_dockerdvp.files.arrow.lane`), whatever the
   file's size; without, the reader and its encoder (:class:`~tap_dockerdvp.files.encoders.Encoder`). The same bytes
-  either way; gzip members are compressed by a thread (:func:`~tap_dockerdvp.files.compression.compressed`);
+  either way; gzip members are compressed by a thread (:func:`~tap_dockerdvp.files.encoders.compressed`);
 - ``parquet``: the Arrow lane (parquet needs pyarrow, which the setting's check asks for).
 
 The reader stays the owner of every rule: the lane hands it what it cannot settle, and raises what it raises.
@@ -14,8 +14,7 @@ from __future__ import annotations
 import functools
 import typing as t
 
-from tap_dockerdvp.files.compression import compressed
-from tap_dockerdvp.files.encoders import Encoder, Output, Piece
+from tap_dockerdvp.files.encoders import Encoder, Output, Piece, compressed
 from tap_dockerdvp.files.reader import Reading, RowBatch, read_batches
 
 if t.TYPE_CHECKING:

@@ -33,7 +33,6 @@ if t.TYPE_CHECKING:
 
     from singer_sdk.helpers.types import Context
 
-    from tap_dockerdvp.streams.period_files import PeriodFilesStream
 
 P = t.TypeVar("P")
 
@@ -230,7 +229,7 @@ class CompletedPeriodStream(DockerHubStream):
         """Sync every selected child for the period. One that has nothing for it (a view the namespace does not
         offer) still writes its SCHEMA, so every selected stream's table exists after a run, and says nothing."""
         child_context = self.child_context(record)
-        for child in t.cast("list[PeriodFilesStream]", self.child_streams):
+        for child in self.child_streams:
             if not (child.selected or child.has_selected_descendents):
                 continue
             try:
