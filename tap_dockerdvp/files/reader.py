@@ -631,8 +631,8 @@ def read_batches(
     content and :class:`TruncatedFileError` for an incomplete or damaged file, both possibly after batches were
     yielded: the caller keeps those and reads again with ``skip``.
 
-    A part of a file (see :mod:`tap_dockerdvp.files.chunks`) is read with the file's ``layout`` (it has no header row)
-    and the number of its ``first_row``; ``plain`` says its bytes are decompressed already. With ``stats`` the
+    The rest of a file the Arrow lane hands over is read with the file's ``layout`` (it has no header row) and the
+    number of its ``first_row``; ``plain`` says its bytes are decompressed already. With ``stats`` the
     caller gets the counts and says them (:meth:`ReadStats.log`); without, they are logged here.
     """
     log = logger or _LOG
@@ -660,20 +660,8 @@ def read_batches(
                 out, held = held[:-1], held[-1:]
             else:  # the end of the data: its last row may be cut
                 out, held = held, []
-                if out and text.last not in "\n\r":  # \r: a file with old Mac line ends, whole
-                    problem = "the last line does not end with a newline; the file looks cut"
-                elif eof_at and len(out) > eof_at[0]:
-                    problem = "the file ends inside a quoted field; it looks cut"
-                if problem is not None:
-                    del out[-1]  # never emitted: most likely a row cut short
-            try:
-                batch = rows.batch(out)
-            except BadValue as exc:
-                if exc.batch is not None:
-                    yield exc.batch
-                raise CsvFormatError(str(exc)) from None
-            if batch is not None:
-                yield batch
+                problem = _cut_at_end(out, text.last, eof_at)
+            yield from _typed(rows, out)
             if problem is not None:
                 raise TruncatedFileError(f"{label}: {problem} (after data row {rows.n})")
             if not held:
@@ -686,6 +674,30 @@ def read_batches(
             counts.rows = rows.n - first_row + 1
     if stats is None:
         counts.log(log, label)
+
+
+def _cut_at_end(rows: list[list[str]], last: str, eof_at: list[int]) -> str | None:
+    """Why the data's last row looks cut (it is then dropped from ``rows``, never emitted), or None."""
+    problem = None
+    if rows and last not in "\n\r":  # \r: a file with old Mac line ends, whole
+        problem = "the last line does not end with a newline; the file looks cut"
+    elif eof_at and len(rows) > eof_at[0]:
+        problem = "the file ends inside a quoted field; it looks cut"
+    if problem is not None:
+        del rows[-1]
+    return problem
+
+
+def _typed(rows: _Rows, raw: list[list[str]]) -> Iterator[RowBatch]:
+    """The batch of ``raw`` rows; a bad value raises :class:`CsvFormatError` after the rows before it."""
+    try:
+        batch = rows.batch(raw)
+    except BadValue as exc:
+        if exc.batch is not None:
+            yield exc.batch
+        raise CsvFormatError(str(exc)) from None
+    if batch is not None:
+        yield batch
 
 
 def records(
