@@ -111,3 +111,29 @@ def test_the_checks_see_an_upward_import_and_a_cycle(tmp_path: Path) -> None:
     edges = graph()
     assert "tap_dockerdvp.files.engine" in edges["tap_dockerdvp.streams.period_files"]
     assert layer("tap_dockerdvp.files.arrow.lane") == 3 and layer("tap_dockerdvp.tap") == TOP
+
+
+def test_no_function_is_too_complex_to_read() -> None:
+    """`radon cc -n D tap_dockerdvp` prints nothing: no function of cyclomatic complexity grade D (21) or worse."""
+    heavy = [f"{where} ({complexity})" for where, complexity in complexities() if complexity > 20]
+    assert not heavy, "\n".join(heavy)
+
+
+def complexities() -> list[tuple[str, int]]:
+    """(file:line name, cyclomatic complexity) of every function, method, nested function and class, as radon
+    counts them."""
+    from radon.complexity import cc_visit
+
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        blocks = list(cc_visit(path.read_text(encoding="utf-8")))
+        while blocks:
+            block = blocks.pop()
+            blocks += [*getattr(block, "methods", []), *getattr(block, "closures", [])]
+            found.append((f"{path.relative_to(PACKAGE)}:{block.lineno} {block.name}", block.complexity))
+    return found
+
+
+def test_the_complexity_check_sees_methods() -> None:
+    found = dict(complexities())
+    assert any(name.endswith(" _text_part") and value > 10 for name, value in found.items())  # a method of a class
