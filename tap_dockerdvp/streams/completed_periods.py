@@ -22,6 +22,7 @@ import typing as t
 from dataclasses import dataclass
 
 from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
+from singer_sdk.singerlib import StateMessage
 from typing_extensions import override
 
 from tap_dockerdvp.dvp.periods import to_date
@@ -135,8 +136,9 @@ class CompletedPeriodStream(DockerHubStream):
         """The partition in log lines: ``acme weeks``."""
         return " ".join(str(context[key]) for key in self.partition_keys)
 
-    def period_done(self, record: dict, context: Context) -> None:
-        """Called once a period's rows were all emitted and its bookmark announced."""
+    def period_label(self, record: dict) -> str:
+        """A period in log lines: ``acme weeks 2026/46``."""
+        raise NotImplementedError
 
     # -- the window and the bookmark -----------------------------------------------------------------
     @override
@@ -175,7 +177,7 @@ class CompletedPeriodStream(DockerHubStream):
             state["replication_key_value"] = floor
         else:
             self.state_manager.increment_state(record, context=context, replication_key=self.replication_key)
-        self._tap.state_writer.write_state(self.tap_state)
+        self._tap.write_message(StateMessage(value=self.tap_state))
         self.state_manager.is_flushed = True
 
     # -- the periods -------------------------------------------------------------------------------
@@ -188,13 +190,14 @@ class CompletedPeriodStream(DockerHubStream):
         again, new = window.select(self.listed_periods(context, window), self.period_start)
         self.log_window(context, window, again)
         for record in (*again, *new):
+            self.tap.progress.period_started()
             self.sync_children(record)
             if self.partition_key(context) in self.tap.run.held_back:
                 return  # this partition goes no further this run; its bookmark stays before the late period
             yield record
             # Resumed once the SDK wrote the record (RECORD mode) or its batch file was announced (BATCH mode).
             self.advance(record, context, floor)
-            self.period_done(record, context)
+            self.tap.progress.period_done(self.period_label(record))
 
     def log_window(self, context: Context, window: PeriodWindow, again: list[dict]) -> None:
         """Say which periods are extracted again, and why."""

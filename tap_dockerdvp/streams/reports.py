@@ -139,6 +139,11 @@ class ReportsStream(CompletedPeriodStream):
     def child_context(self, record: dict) -> dict:
         return {k: record[k] for k in ("namespace", "report_type", "granularity", "period_start", "period_end")}
 
+    @override
+    def period_label(self, record: dict) -> str:
+        start = str(record["period_start"])[:10]
+        return f"{record['namespace']} {record['report_type']} {record['granularity']}ly report {start}"
+
     def _check_retention(
         self, context: Context, periods: list[tuple[ReportPeriod, list[ReportEntry]]], window: PeriodWindow
     ) -> None:

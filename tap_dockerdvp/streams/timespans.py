@@ -82,9 +82,8 @@ class TimespansStream(CompletedPeriodStream):
         ]
 
     @override
-    def period_done(self, record: dict, context: Context) -> None:
-        label = f"{record['namespace']} {record['timespan_type']} {record['year']}/{record['timespan']}"
-        self.tap.progress.timespan_done(label)
+    def period_label(self, record: dict) -> str:
+        return f"{record['namespace']} {record['timespan_type']} {record['year']}/{record['timespan']}"
 
     @override
     def child_context(self, record: dict) -> dict:
