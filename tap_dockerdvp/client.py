@@ -146,6 +146,7 @@ class DockerHubStream(RESTStream):
         if status < 400:
             if not is_json(response):  # every API answer the tap reads is a JSON object or array
                 raise WrongServiceError(self._wrong_service(response))
+            self.authenticator.accepted(bearer_of(response))
             return
         if status == 401:
             self._handle_unauthorized(response)
@@ -170,7 +171,7 @@ class DockerHubStream(RESTStream):
 
     def _handle_unauthorized(self, response: requests.Response) -> None:
         """On a 401, log in again once and retry; a fresh token refused again is fatal."""
-        used = (response.request.headers.get("Authorization") or "").removeprefix("Bearer ")
+        used = bearer_of(response)
         if self.authenticator.refused_after_relogin(used):
             raise FatalAPIError(
                 f"Docker Hub refused a freshly issued token for {safe_path(response.url)} (HTTP 401: "
@@ -317,6 +318,11 @@ class DockerHubStream(RESTStream):
         from tap_dockerdvp import __version__
 
         return str(self.config.get("user_agent") or f"tap-dockerdvp/{__version__}")
+
+
+def bearer_of(response: requests.Response) -> str:
+    """The bearer token the request of ``response`` carried ("" for none)."""
+    return str(response.request.headers.get("Authorization") or "").removeprefix("Bearer ")
 
 
 def safe_path(url: str | None) -> str:

@@ -24,7 +24,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import FatalAPIError
 from typing_extensions import override
 
-from tap_dockerdvp.client import DockerHubStream
+from tap_dockerdvp.client import DockerHubStream, bearer_of
 from tap_dockerdvp.downloads import Download, storage_session
 from tap_dockerdvp.errors import DownloadError, TapError
 from tap_dockerdvp.periods import to_date, utc_today
@@ -436,10 +436,12 @@ class ReportStream(PeriodFilesStream):
     def _check_status(self, response: requests.Response, *args: t.Any, **kwargs: t.Any) -> None:
         """Response hook: a 401 from the Hub means a stale token, a 404 a report Docker may have dropped."""
         status = response.status_code
-        if status == 401 and _host(response.url) == _host(str(self.tap.config["hub_url"])):
-            used = str(response.request.headers.get("Authorization") or "").removeprefix("Bearer ")
-            response.close()
-            raise _HubUnauthorized(used)
+        if _host(response.url) == _host(str(self.tap.config["hub_url"])):
+            if status == 401:
+                response.close()
+                raise _HubUnauthorized(bearer_of(response))
+            if status < 400:
+                self.authenticator.accepted(bearer_of(response))
         if status == 404:
             response.close()
             raise _ReportNotFound()
