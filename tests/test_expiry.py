@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tap_harness import TapOutput, catalog_selecting, run_tap, tap_config
+from tap_harness import TapOutput, catalog_selecting, run_tap, run_tap_until_error, tap_config
 
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
@@ -125,3 +125,26 @@ def test_an_api_request_refused_with_an_expired_token_is_sent_again_with_a_fresh
     assert sim.stats["faults"] == {"expire_token": 1}
     assert (sim.stats["logins"], sim.stats["unauthorized"]) == (2, 1)
     assert_every_export_row_once(out, cfg)
+
+
+def test_a_token_that_expires_after_a_relogin_is_renewed_again(simulator) -> None:
+    """The token from the login after a 401 is judged "refused" only when it never passed: once accepted, a later
+    401 for it is an expiry like the first (say, a clock behind the Hub's by more than the refresh margin)."""
+    cfg = export_config(weeks=3, token_ttl=3600)
+    sim = simulator(cfg)
+    sim.add_fault(
+        [{"match": "exports", "kind": "expire_token"}, {"match": "exports", "kind": "expire_token", "after": 2}]
+    )
+    out = run_exports(sim)
+    assert sim.stats["faults"] == {"expire_token": 2}
+    assert (sim.stats["logins"], sim.stats["unauthorized"]) == (3, 2)
+    assert_every_export_row_once(out, cfg)
+
+
+def test_a_fresh_token_refused_at_once_ends_the_run_in_one_line(simulator) -> None:
+    """The control: a token refused on its first use after a re-login is not retried forever."""
+    sim = simulator(export_config())
+    sim.add_fault({"match": "exports", "kind": "status", "status": 401, "times": None})
+    _out, error = run_tap_until_error(tap_config(sim, timespan_types=["weeks"]))
+    assert error is not None and "refused a freshly issued token" in str(error), error
+    assert sim.stats["logins"] == 2
