@@ -19,7 +19,7 @@ from dockerdvp_simulator import data as simdata
 from dockerdvp_simulator import reports as simreports
 
 END = dt.date(2026, 11, 18)
-URL_TTL = 2  # seconds; a URL signed at t is refused from the second boundary floor(t) + 2 on
+URL_TTL = 3  # seconds; a URL signed at t is refused from floor(t) + 3 on: a fresh one lasts 2 s at least
 STALL = URL_TTL + 0.3  # storage takes this long to answer the first download: its URL has expired by then
 
 
