@@ -15,8 +15,9 @@ import logging
 import re
 
 REDACTED = "[REDACTED]"
-# A JWT is three base64url parts, the first of which encodes '{"' and so starts with "eyJ".
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}")
+# A JWT is three base64url parts, the first of which encodes '{"' and so starts with "eyJ". Error details are
+# cut at 200 characters, often inside a token: header and claims without the signature are redacted too.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*)?")
 # Query parameters that carry credentials: S3/GCS presigned signatures and anything named like a secret.
 _SECRET_PARAM = re.compile(
     r"(?i)((?:x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|signature|sig|token|"

@@ -418,6 +418,7 @@ class BatchFiles:
     def discard(self) -> None:
         """Abandon the open file (its rows will be read again) and delete what was written of it."""
         self._pending, self._pending_rows = [], 0
+        self.rows = 0  # a parquet file opens at its first row group: its first rows may have no file yet
         with contextlib.suppress(Exception):  # the file is deleted anyway
             self._written()
         self._parquet = self._schema = None
@@ -426,6 +427,5 @@ class BatchFiles:
                 self._handle.close()
             finally:
                 self._handle = None
-                self.rows = 0
                 if self._path.exists():
                     self._path.unlink()

@@ -114,8 +114,16 @@ class DockerHubAuthenticator(APIAuthenticatorBase):
                 self._relogin_after_401 = True
 
     def refused_after_relogin(self, token_used: str) -> bool:
-        """True when ``token_used`` came from a login made because of a 401: logging in again won't help."""
+        """True when ``token_used`` came from a login made because of a 401 and was never accepted: logging in
+        again won't help."""
         return token_used in self._tokens_after_401
+
+    def accepted(self, token_used: str) -> None:
+        """A request with ``token_used`` passed: a later 401 for it means it expired, not that fresh tokens are
+        refused."""
+        if token_used in self._tokens_after_401:
+            with self._lock:
+                self._tokens_after_401.discard(token_used)
 
     def _expiring(self) -> bool:
         return self._expires_at is not None and time.time() >= self._expires_at - self._margin

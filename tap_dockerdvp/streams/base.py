@@ -27,7 +27,7 @@ from tap_dockerdvp.errors import (
 )
 from tap_dockerdvp.files.batch_files import BatchFiles, BatchShape
 from tap_dockerdvp.http import retries
-from tap_dockerdvp.http.responses import is_html, is_json, kind_of
+from tap_dockerdvp.http.responses import bearer_of, is_html, is_json, kind_of
 from tap_dockerdvp.http.urls import safe_path
 from tap_dockerdvp.streams.run import RowCounter
 
@@ -145,6 +145,7 @@ class DockerHubStream(RESTStream):
         if status < 400:
             if not is_json(response):  # every API answer the tap reads is a JSON object or array
                 raise WrongServiceError(self._wrong_service(response))
+            self.authenticator.accepted(bearer_of(response))
             return
         if status == 401:
             self._handle_unauthorized(response)
@@ -169,7 +170,7 @@ class DockerHubStream(RESTStream):
 
     def _handle_unauthorized(self, response: requests.Response) -> None:
         """On a 401, log in again once and retry; a fresh token refused again is fatal."""
-        used = (response.request.headers.get("Authorization") or "").removeprefix("Bearer ")
+        used = bearer_of(response)
         if self.authenticator.refused_after_relogin(used):
             raise FatalAPIError(
                 f"Docker Hub refused a freshly issued token for {safe_path(response.url)} (HTTP 401: "

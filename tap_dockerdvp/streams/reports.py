@@ -25,6 +25,7 @@ from tap_dockerdvp.dvp.report_views import GENERIC_SPEC, REPORT_KEY_PROPERTIES, 
 from tap_dockerdvp.dvp.sources import REPORTS
 from tap_dockerdvp.errors import DownloadError
 from tap_dockerdvp.http.downloads import Download, storage_session
+from tap_dockerdvp.http.responses import bearer_of
 from tap_dockerdvp.http.urls import same_host
 from tap_dockerdvp.streams.base import DockerHubStream
 from tap_dockerdvp.streams.completed_periods import CompletedPeriodStream
@@ -281,10 +282,12 @@ class ReportStream(PeriodFilesStream):
     def _check_status(self, response: requests.Response, *args: t.Any, **kwargs: t.Any) -> None:
         """Response hook: a 401 from the Hub means a stale token, a 404 a report Docker may have dropped."""
         status = response.status_code
-        if status == 401 and same_host(response.url, self.tap.urls.hub_url):
-            used = str(response.request.headers.get("Authorization") or "").removeprefix("Bearer ")
-            response.close()
-            raise _HubUnauthorized(used)
+        if same_host(response.url, self.tap.urls.hub_url):
+            if status == 401:
+                response.close()
+                raise _HubUnauthorized(bearer_of(response))
+            if status < 400:
+                self.authenticator.accepted(bearer_of(response))
         if status == 404:
             response.close()
             raise _ReportNotFound()
