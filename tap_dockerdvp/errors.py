@@ -32,6 +32,10 @@ class TruncatedFileError(OSError):
     caller reads it again, skipping the rows it already has. Not a :class:`TapError`: it is retried."""
 
 
+class FileChangedError(TruncatedFileError):
+    """A file was replaced while it was being downloaded (another ETag): read the new one from its first row."""
+
+
 class InputFileError(TapError):
     """A `--config`, `--catalog` or `--state` file is missing, not JSON, or of the wrong shape; the message names it."""
 

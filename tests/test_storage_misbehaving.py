@@ -14,6 +14,8 @@ import logging
 import time
 from pathlib import Path
 
+import pytest
+
 from scripted_storage import Answer, ScriptedStorage
 from tap_harness import catalog_selecting, run_tap, tap_config
 
@@ -58,19 +60,21 @@ def test_a_body_that_stalls_for_good_is_ended_by_the_timeout_and_resumed(simulat
     assert f"resuming the download at byte {resumed_at}" in caplog.text
 
 
-def test_a_file_replaced_while_it_downloads_is_read_again_whole_not_spliced(simulator, caplog) -> None:
+@pytest.mark.parametrize("rows", [400, 700_000], ids=["changed before any row", "changed after rows went out"])
+def test_a_file_replaced_while_it_downloads_is_read_again_whole_not_spliced(simulator, caplog, rows) -> None:
     """The download breaks off; the resumed request gets the new version (another ETag) of the file. Appending
     its tail to the old head would make rows of two versions (report files are plain CSV, so nothing else would
-    notice): the tap reads the new version from its first byte."""
+    notice): the tap reads the new version from its first byte, and sends again, with their keys, the rows of the
+    old version it had sent, so a target that upserts holds the new version only."""
     cfg = SimConfig(
         namespaces=("globex",), report_only_namespaces=("globex",), report_types=("trend",), unknown_report_types=(),
-        report_granularities=("weekly",), report_retention=1, weeks=1, rows_per_week=400, end_date=END,
+        report_granularities=("weekly",), report_retention=1, weeks=1, rows_per_week=rows, end_date=END,
         include_partial=False,
     )  # fmt: skip
     sim = simulator(cfg)
     [entry] = simreports.catalogue_entries(cfg, "globex")
     old = simreports.report_csv(cfg, "globex", "trend", "weekly", entry["start"])
-    cut = len(old) // 2
+    cut = len(old) * 3 // 4  # past the rows the tap reads ahead of what it sends, in the larger file
     # Docker regenerated the report: some countries corrected, every line as long as before, so a splice of the
     # two versions is a well-formed file that no other check can tell from a good one
     new = old.replace(b",US,", b",CA,")
@@ -86,11 +90,16 @@ def test_a_file_replaced_while_it_downloads_is_read_again_whole_not_spliced(simu
         with caplog.at_level(logging.INFO):
             out = run_tap(config, catalog=catalog_selecting(config, ["reports", "report_trends"]))
         ranges = [r.range for r in storage.requests]
+    nulls = {"", "null", "NULL", "Null", "\\N", "\\\\N"}  # the tap's null tokens
     want = [
-        (r["IMAGE_REPOSITORY"], r["IP_COUNTRY"], int(r["PULLS"])) for r in csv.DictReader(io.StringIO(new.decode()))
+        (r["IMAGE_REPOSITORY"], None if r["IP_COUNTRY"] in nulls else r["IP_COUNTRY"], int(r["PULLS"]))
+        for r in csv.DictReader(io.StringIO(new.decode()))
     ]
-    got = [(r["image_repository"], r["ip_country"], r["pulls"]) for r in out.records["report_trends"]]
+    upserted = {r["row_number"]: r for r in out.records["report_trends"]}  # the last row sent with a key wins
+    got = [(r["image_repository"], r["ip_country"], r["pulls"]) for _n, r in sorted(upserted.items())]
     assert got == want, "rows of the old version"
-    assert [r["row_number"] for r in out.records["report_trends"]] == list(range(1, len(want) + 1))
+    assert sorted(upserted) == list(range(1, len(want) + 1))
+    sent_before = len(out.records["report_trends"]) - len(want)
+    assert (sent_before > 0) == (rows > 400)  # the larger file had sent old rows before the change was seen
     assert ranges == [None, f"bytes={cut}-", None]  # resumed, refused (another version), then read from byte 0
     assert "the file changed while it was being downloaded" in caplog.text

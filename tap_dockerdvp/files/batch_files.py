@@ -391,9 +391,12 @@ class BatchFiles:
         self.source_rows += written
         return [url] if url else []
 
-    def rollback(self) -> int:
-        """Discard the open file (its rows will be read again); the source file's rows already in batch files."""
+    def rollback(self, restart: bool = False) -> int:
+        """Discard the open file (its rows will be read again); the source file's rows already in batch files, or
+        none when the source file is read again from its start (``restart``)."""
         self.discard()
+        if restart:
+            self.source_rows = 0
         return self.source_rows
 
     def source_done(self) -> None:

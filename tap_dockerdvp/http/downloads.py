@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from tap_dockerdvp.errors import DownloadError, TruncatedFileError
+from tap_dockerdvp.errors import DownloadError, FileChangedError, TruncatedFileError
 from tap_dockerdvp.http import retries
 
 CHUNK_SIZE = 1 << 20
@@ -114,8 +114,8 @@ class Download:
             skip = _check_response(response, label=label, received=self.received)
             etag = response.headers.get("ETag")
             if self._etag is not None and etag not in (None, self._etag):
-                # The object changed under us: resuming would splice two files. Start the file over.
-                raise TruncatedFileError(f"{label}: the file changed while it was being downloaded")
+                # The object changed under us: resuming would splice two files. The file is read again, whole.
+                raise FileChangedError(f"{label}: the file changed while it was being downloaded")
             self._etag = etag or self._etag
             expected = _expected_length(response, self.size, self.received - skip)
             if self.size is None and expected is not None:

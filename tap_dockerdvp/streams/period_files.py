@@ -29,7 +29,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
 from tap_dockerdvp.dvp.periods import utc_today
-from tap_dockerdvp.errors import DownloadError, TruncatedFileError
+from tap_dockerdvp.errors import DownloadError, FileChangedError, TruncatedFileError
 from tap_dockerdvp.files import engine
 from tap_dockerdvp.files.batch_files import BatchFiles
 from tap_dockerdvp.files.encoders import Output, StdoutSink, cut
@@ -290,13 +290,14 @@ class PeriodFilesStream(DockerHubStream):
         index: int,
         output: Output,
         *,
-        rollback: t.Callable[[], int] | None = None,
+        rollback: t.Callable[[bool], int] | None = None,
     ) -> t.Iterator[t.Any]:
         """What the engine makes of file ``index`` as ``output`` says (row batches, encoded pieces or tables), each
-        row once, whatever had to be read again.
+        row once, whatever had to be read again. A file that changed while it was read is read again from its first
+        row: the rows sent of the old version are sent again, with the same keys, so a target upserts them.
 
-        ``rollback`` (BATCH files) discards what was written but not handed out, and returns the rows of the file
-        that were; without it, every item yielded counts as written.
+        ``rollback(restart)`` (BATCH files) discards what was written but not handed out, and returns the rows of
+        the file that were (none with ``restart``); without it, every item yielded counts as written.
         """
         label = self.file_label(context, files, index)
         emitted = failures = 0
@@ -304,6 +305,7 @@ class PeriodFilesStream(DockerHubStream):
         retry_base = float(self.config["retry_base_seconds"])
         progress: FileProgress | None = None
         while True:
+            restart = False  # the file changed while it was read: it is read again from its first row
             download = self.open_file(context, files, index, label)
             if progress is None:
                 progress = FileProgress(self.logger, label, download, self.config["progress_interval_seconds"])
@@ -319,6 +321,10 @@ class PeriodFilesStream(DockerHubStream):
                         next_tick = emitted + CHECK_EVERY_ROWS
                 break
             except (TruncatedFileError, CsvFormatError) as exc:
+                restart = isinstance(exc, FileChangedError)
+                if restart:
+                    self.logger.warning("%s: %s: reading it again from its first row", label, exc)
+                    emitted = 0
                 failures += 1
                 # Bad content is retried only twice: an error page may be transient, a wrong format is not.
                 limit = min(max_tries, 3) if isinstance(exc, CsvFormatError) else max_tries
@@ -339,7 +345,7 @@ class PeriodFilesStream(DockerHubStream):
                 failures += 1
                 self.give_up_after(failures, max_tries, exc)
             if rollback is not None:
-                emitted = rollback()
+                emitted = rollback(restart)
         reading.stats.log(self.logger, label)
         self.check_edges(context, reading.edges.values)
         progress.done(emitted)
