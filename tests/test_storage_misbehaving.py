@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from scripted_storage import Answer, ScriptedStorage
 from tap_harness import catalog_selecting, run_tap, tap_config
 
