@@ -82,8 +82,10 @@ class ViewSpec:
     columns: tuple[Column, ...]
     description: str
     # False for a schemaless view (the generic report stream): a header with no known column is fine, every
-    # column then lands in ``extra_columns``.
+    # column then lands in the catch-all object.
     match_required: bool = True
+    #: the record's catch-all object: the columns the view does not know, by header
+    extra_key: str = "extra_columns"
 
     def __post_init__(self) -> None:
         # Fail at import time, not on the first file, if an alias is ambiguous inside this view.
