@@ -347,10 +347,20 @@ class TapDockerDVP(Tap):
                 "(`tap-dockerdvp --discover` lists its streams)",
                 name,
             )
-        # Before any request to Docker: BATCH files can be written where `batch_config` says.
-        batch_config = self.streams["namespaces"].get_batch_config(self.config)
+        # Before any request to Docker: BATCH files can be written where `batch_config` says (pull_events always
+        # writes BATCH files with it; the full-table streams may not, see below).
+        batch_config = self.streams["pull_events"].get_batch_config(self.config)
         if batch_config is not None:
             check_storage(batch_config, self.logger)
+            with_versions = [
+                s.name for s in self.streams.values() if isinstance(s, WholeTableStream) and s.announces_versions
+            ]
+            if with_versions:
+                self.logger.info(
+                    "With batch_config, %s still send RECORD messages: each carries its table version, so a target "
+                    "can delete the rows of older versions (ACTIVATE_VERSION); rows loaded from BATCH files carry none",
+                    ", ".join(with_versions),
+                )
         # Resolve the namespaces first: a namespace the account cannot see fails the run before any output.
         self.namespace_metadata()
         # Then every row of the full-table streams that announce a new table version: a failed request must end

@@ -7,6 +7,11 @@ deletes, or marks deleted, the rows of older versions, so a repository deleted o
 sync covers every namespace partition of the run: one version per stream and run, and no namespace of the run
 loses its fresh rows. A run limited to some namespaces (a shard) would delete the others' rows: see the README.
 
+These streams send RECORD messages even when `batch_config` is set (:meth:`WholeTableStream.get_batch_config`): a
+target deletes by the version a row carries, and rows loaded from BATCH files carry none (MeltanoLabs
+target-snowflake's delete, `_sdc_table_version < version`, never removes NULL versions). They are small (a row per
+namespace or repository); the period streams keep their BATCH files.
+
 The SDK writes the message before the stream's first record, and a target may delete the old rows as soon as it
 reads it. So the tap fetches every row of these streams before any stream syncs (:meth:`WholeTableStream.prefetch`,
 called by the tap): a request that fails ends the run before a target is told to delete anything.
@@ -44,6 +49,12 @@ class WholeTableStream(DockerHubStream):
             and self.replication_method == REPLICATION_FULL_TABLE
             and bool(self.emit_activate_version_messages)
         )
+
+    @override
+    def get_batch_config(self, config: t.Mapping) -> t.Any:
+        """None while the stream announces table versions: its rows then go out as RECORD messages that carry the
+        version (the tap says so once per run, in :meth:`TapDockerDVP.sync_all`)."""
+        return None if self.announces_versions else super().get_batch_config(config)
 
     @cached_property
     def fetched(self) -> dict[str, list[dict]]:
