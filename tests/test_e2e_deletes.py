@@ -14,7 +14,7 @@ carries (``_sdc_table_version < version``): with ``batch_config`` the full-table
 stamped with their version, while the period streams come as BATCH files (their rows have NULL ``_sdc_*``
 columns, which the test checks, so the BATCH mode is really used). Every table's row count is compared with what
 the tap sent. The BATCH files are read by four targets, so target-snowflake keeps them (``clean_up_batch_files:
-false``).
+false``). Last, target-snowflake's refusal of parquet BATCH files, which docs/targets.md states.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class TapRun:
     version: int
 
 
-def run_tap(sim: Sim, out: Path, batch_root: Path | None) -> TapRun:
+def run_tap(sim: Sim, out: Path, batch_root: Path | None, batch_config: dict | None = None) -> TapRun:
     config = {
         "username": sim.cfg.username,
         "password": sim.cfg.password,
@@ -69,6 +69,8 @@ def run_tap(sim: Sim, out: Path, batch_root: Path | None) -> TapRun:
     }
     if batch_root is not None:
         config["batch_config"] = {**BATCH, "storage": {"root": batch_root.as_uri()}}
+    if batch_config is not None:
+        config["batch_config"] = batch_config
     (out.parent / f"{out.stem}.config.json").write_text(json.dumps(config))
     with open(out, "wb") as stdout, open(out.with_suffix(".log"), "wb") as stderr:
         proc = subprocess.run(
@@ -88,12 +90,20 @@ def run_tap(sim: Sim, out: Path, batch_root: Path | None) -> TapRun:
             rows[message["stream"]] += 1
         elif message["type"] == "BATCH":
             for url in message["manifest"]:
-                with gzip.open(urlsplit(url).path, "rt") as handle:
-                    rows[message["stream"]] += sum(1 for _ in handle)
+                rows[message["stream"]] += rows_in(Path(urlsplit(url).path))
         elif message["type"] == "ACTIVATE_VERSION":
             versions.add(message["version"])
     (version,) = versions
     return TapRun(out, rows, version)
+
+
+def rows_in(batch_file: Path) -> int:
+    if batch_file.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(batch_file).metadata.num_rows)
+    with gzip.open(batch_file, "rt") as handle:
+        return sum(1 for _ in handle)
 
 
 @pytest.fixture(scope="module")
@@ -225,15 +235,20 @@ class Postgres(Warehouse):
         return [int(self.pg.query(sql.replace("T.", schema))[0][0]) for sql in statements]
 
 
+def require_snowflake_venv() -> None:
+    """Skip without .venv-snowflake (fail in CI, where `make test` creates it)."""
+    if not SNOWFLAKE_PYTHON.exists():
+        reason = f"{SNOWFLAKE_PYTHON.relative_to(ROOT)} is missing: `make setup` creates it"
+        if in_ci():
+            pytest.fail(f"{reason} (CI=true: the target-snowflake tests must run)")
+        pytest.skip(reason)
+
+
 @pytest.fixture
 def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
     target, delete = request.param
     if target == "target-snowflake":
-        if not SNOWFLAKE_PYTHON.exists():
-            reason = f"{SNOWFLAKE_PYTHON.relative_to(ROOT)} is missing: `make setup` creates it"
-            if in_ci():
-                pytest.fail(f"{reason} (CI=true: the target-snowflake deletes test must run)")
-            pytest.skip(reason)
+        require_snowflake_venv()
         yield Snowflake(tmp_path, delete == "hard")
         return
     require_meltano(("loaders", "target-postgres"))
@@ -306,3 +321,17 @@ def test_a_deleted_repository_leaves_the_warehouse(warehouse: Warehouse, runs, m
     assert {t: got[f"{t}@live"] for t in FULL_TABLE} == {t: second.rows[t] for t in FULL_TABLE}
     assert {t: got[f"{t}@version"] for t in FULL_TABLE} == {t: second.rows[t] for t in FULL_TABLE}
     assert got["globex"] == len(data.repo_names(cfg, "globex")) > 0
+
+
+def test_target_snowflake_refuses_parquet_batch_files(tmp_path: Path) -> None:
+    """docs/targets.md: target-snowflake takes gzip JSONL batch files only; parquet ends the run, in one named error."""
+    require_snowflake_venv()
+    with run_simulator(tmp_path, namespaces=("acme",), weeks=1, rows_per_week=10) as sim:
+        config = {**BATCH, "encoding": {"format": "parquet"}, "storage": {"root": (tmp_path / "batches").as_uri()}}
+        run = run_tap(sim, tmp_path / "parquet.jsonl", None, batch_config=config)
+    assert run.rows["pull_events"] == 10
+    target = Snowflake(tmp_path, hard_delete=False)
+    with pytest.raises(AssertionError, match=r"exited with 1") as refused:
+        target.load(run, "load-parquet")
+    assert "NotImplementedError: Unsupported batch file encoding: parquet" in str(refused.value)
+    assert "Unsupported batch file encoding: parquet" in (ROOT / "docs" / "targets.md").read_text()
