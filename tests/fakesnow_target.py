@@ -13,20 +13,26 @@ SDK's ACTIVATE_VERSION handling issue, but not the few statements around the tar
 emulates exactly those, in front of fakesnow's cursor, and hands everything else to fakesnow unchanged:
 
 - ``PUT file://... '@~/target-snowflake/<sync id>'``: the user stage ``@~`` (fakesnow has named and table
-  stages only). The file is copied into ``DB_DIR/user-stage/<path>/``.
-- ``REMOVE '@~/target-snowflake/<sync id>/'``: deletes that folder.
-- ``DROP FILE FORMAT IF EXISTS ...``: fakesnow cannot parse it; the formats the target creates (``CREATE FILE
+  stages only, and refuses ``@~``). The file is copied into ``DB_DIR/user-stage/<path>/``.
+- ``REMOVE '@~/target-snowflake/<sync id>/'`` (fakesnow cannot parse REMOVE): deletes that folder.
+- ``DROP FILE FORMAT IF EXISTS ...`` (fakesnow cannot parse it): the formats the target creates (``CREATE FILE
   FORMAT``, which fakesnow runs) are only named in the MERGE, so dropping one has nothing else to undo: a no-op.
-- ``MERGE INTO t USING (SELECT $1:col::TYPE AS "COL", ... FROM '@~/<path>'(file_format => f) QUALIFY
-  ROW_NUMBER() OVER (PARTITION BY keys ORDER BY SEQ8() DESC) = 1) s ON ...``: fakesnow runs MERGE, but cannot
-  select from a stage with a file format, nor knows ``SEQ8()``. The staged JSON lines (gzip or not, as the file
-  format's ``compression = 'AUTO'`` reads them) are loaded into a temporary table ``(seq, v VARIANT)`` in file
-  order, and the statement is run with ``$1`` read from ``v``, the stage replaced by that table and ``SEQ8()`` by
-  ``seq`` (the last row of a key wins, as in Snowflake). Every column expression, the join, the update and the
-  insert are the target's own.
+- ``MERGE INTO t d USING (SELECT $1:col::TYPE AS "COL", ... FROM '@~/<path>'(file_format => f) QUALIFY
+  ROW_NUMBER() OVER (PARTITION BY keys ORDER BY SEQ8() DESC) = 1) s ON ...``: fakesnow cannot select from a stage
+  with a file format; it turns ``SEQ8()`` into a window function, which a window's ORDER BY cannot hold; and a
+  MERGE whose source is a subquery with QUALIFY over JSON paths fails in DuckDB ("The combining JOIN type must be
+  INNER or LEFT for a LATERAL reference"). So the staged JSON lines (gzip or not, as the file format's
+  ``compression = 'AUTO'`` reads them) are loaded into a table ``(seq, v)`` in file order; the target's source
+  SELECT runs into a second table, with ``$1`` read from ``v``, the stage replaced by the first table and
+  ``SEQ8()`` by ``seq`` (the last row of a key wins, as in Snowflake); then the target's MERGE runs with that
+  table as its source, after ``USE SCHEMA`` of the target table's schema (fakesnow's MERGE of matched rows needs a
+  current schema; the target's connection names none). Every column expression, the join, the update and the
+  insert are the target's own. Both tables are dropped afterwards.
 
-Anything else the target sends about ``@~`` (a COPY from the stage: it only does that for streams without keys or
-without upserts, which these tests do not load) fails in fakesnow, loudly.
+One more change to the target's run, not to its SQL: it drains one sink at a time (``max_parallelism`` 1), since
+fakesnow's connections share one DuckDB connection, which refuses concurrent calls. Anything else the target sends
+about ``@~`` (a COPY from the stage: it only does that for streams without keys or without upserts, which these
+tests do not load) fails in fakesnow, loudly.
 """
 
 from __future__ import annotations
