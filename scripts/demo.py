@@ -221,7 +221,7 @@ def summarise() -> list[str]:
     """
     import duckdb
 
-    from tap_dockerdvp.views import VIEWS
+    from tap_dockerdvp.dvp.views import VIEWS
 
     if not DB_PATH.exists():
         raise DemoError(f"{DB_PATH} was not created: the load wrote nothing")

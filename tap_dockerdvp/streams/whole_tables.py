@@ -7,26 +7,26 @@ deletes, or marks deleted, the rows of older versions, so a repository deleted o
 sync covers every namespace partition of the run: one version per stream and run, and no namespace of the run
 loses its fresh rows. A run limited to some namespaces (a shard) would delete the others' rows: see the README.
 
-These streams send RECORD messages even when `batch_config` is set (:meth:`WholeTableStream.get_batch_config`): a
-target deletes by the version a row carries, and rows loaded from BATCH files carry none (MeltanoLabs
-target-snowflake's delete, `_sdc_table_version < version`, never removes NULL versions). They are small (a row per
-namespace or repository); the period streams keep their BATCH files.
-
 The SDK writes the message before the stream's first record, and a target may delete the old rows as soon as it
-reads it. So the tap fetches every row of these streams before any stream syncs (:meth:`WholeTableStream.prefetch`,
-called by the tap): a request that fails ends the run before a target is told to delete anything.
+reads it. So, before the run's first message, the tap fetches every row of every stream that announces a version
+(the tap's ``preflight``): a request that fails ends the run before a target is told to delete anything.
+
+Rows that announce a version go out as RECORD messages even when `batch_config` is set: rows loaded from BATCH
+files carry no table version, so a target that deletes by version (MeltanoLabs target-snowflake) would keep
+deleted rows. These tables are small; the large file-backed streams keep their BATCH files.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import typing as t
 from functools import cached_property
 
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 from typing_extensions import override
 
-from tap_dockerdvp.client import DockerHubStream
+from tap_dockerdvp.streams.base import DockerHubStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -52,9 +52,19 @@ class WholeTableStream(DockerHubStream):
 
     @override
     def get_batch_config(self, config: t.Mapping) -> t.Any:
-        """None while the stream announces table versions: its rows then go out as RECORD messages that carry the
-        version (the tap says so once per run, in :meth:`TapDockerDVP.sync_all`)."""
-        return None if self.announces_versions else super().get_batch_config(config)
+        """None (RECORD messages) for a stream that announces table versions, so its rows carry the version."""
+        batch_config = super().get_batch_config(config)
+        if batch_config is None or not self.announces_versions:
+            return batch_config
+        self.tap.run.log_once(
+            self.logger,
+            ("versioned-records", self.name),
+            logging.INFO,
+            "%s: sent as RECORD messages although batch_config is set: they carry the table version a target "
+            "deletes older rows by",
+            self.name,
+        )
+        return None
 
     @cached_property
     def fetched(self) -> dict[str, list[dict]]:
@@ -62,10 +72,15 @@ class WholeTableStream(DockerHubStream):
         return {}
 
     def prefetch(self) -> None:
-        """Fetch the records of every partition now, before any stream syncs."""
+        """Fetch the records of every partition now (once a run), before the stream's first message."""
+        if self.prefetched:
+            return
+        self.prefetched = True
         contexts: list[dict | None] = [*(self.partitions or [])] or [None]
         for context in contexts:
             self.fetched[_key(context)] = list(self.fetch_rows(context))
+
+    prefetched = False
 
     @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
