@@ -6,11 +6,11 @@
 #   .meltano/        meltano's plugin venvs (tap-dockerdvp -e ., target-duckdb, target-jsonl, target-postgres)
 #                    and system db
 #   .venv-sdk-pre    `make test-sdk-pre` only: the tap and the simulator with the newest singer-sdk pre-release
-#   .venv-snowflake  MeltanoLabs target-snowflake and the fakesnow emulator, for tests/test_e2e_deletes.py (through
-#                    tests/fakesnow_target.py); its own venv because the target pins a singer-sdk pre-release.
+#   .venv-snowflake  MeltanoLabs target-snowflake and the fakesnow emulator, for tests/e2e/test_e2e_deletes.py (through
+#                    tests/support/fakesnow_target.py); its own venv because the target pins a singer-sdk pre-release.
 #                    fakesnow needs Python 3.11+: SNOWFLAKE_PYTHON=python3.12 picks another interpreter for it
 #
-# tests/test_e2e_postgres.py needs a PostgreSQL server: `make postgres` (or .ci/run, which CI runs) installs
+# tests/e2e/test_e2e_postgres.py needs a PostgreSQL server: `make postgres` (or .ci/run, which CI runs) installs
 # and starts one on localhost; without one the test is skipped, except with CI=true, where it fails.
 #
 # Each setup step leaves a stamp file and reruns only when its inputs change.
@@ -125,7 +125,7 @@ test-sdk-pre: $(SDK_PRE_VENV)/.stamp-dev
 hub-definition: $(DEV_STAMP)
 	$(BIN)/python scripts/hub_definition.py
 
-# the server, role and database that tests/test_e2e_postgres.py uses by default (see .ci/postgres.sh)
+# the server, role and database that tests/e2e/test_e2e_postgres.py uses by default (see .ci/postgres.sh)
 postgres:
 	bash .ci/postgres.sh >/dev/null
 

@@ -11,7 +11,7 @@ Alias policy:
 * every column also matches its name and aliases written without separators, because
   ``TotalInstalls`` normalises to ``totalinstalls`` (added automatically by :func:`_col`);
 * an alias is never ambiguous inside one view (one normalised header → at most one column):
-  ``ViewSpec`` raises at import time and ``tests/test_views.py`` checks it. The same spelling may
+  ``ViewSpec`` raises at import time and ``tests/unit/test_views.py`` checks it. The same spelling may
   mean different columns in different views: ``repository`` is the ``repository`` column in the pull
   views but the ``extension`` column in the extension views.
 """

@@ -25,7 +25,7 @@ from dockerdvp_simulator import SimConfig
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 600
 
 

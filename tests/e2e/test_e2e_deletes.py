@@ -4,7 +4,7 @@ The tap runs twice against the simulator, in RECORD mode and in BATCH mode (gzip
 ``file://`` root); between the two runs the simulator deletes one repository (``deleted_repositories`` through
 ``/_sim/config``). Each output is loaded, first run then second run, into:
 
-- MeltanoLabs target-snowflake 0.20.4 on the fakesnow emulator (tests/fakesnow_target.py says what it emulates),
+- MeltanoLabs target-snowflake 0.20.4 on the fakesnow emulator (tests/support/fakesnow_target.py says what it emulates),
   from ``.venv-snowflake`` (``make setup``: the target pins a pre-release singer-sdk);
 - MeltanoLabs target-postgres 0.8.1 (Meltano's plugin venv) into the PostgreSQL that .ci/run starts;
 
@@ -43,7 +43,7 @@ from postgres_support import in_ci, postgres_schema, reachable_settings  # noqa:
 pytestmark = pytest.mark.e2e
 
 SNOWFLAKE_PYTHON = ROOT / ".venv-snowflake" / "bin" / "python"
-SHIM = ROOT / "tests" / "fakesnow_target.py"
+SHIM = ROOT / "tests" / "support" / "fakesnow_target.py"
 DATABASE, SCHEMA = "WAREHOUSE", "DVP"
 FULL_TABLE = ("namespaces", "repositories", "namespace_pull_stats", "repository_pull_stats")
 BATCH = {"encoding": {"format": "jsonl", "compression": "gzip"}}

@@ -3,7 +3,7 @@
 A target deletes the rows of older versions by the version each row carries; rows it loads from BATCH files carry
 none (MeltanoLabs target-snowflake never deletes them). So `namespaces`, `repositories` and the pull statistics
 send RECORD messages stamped with the run's version while every other stream writes BATCH files; with
-`emit_activate_version_messages: false` they write BATCH files like the rest. tests/test_e2e_deletes.py loads both
+`emit_activate_version_messages: false` they write BATCH files like the rest. tests/e2e/test_e2e_deletes.py loads both
 modes into target-snowflake (on fakesnow) and target-postgres.
 """
 

@@ -2,11 +2,11 @@
 says what the tap is.
 
 - It is what scripts/hub_definition.py makes of `tap-dockerdvp --about` (`make hub-definition` rewrites it).
-- It passes the Hub's CI as reproduced in tests/hub_rules.py: yamllint with the Hub's rules, the Hub's schema
+- It passes the Hub's CI as reproduced in tests/support/hub_rules.py: yamllint with the Hub's rules, the Hub's schema
   for extractor definitions, the maintainer check. So does what the generator makes of the installed SDK's
   `--about`, which is what the Hub's weekly metadata job will write after an SDK upgrade.
-- Checked against `--about` like meltano.yml (tests/plugin_definitions.py) and against the installed meltano's
-  schema. tests/test_install_from_clone.py adds it for real, as the README's *Install* prints it (`meltano add
+- Checked against `--about` like meltano.yml (tests/support/plugin_definitions.py) and against the installed meltano's
+  schema. tests/e2e/test_install_from_clone.py adds it for real, as the README's *Install* prints it (`meltano add
   --from-ref` this file), in a new Meltano project, and runs it against the simulator.
 """
 

@@ -32,7 +32,7 @@ from dockerdvp_simulator import data
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 JOB = "dev:tap-dockerdvp-to-target-jsonl"  # the state ID of `meltano run tap-dockerdvp target-jsonl` in `dev`
 # The streams that describe the present, not a timespan: in a window shard they come from one shard only.

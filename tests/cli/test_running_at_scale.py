@@ -1,6 +1,6 @@
 """The README's "Running at scale": its commands name real settings, and `tap_dockerdvp.merge_states` (the
 extractor's Meltano command `merge-states`) turns the states of namespace shards into one state for the weekly job.
-(tests/test_e2e_shards.py runs the recipe through Meltano; tests/test_packaging.py runs the installed command.)"""
+(tests/e2e/test_e2e_shards.py runs the recipe through Meltano; tests/e2e/test_packaging.py runs the installed command.)"""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MERGE = [sys.executable, "-m", "tap_dockerdvp.merge_states"]
 SECTION = (ROOT / "README.md").read_text().split("\n## Running at scale\n", 1)[1].split("\n## ", 1)[0]
 

@@ -1,10 +1,10 @@
-"""MeltanoLabs target-snowflake on the fakesnow emulator: what tests/test_e2e_deletes.py loads into.
+"""MeltanoLabs target-snowflake on the fakesnow emulator: what tests/e2e/test_e2e_deletes.py loads into.
 
 Run with the Python of the venv that holds ``meltanolabs-target-snowflake`` and ``fakesnow`` (the Makefile's
 ``.venv-snowflake``: the target pins a pre-release singer-sdk, so it cannot share the tap's venv):
 
-    .venv-snowflake/bin/python tests/fakesnow_target.py DB_DIR --config target.json < singer-messages
-    .venv-snowflake/bin/python tests/fakesnow_target.py DB_DIR --query "SELECT ..." ...  # a JSON line per query
+    .venv-snowflake/bin/python tests/support/fakesnow_target.py DB_DIR --config target.json < singer-messages
+    .venv-snowflake/bin/python tests/support/fakesnow_target.py DB_DIR --query "SELECT ..." ...  # a JSON line per query
 
 The first runs the unmodified target (``TargetSnowflake.cli()``) with ``snowflake.connector.connect`` patched by
 ``fakesnow.patch(db_path=DB_DIR)``: every database is a DuckDB file in DB_DIR, so a second run and the queries
