@@ -1,6 +1,7 @@
 """The README's "Running at scale": its commands name real settings, and `tap_dockerdvp.merge_states` (the
 extractor's Meltano command `merge-states`) turns the states of namespace shards into one state for the weekly job.
-(tests/e2e/test_e2e_shards.py runs the recipe through Meltano; tests/e2e/test_packaging.py runs the installed command.)"""
+(tests/e2e/test_e2e_shards.py runs the recipe through Meltano; tests/e2e/test_packaging.py runs the installed
+command.)"""
 
 from __future__ import annotations
 

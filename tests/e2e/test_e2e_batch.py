@@ -15,7 +15,8 @@ every column of every row; the flattened loads the same rows, with every catch-a
 ``values``, ``extra_fields``) and array kept whole as JSON text. One difference is the target's, and asserted
 as such: MeltanoLabs' target-postgres (the SDK's ``process_batch_files``) adds no ``_sdc_*`` metadata to rows it
 reads from batch files, so those columns are NULL after a BATCH load; except in the full-table streams
-(``FULL_TABLE``), which send RECORD messages carrying their table version in every mode (tests/tap/test_batch_versions.py).
+(``FULL_TABLE``), which send RECORD messages carrying their table version in every mode
+(tests/tap/test_batch_versions.py).
 
 The target's sessions run in UTC (``PGTZ``), as on a default server. In another session time zone the loads
 differ, by the target's doing: target-postgres 0.8.1 (INSERT, ``use_copy`` off) binds the zoned datetimes it
