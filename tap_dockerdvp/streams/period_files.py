@@ -1,14 +1,14 @@
 """The one base for "the rows of a period's files": export views under `timespans`, reports under `reports`.
 
 For each period its parent emits, a stream lists the period's files, downloads each (retries, Range resume,
-fresh URLs), reads it with the one reader (:mod:`tap_dockerdvp.files.reader`) and writes its rows in one of three
-ways, all made from the same row batches:
+fresh URLs), has the file engine read it (:mod:`tap_dockerdvp.files.engine`) and writes its rows in one of three
+ways:
 
-- **RECORD lines** (the default): the rows' RECORD messages are written to stdout in batches from ``get_records``,
-  which yields nothing, so the SDK's per-record path is skipped (public API only: the SDK's counter counts them);
-- **records** through the SDK (when stream maps, flattening or a record limit apply, or
-  ``TAP_DOCKERDVP_FAST_PATH=0``), logged once per stream;
-- **BATCH files** (``batch_config``): ``get_batches`` writes jsonl or parquet files straight from the batches.
+- **RECORD lines** (the default): the rows' RECORD messages are written to stdout many rows at a time from
+  ``get_records``, which yields nothing, so the SDK's per-record path is skipped (public API only: the SDK's
+  counter counts them);
+- **records** through the SDK when stream maps, flattening or a record limit apply, logged once per stream;
+- **BATCH files** (``batch_config``): ``get_batches`` writes jsonl or parquet files straight from the engine.
 
 A file that breaks off is resumed by the download; damage found only after decompression (bad CRC, cut last
 line, an error page) makes the file be read again, skipping the rows already written, so a retry neither loses

@@ -1,6 +1,6 @@
 r"""JSON lines of Arrow text columns: the Arrow lane's RECORD messages and JSONL batch lines, built in C++.
 
-With pyarrow installed, a large file's chunks are split into text columns by ``pyarrow.csv`` (see
+With pyarrow installed, a file's chunks are split into text columns by ``pyarrow.csv`` (see
 :mod:`tap_dockerdvp.files.arrow.lane`), and this module makes each row's JSON text from them with Arrow's string
 kernels: one ``binary_join_element_wise`` per chunk puts constants (keys, context fields) and value columns end to
 end, and the joined column's data buffer is the lines, ready to write. No Python string per value.
