@@ -264,6 +264,16 @@ def column_options(table: pa.Table) -> dict[str, list[str]]:
     return {"use_dictionary": dictionary, "write_statistics": statistics}
 
 
+_WRITER: list[ThreadPoolExecutor] = []
+
+
+def _writer() -> ThreadPoolExecutor:
+    """The thread that writes parquet row groups, one for the run: every batch file of every stream takes turns."""
+    if not _WRITER:
+        _WRITER.append(ThreadPoolExecutor(1, thread_name_prefix="tap-dockerdvp-parquet"))
+    return _WRITER[0]
+
+
 class BatchFiles:
     """The batch files of one stream sync. Rows go in with :meth:`add` (what the file engine makes), :meth:`add_rows`
     (records) or :meth:`add_table` (parquet), at most :attr:`room` rows at a time; each returns the URLs of the files
@@ -286,8 +296,8 @@ class BatchFiles:
         self._pending: list[pa.Table] = []
         self._schema: pa.Schema | None = None  # the open parquet file's
         self._pending_rows = 0
-        self._writer: ThreadPoolExecutor | None = None
         self._writes: deque[Future[None]] = deque()
+        self._options: dict[pa.Schema, dict[str, list[str]]] = {}  # column options by schema, chosen once
 
     @property
     def room(self) -> int:
@@ -362,25 +372,21 @@ class BatchFiles:
             if self._handle is None:
                 self._open()
             codec = self.compression if self.compression not in (None, "none") else "snappy"
-            self._parquet = pq.ParquetWriter(self._handle, table.schema, compression=codec, **column_options(table))
+            options = self._options.get(table.schema)
+            if options is None:  # from the first rows of the stream's first file of this schema
+                options = self._options[table.schema] = column_options(table)
+            self._parquet = pq.ParquetWriter(self._handle, table.schema, compression=codec, **options)
             self._schema = table.schema
-        # Parquet encoding and compression release the GIL: a thread of the file's own writes while the next rows
+        # Parquet encoding and compression release the GIL: the writer thread writes while the next rows
         # are parsed, one write at a time, at most one waiting (memory stays bounded).
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="tap-dockerdvp-parquet")
-        self._writes.append(self._writer.submit(self._parquet.write_table, table, row_group_size=PARQUET_ROW_GROUP))
+        self._writes.append(_writer().submit(self._parquet.write_table, table, row_group_size=PARQUET_ROW_GROUP))
         while len(self._writes) > 1:
             self._writes.popleft().result()
 
     def _written(self) -> None:
         """Wait for the open file's writes; raises what a write raised."""
-        try:
-            while self._writes:
-                self._writes.popleft().result()
-        finally:
-            if self._writer is not None:
-                self._writer.shutdown(wait=True)
-                self._writer = None
+        while self._writes:
+            self._writes.popleft().result()
 
     def _added(self, rows: int, *, close: bool = False) -> list[str]:
         self.rows += rows
