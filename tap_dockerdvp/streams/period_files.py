@@ -6,8 +6,7 @@ ways, all made from the same row batches:
 
 - **RECORD lines** (the default): the rows' RECORD messages are written to stdout in batches from ``get_records``,
   which yields nothing, so the SDK's per-record path is skipped (public API only: the SDK's counter counts them);
-- **records** through the SDK (when stream maps, flattening or a record limit apply, or
-  ``TAP_DOCKERDVP_FAST_PATH=0``), logged once per stream;
+- **records** through the SDK (when stream maps, flattening or a record limit apply), logged once per stream;
 - **BATCH files** (``batch_config``): ``get_batches`` writes jsonl or parquet files straight from the batches.
 
 A file that breaks off is resumed by the download; damage found only after decompression (bad CRC, cut last
