@@ -1,4 +1,4 @@
-"""Benchmark: a backfill as one run, and as two namespace shards running in parallel (README, "Running at scale").
+"""Benchmark: a backfill as one run, and as two namespace shards running in parallel (docs/running-at-scale.md).
 
     python benchmarks/shards.py                       # 8 weeks x 2 namespaces x 250k raw rows a week, 3 rounds
     python benchmarks/shards.py --quick               # a small smoke run

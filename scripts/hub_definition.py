@@ -55,7 +55,7 @@ HEADER: dict[str, t.Any] = {
     "executable": "tap-dockerdvp",
     "pip_url": "tap-dockerdvp",
     # `meltano invoke tap-dockerdvp:merge-states a.json b.json`: the package's second console script, run from the
-    # plugin's own environment (README, "Running at scale")
+    # plugin's own environment (docs/running-at-scale.md)
     "commands": {
         "merge-states": {
             "description": (

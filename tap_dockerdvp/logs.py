@@ -4,7 +4,7 @@ Secrets (the password, the TOTP seed, storage credentials, JWTs, presigned URL s
 on purpose; :class:`SecretRedactor` is the safety net for third-party debug logs (urllib3 logs every URL with its
 query string at DEBUG) and for exception text.
 
-Levels (the README's *Logging*): the SDK logs "Added 'X' as child stream to 'Y'" for every child stream on every
+Levels (docs/operations.md, *Logging*): the SDK logs "Added 'X' as child stream to 'Y'" for every child stream on every
 command, `--discover` included, which tells a user nothing: :class:`ChildStreamLines` makes it DEBUG. The
 stream-level rules live in ``streams.base.DockerHubStream.log``.
 """

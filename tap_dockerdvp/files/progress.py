@@ -1,7 +1,7 @@
 """Progress a person can follow on long runs: per file, per timespan and per run, on the tap's logger.
 
 These are plain INFO lines next to the SDK's own METRIC lines (which stay untouched for machines to read). The
-README's *Logging* section lists what each level shows.
+*Logging* in docs/operations.md lists what each level shows.
 """
 
 from __future__ import annotations

@@ -226,7 +226,7 @@ class DockerHubStream(RESTStream):
     # -- logs a person wants to read -------------------------------------------------------------
     @override
     def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
-        """The SDK's stream lines, at the level a person wants them (see the README's *Logging*):
+        """The SDK's stream lines, at the level a person wants them (docs/operations.md, *Logging*):
 
         - "Beginning sync" of a child stream: at INFO the first time in a run, then at DEBUG (the parent's
           "done" line sums up each period), and always at DEBUG for a view the namespace does not offer;

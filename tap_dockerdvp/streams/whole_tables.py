@@ -5,7 +5,8 @@ With `emit_activate_version_messages` (on by default) the SDK announces a new ta
 such a stream's sync begins and stamps each of its records with it; a target that supports the message then
 deletes, or marks deleted, the rows of older versions, so a repository deleted on Docker Hub leaves the table. One
 sync covers every namespace partition of the run: one version per stream and run, and no namespace of the run
-loses its fresh rows. A run limited to some namespaces (a shard) would delete the others' rows: see the README.
+loses its fresh rows. A run limited to some namespaces (a shard) would delete the others' rows (see
+docs/running-at-scale.md).
 
 The SDK writes the message before the stream's first record, and a target may delete the old rows as soon as it
 reads it. So, before the run's first message, the tap fetches every row of every stream that announces a version

@@ -1,4 +1,5 @@
-"""The first look at the data (issue 12): every command the demo and the README print works as printed.
+"""The first look at the data (issue 12): every command the demo, the README and docs/batch-and-targets.md print
+works as printed.
 
 The commands run in a shell from the repository root, as a user pastes them; only the DuckDB file they open is
 one this test writes (under `output/`, removed afterwards), so no meltano run is needed.
@@ -123,9 +124,12 @@ def test_a_file_named_like_its_schema_is_what_made_the_query_ambiguous(tmp_path:
         con.close()
 
 
-# -- PostgreSQL by hand ----------------------------------------------------------------------------------
+# -- PostgreSQL by hand (docs/batch-and-targets.md) ------------------------------------------------------
+BATCH_AND_TARGETS = (ROOT / "docs" / "batch-and-targets.md").read_text()
+
+
 def readme_block_after(heading: str) -> str:
-    section = README[README.index(heading) :]
+    section = BATCH_AND_TARGETS[BATCH_AND_TARGETS.index(heading) :]
     return section.split("```bash\n", 1)[1].split("```", 1)[0]
 
 

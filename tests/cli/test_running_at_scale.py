@@ -1,4 +1,4 @@
-"""The README's "Running at scale": its commands name real settings, and `tap_dockerdvp.merge_states` (the
+"""docs/running-at-scale.md: its commands name real settings, and `tap_dockerdvp.merge_states` (the
 extractor's Meltano command `merge-states`) turns the states of namespace shards into one state for the weekly job.
 (tests/e2e/test_e2e_shards.py runs the recipe through Meltano; tests/e2e/test_packaging.py runs the installed
 command.)"""
@@ -18,11 +18,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 MERGE = [sys.executable, "-m", "tap_dockerdvp.merge_states"]
-SECTION = (ROOT / "README.md").read_text().split("\n## Running at scale\n", 1)[1].split("\n## ", 1)[0]
+SECTION = (ROOT / "docs" / "running-at-scale.md").read_text()
 
 
 def commands() -> list[list[str]]:
-    """The README section's bash lines, continuation lines joined, each split as the shell would."""
+    """The page's bash lines, continuation lines joined, each split as the shell would."""
     found = []
     for block in re.findall(r"```bash\n(.*?)```", SECTION, re.S):
         found += [shlex.split(line, comments=True) for line in block.replace("\\\n", " ").splitlines()]

@@ -1,5 +1,5 @@
-"""The README's benchmark command works as printed: `benchmarks/pull_events.py --quick` runs every mode, checks
-that each wrote every row (it exits non-zero otherwise) and prints one line per mode with its ratio to bare."""
+"""docs/performance.md's benchmark command works as printed: `benchmarks/pull_events.py --quick` runs every mode,
+checks that each wrote every row (it exits non-zero otherwise) and prints one line per mode with its ratio to bare."""
 
 from __future__ import annotations
 

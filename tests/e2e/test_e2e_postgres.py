@@ -6,8 +6,8 @@ and timestamp columns, and upserts on the keys. The test loads everything, check
 the simulator served, the column types and the primary keys; then clears the state and runs the same
 timespans again: every row is written again (``_sdc_batched_at`` moves) and the counts do not change.
 Two more tests load into schemas (and meltano states) of their own: ACTIVATE_VERSION with ``hard_delete`` after a
-repository was deleted (with a lookback over re-split files and the README's clean-up), and the README's window
-recipe.
+repository was deleted (with a lookback over re-split files and the clean-up of docs/state-and-windows.md), and
+its window recipe.
 
 The server (see tests/support/postgres_support.py): TAP_DOCKERDVP_TEST_PG_URL, the libpq variables, or what
 `.ci/postgres.sh` sets up. `make postgres` (that script) installs, starts and prepares one; .ci/run does the
@@ -147,9 +147,10 @@ def test_load_then_reload_the_same_timespans_upserts(meltano: Meltano, postgres:
 
 
 def readme_cleanup_sql(schema: str) -> str:
-    """The README's clean-up for rows a re-split timespan left behind, on ``schema`` instead of `dvp`."""
-    text = (ROOT / "README.md").read_text()
-    sql = text[text.index("### Revised data") :].split("```sql\n", 1)[1].split("```", 1)[0]
+    """docs/state-and-windows.md's clean-up for rows a re-split timespan left behind, on ``schema`` instead of
+    `dvp`."""
+    text = (ROOT / "docs" / "state-and-windows.md").read_text()
+    sql = text[text.index("\n## Revised data") :].split("```sql\n", 1)[1].split("```", 1)[0]
     assert "dvp.pull_events" in sql
     return sql.replace("dvp.", f'"{schema}".')
 
@@ -174,15 +175,15 @@ def test_hard_delete_drops_a_deleted_repository_and_no_period_row(
     """ACTIVATE_VERSION with target-postgres' `hard_delete`: the second run, after a repository was deleted on
     Docker Hub, leaves one repository fewer, and every row of the incremental tables where it was. The second run
     also reads the last timespans again (`lookback_timespans: 1`) after Docker re-split their files: their old rows
-    stay next to the new ones until the README's clean-up deletes them."""
+    stay next to the new ones until the documented clean-up deletes them."""
     with own_load(postgres, tmp_path_factory, "hd", TARGET_POSTGRES_HARD_DELETE="true") as (meltano, pg, sim):
         _hard_delete_runs(meltano, pg, sim)
 
 
 def readme_window_commands() -> list[tuple[dict[str, str], list[str]]]:
-    """The README's window recipe (*State*, *Windows*): (environment, meltano arguments) per command."""
-    text = (ROOT / "README.md").read_text()
-    block = text[text.index("### Windows") :].split("```bash\n", 1)[1].split("```", 1)[0]
+    """docs/state-and-windows.md's window recipe (*Windows*): (environment, meltano arguments) per command."""
+    text = (ROOT / "docs" / "state-and-windows.md").read_text()
+    block = text[text.index("\n## Windows") :].split("```bash\n", 1)[1].split("```", 1)[0]
     commands = []
     for line in block.replace("\\\n", " ").splitlines():
         words = shlex.split(line)
@@ -190,7 +191,7 @@ def readme_window_commands() -> list[tuple[dict[str, str], list[str]]]:
         while "=" in words[0]:
             name, value = words.pop(0).split("=", 1)
             env[name] = value
-        assert words[0] == ".venv-meltano/bin/meltano", line
+        assert words[0] == "meltano", line  # as a user runs it in a Meltano project
         commands.append((env, words[1:]))
     return commands
 
@@ -198,7 +199,7 @@ def readme_window_commands() -> list[tuple[dict[str, str], list[str]]]:
 def test_the_readme_window_recipe_loads_every_row_once(
     postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """The README's windows, each with its own state ID, then the weekly run: every row once, one state per run."""
+    """The documented windows, each with its own state ID, then the weekly run: every row once, one state per run."""
     commands = readme_window_commands()
     assert len(commands) == 3 and [args[:1] for _env, args in commands] == [["run"]] * 3
     with own_load(postgres, tmp_path_factory, "windows") as (meltano, pg, sim):

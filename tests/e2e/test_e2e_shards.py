@@ -1,4 +1,4 @@
-"""Running at scale (README): two shards in parallel through the Meltano CLI add up to one unsharded run.
+"""docs/running-at-scale.md: two shards in parallel through the Meltano CLI add up to one unsharded run.
 
 Each shard is `meltano run --state-id-suffix <shard> tap-dockerdvp target-jsonl` with its own settings in the
 environment and its own output folder, started at the same time as the other shard, against the simulator in a
@@ -8,7 +8,7 @@ overwrite each other's (seen: "Cannot start plugin tap-dockerdvp: Invalid catalo
 `MELTANO_SYS_DIR_ROOT`, with the installed plugins linked in, as each job of an orchestrator has its own container.
 Checked:
 the union of the shards' rows is exactly the unsharded run's rows, no row comes twice, and each shard's state
-(`meltano state get`) holds its own bookmarks only. Then the README's way from a sharded backfill to one weekly job:
+(`meltano state get`) holds its own bookmarks only. Then the page's way from a sharded backfill to one weekly job:
 the namespace shards' states merged (the extractor's `merge-states` command) into the weekly job's state ID, whose
 next run extracts nothing again.
 """
@@ -33,7 +33,7 @@ from dockerdvp_simulator import data
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-README = (ROOT / "README.md").read_text()
+RUNNING_AT_SCALE = (ROOT / "docs" / "running-at-scale.md").read_text()
 JOB = "dev:tap-dockerdvp-to-target-jsonl"  # the state ID of `meltano run tap-dockerdvp target-jsonl` in `dev`
 # The streams that describe the present, not a timespan: in a window shard they come from one shard only.
 SNAPSHOT_STREAMS = ("namespaces", "repositories", "namespace_pull_stats", "repository_pull_stats")
@@ -181,7 +181,7 @@ def test_namespace_shards_add_up_to_one_run_and_hand_over_to_one_weekly_job(
     assert week_bookmarks(states[f"ns-{acme}"]) == {acme: last_week}
     assert week_bookmarks(states[f"ns-{globex}"]) == {globex: last_week}
 
-    # from the sharded backfill to one weekly job, as the README prints it
+    # from the sharded backfill to one weekly job, as docs/running-at-scale.md prints it
     hand_over(meltano, tmp, [f"{JOB}:{shard.suffix}" for shard in shards])
     assert week_bookmarks(state_of(meltano, JOB)) == {acme: last_week, globex: last_week}
     assert_weekly_run_extracts_nothing(meltano, tmp, "weekly-ns")
@@ -212,7 +212,7 @@ def assert_weekly_run_extracts_nothing(meltano: Meltano, tmp: Path, name: str, *
 def test_window_shards_add_up_to_one_run(
     meltano: Meltano, sim: Sim, tmp: Path, unsharded: dict[str, list[dict]]
 ) -> None:
-    """Windows [start_date, end_date), each ending where the next begins (README *State*, *Windows*), weeks and
+    """Windows [start_date, end_date), each ending where the next begins (docs/state-and-windows.md), weeks and
     months alike: a period belongs to the window its first day is in."""
     cfg = sim.cfg
     weeks = data.complete_timespans(cfg, cfg.namespaces[0], "weeks")
@@ -254,9 +254,9 @@ def test_window_shards_add_up_to_one_run(
 
 
 def test_the_readme_batch_storage_settings_reach_the_tap(meltano: Meltano, tmp: Path) -> None:
-    """The README's `batch_config` block in a project's meltano.yml and its `meltano config set ... params`
-    command: the secret goes to `.env` (not meltano.yml), and the tap gets one `batch_config` object."""
-    section = README.split("\n## Running at scale\n", 1)[1].split("\n## ", 1)[0]
+    """docs/running-at-scale.md's `batch_config` block in a project's meltano.yml and its `meltano config set ...
+    params` command: the secret goes to `.env` (not meltano.yml), and the tap gets one `batch_config` object."""
+    section = RUNNING_AT_SCALE
     snippet = yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])
     (extractor,) = snippet["plugins"]["extractors"]
     assert extractor["pip_url"] == "tap-dockerdvp[s3]"

@@ -88,7 +88,7 @@ def check_cli(executable: Path) -> None:
 
 
 def check_merge_states(bin_dir: Path, tmp_path: Path) -> None:
-    """The shard hand-over (README, "Running at scale") from the installed package: the console script and
+    """The shard hand-over (docs/running-at-scale.md) from the installed package: the console script and
     `python -m tap_dockerdvp.merge_states` join two shards' partitions, away from this checkout."""
     files = []
     for namespace in ("acme", "globex"):
