@@ -89,9 +89,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows-per-week", type=int, default=250_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="2 weeks x 20k rows, 1 round")
-    parser.add_argument(
-        "--workers", type=int, default=0, help="the taps' `parallel_workers` (default 0: one per CPU, at most 4)"
-    )
     args = parser.parse_args(argv)
     if args.quick:
         args.weeks, args.rows_per_week, args.repeat = 2, 20_000, 1
@@ -132,9 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             configs = {}
             for name, namespaces in (("all", list(NAMESPACES)), *((ns, [ns]) for ns in NAMESPACES)):
                 configs[name] = work / f"{name}.json"
-                configs[name].write_text(
-                    json.dumps({**base, "namespaces": namespaces, "parallel_workers": args.workers})
-                )
+                configs[name].write_text(json.dumps({**base, "namespaces": namespaces}))
 
             one: list[float] = []
             sharded: list[float] = []
@@ -172,12 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average after: {load()}")
     print()
     sim_one, sim_shards = statistics.median(server["one"]), statistics.median(server["shards"])
-    workers = f"parallel_workers {args.workers}"
     print("| backfill | jobs | wall s (median) | simulator CPU s | raw rows/s | speed-up |")
     print("|---|---|---|---|---|---|")
-    print(f"| one run ({workers}) | 1 | {one_s:.1f} | {sim_one:.1f} | {rows / one_s:,.0f} | 1.00x |")
+    print(f"| one run | 1 | {one_s:.1f} | {sim_one:.1f} | {rows / one_s:,.0f} | 1.00x |")
     print(
-        f"| two namespace shards in parallel ({workers}) | 2 ({', '.join(f'{w:.1f}' for w in each)} s each) | "
+        f"| two namespace shards in parallel | 2 ({', '.join(f'{w:.1f}' for w in each)} s each) | "
         f"{shards_s:.1f} | {sim_shards:.1f} | {rows / shards_s:,.0f} | {one_s / shards_s:.2f}x |"
     )
     return 0
