@@ -20,9 +20,10 @@ CHUNK_BYTES = 1 << 20
 
 class LineChunks:
     """A file's decompressed blocks cut into chunks of whole lines of about ``size`` bytes (a line longer than that
-    is a chunk of its own), without copying the blocks: a chunk is a list of pieces to join. Whether quotes are
-    open at a cut is for the caller to check (:func:`quotes_closed`). The bytes not handed out are :meth:`rest`,
-    the source's next blocks come after them."""
+    is a chunk of its own), without copying the blocks: a chunk is a list of pieces to join, bytes objects but the
+    last, which may be a memoryview of the start of a block. Whether quotes are open at a cut is for the caller to
+    check (:func:`quotes_closed`). The bytes not handed out are :meth:`rest`, the source's next blocks come after
+    them."""
 
     def __init__(self, source: Iterator[bytes], first: bytes, size: int) -> None:
         self.source, self.size = source, size
@@ -60,3 +61,21 @@ class LineChunks:
 def quotes_closed(chunk: bytes) -> bool:
     """Whether a chunk that starts outside quotes ends outside them: an even count of quote characters."""
     return chunk.count(b'"') % 2 == 0
+
+
+def has_blank_line(pieces: list[bytes | memoryview]) -> bool:
+    """Whether a chunk of whole lines (:meth:`LineChunks.next`'s pieces, end to end) holds an empty line (``\n`` or
+    ``\r\n`` alone, or one inside a quoted value), searched in place: no piece is copied."""
+    before = b"\n"  # a chunk starts where a line does
+    for piece in pieces:
+        data = t.cast("bytes", piece.obj) if isinstance(piece, memoryview) else piece  # a view starts its block
+        end = len(piece)
+        if not end:
+            continue
+        seam = before + bytes(data[: min(end, 2)])
+        if b"\n\n" in seam or b"\n\r\n" in seam:
+            return True
+        if data.find(b"\n\n", 0, end) >= 0 or data.find(b"\n\r\n", 0, end) >= 0:
+            return True
+        before = bytes(data[max(0, end - 2) : end])
+    return False
