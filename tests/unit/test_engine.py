@@ -67,6 +67,8 @@ CASES = {
     "a cut last line": HEADER + "".join(ROW.format(i) for i in range(150)) + "pull_by_tag,2026-11",
     "ends inside quotes": HEADER + "".join(ROW.format(i) for i in range(150)) + 'pull_by_tag,2026-11-09,US,x,"Acme\n',
     "header only": HEADER,
+    "a row of empty values": HEADER + "".join(ROW.format(i) for i in range(50)) + ",,,,,,\n"
+    + "".join(ROW.format(i) for i in range(50)),
     "a literal quote in a value": HEADER + "".join(ROW.format(i) for i in range(60))
     + 'pull_by_tag,2026-11-09,US,x,Acme "Big" Corp,docker,q\n' + "".join(ROW.format(i) for i in range(60)),
 }  # fmt: skip

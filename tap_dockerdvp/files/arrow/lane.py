@@ -27,7 +27,7 @@ from itertools import chain
 from tap_dockerdvp.files import chunks
 from tap_dockerdvp.files.arrow.json_lines import ArrowJsonRows, TextPart, TypedField, leading, plain_times
 from tap_dockerdvp.files.arrow.tables import ArrowRows, arrow_column, arrow_type
-from tap_dockerdvp.files.chunks import LineChunks, has_blank_line, quotes_closed
+from tap_dockerdvp.files.chunks import LineChunks, quotes_closed
 from tap_dockerdvp.files.compression import decompressed
 from tap_dockerdvp.files.encoders import Encoder, Piece, cut
 from tap_dockerdvp.files.readahead import ahead
@@ -111,6 +111,18 @@ def _cut_outside_quotes(chunk: pa.Buffer, columns: list[pa.Array]) -> bool:
     quote characters are counted."""
     last = columns[-1][len(columns[-1]) - 1].as_py() if len(columns[-1]) else None
     return not (last and last.endswith("\n")) or quotes_closed(chunk.to_pybytes())
+
+
+def _a_row_of_nulls(columns: list[pa.Array]) -> bool:
+    """Whether some row is null in every column (in C++, without the interpreter's lock)."""
+    import pyarrow.compute as pc
+
+    if not all(column.null_count for column in columns):
+        return False
+    everywhere = pc.is_null(columns[0])
+    for column in columns[1:]:
+        everywhere = pc.and_(everywhere, pc.is_null(column))
+    return bool(pc.any(everywhere).as_py())
 
 
 def _utf8(buffer: pa.Buffer) -> bool:
@@ -244,8 +256,6 @@ class ArrowLane:
 
         layout = self.layout
         assert layout is not None
-        if has_blank_line(pieces):
-            raise _Fallback  # Arrow's parser skips a blank line (or makes it a row of nulls): the reader counts it
         chunk = _joined(pieces)
         if not _utf8(chunk):
             raise _Fallback  # the reader's byte rule
@@ -261,7 +271,10 @@ class ArrowLane:
                 chunk,
                 # one block: one chunk per column, no copy to join them
                 read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=chunk.size + 1),
-                parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip_invalid),
+                # a blank line becomes a row of nulls (found below), which the reader skips and counts
+                parse_options=pacsv.ParseOptions(
+                    newlines_in_values=True, invalid_row_handler=skip_invalid, ignore_empty_lines=False
+                ),
                 convert_options=pacsv.ConvertOptions(
                     column_types=dict.fromkeys(names, pa.string()),
                     null_values=_NULL_VALUES,  # the reader's null rule, quoted or not
@@ -277,6 +290,8 @@ class ArrowLane:
         # copied to their size: the parser's arrays hold buffers sized for the whole chunk (measured: taken as
         # they are, the tap's peak memory grows by 10 to 20 MiB and it is no faster)
         columns = [table.column(i).combine_chunks() for i in range(layout.width)]
+        if _a_row_of_nulls(columns):
+            raise _Fallback  # a blank line, or a row of empty values: the reader tells them apart
         if not _cut_outside_quotes(chunk, columns):
             raise _Fallback  # quotes open at the cut: the reader reads on from this chunk's start
         typed: dict[int, TypedField] = {}
