@@ -61,6 +61,17 @@ class _Pieces(dict):
 _NULL_PIECE = dict.fromkeys(NULL_TOKENS, "null")
 
 
+def json_value(value: t.Any) -> str:
+    """:func:`dumps` of a typed value, without building an encoder for a string, an integer or null."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return encode_basestring_ascii(value)
+    if type(value) is int:
+        return int.__repr__(value)
+    return dumps(value)
+
+
 def text_piece(raw: str | None) -> str:
     """The JSON text of a raw text value: null for a null token (or None), else the value escaped to ASCII."""
     return "null" if raw is None or raw in NULL_TOKENS else encode_basestring_ascii(raw)
@@ -136,19 +147,15 @@ class JsonRows:
         """The JSON text of each value of field ``index``."""
         state = self._state
         typed = batch.typed.get(index)
-        if typed is not None:
-            pieces = state.pieces.get(index)
-            if pieces is None:
-                pieces = state.pieces[index] = _Pieces(dumps)
-            return list(map(pieces.__getitem__, typed))
-        column = batch.columns[index]
-        if index in state.unique:
-            return _texts(column)
+        if typed is not None and index in state.unique:
+            return list(map(json_value, typed))
+        if typed is None and index in state.unique:
+            return _texts(batch.columns[index])
         pieces = state.pieces.get(index)
         if pieces is None:
-            pieces = state.pieces[index] = _Pieces(text_piece)
+            pieces = state.pieces[index] = _Pieces(text_piece if typed is None else json_value)
         before = pieces.misses
-        out = list(map(pieces.__getitem__, column))
+        out = list(map(pieces.__getitem__, batch.columns[index] if typed is None else typed))
         if pieces.misses - before > batch.count // 4:
             state.unique.add(index)  # mostly distinct values: stop remembering them
         return out

@@ -186,16 +186,22 @@ PARSERS: dict[str, Callable[[str], Any]] = {
 
 
 class _Memo(dict):
-    """``memo[raw]`` is the typed value of ``raw`` (None for null), parsed once: Docker's values repeat a lot."""
+    """``memo[raw]`` is the typed value of ``raw`` (None for null), parsed once: Docker's values repeat a lot.
+    ``misses`` counts the parsings; :meth:`each` parses without remembering (a column of mostly distinct values)."""
 
-    __slots__ = ("_parse",)
+    __slots__ = ("_parse", "misses")
 
     def __init__(self, parse: Callable[[str], Any]) -> None:
         super().__init__()
         self._parse = parse
+        self.misses = 0
+
+    def each(self, raw: str) -> Any:
+        return None if is_null(raw) else self._parse(raw)
 
     def __missing__(self, raw: str) -> Any:
-        value = None if is_null(raw) else self._parse(raw)
+        self.misses += 1
+        value = self.each(raw)
         if len(self) >= _MEMO_LIMIT:
             self.clear()
         self[raw] = value
@@ -244,6 +250,7 @@ class FileLayout:
         #: field index → kind, for the known columns that are not strings
         self.typed: dict[int, str] = {i: kinds[name] for name, i in found.items() if kinds[name] != "string"}
         self._memos = {index: _Memo(PARSERS[kind]) for index, kind in self.typed.items()}
+        self._distinct: set[int] = set()  # typed fields parsed value by value, not remembered
 
     @classmethod
     def of(
@@ -283,12 +290,14 @@ class FileLayout:
     def convert(self, index: int, column: Sequence[str], first_row: int) -> list[Any]:
         """Typed values of field ``index``; a bad value raises :class:`CsvFormatError` naming row and column."""
         memo = self._memos[index]
+        typed = memo.each if index in self._distinct else memo.__getitem__
+        before = memo.misses
         try:
-            return list(map(memo.__getitem__, column))
+            out = list(map(typed, column))
         except (ValueError, TypeError, ArithmeticError):
             for offset, raw in enumerate(column):
                 try:
-                    memo[raw]
+                    memo.each(raw)
                 except (ValueError, TypeError, ArithmeticError):
                     name = next(n for n, i in self.found.items() if i == index)
                     shown = raw if len(raw) <= 40 else raw[:40] + "..."
@@ -298,6 +307,9 @@ class FileLayout:
                         f"{self.typed[index]}",
                     ) from None
             raise  # pragma: no cover - the failing value was found above
+        if memo.misses - before > len(column) // 4:
+            self._distinct.add(index)  # mostly distinct values (timestamps): remembering them only costs
+        return out
 
 
 class BadValue(CsvFormatError):
