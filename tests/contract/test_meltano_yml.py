@@ -49,7 +49,7 @@ def test_capabilities_are_the_taps() -> None:
 def test_the_extractor_runs_this_checkout() -> None:
     extractor = meltano_extractor()
     assert extractor["namespace"] == "tap_dockerdvp"
-    assert extractor["pip_url"] == "-e .[parquet]"  # parquet BATCH files need pyarrow
+    assert extractor["pip_url"] == "-e .[arrow]"  # the Arrow lane, and parquet BATCH files
     pyproject = (ROOT / "pyproject.toml").read_text()
     scripts = re.search(r"^\[project\.scripts\]\n((?:.+\n)+)", pyproject, re.MULTILINE)
     assert scripts and re.search(rf"^{re.escape(extractor['executable'])}\s*=", scripts.group(1), re.MULTILINE)
