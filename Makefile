@@ -1,10 +1,10 @@
 # tap-dockerdvp developer commands. `make demo` and `make test` set everything up on a fresh machine.
 #
-#   .venv            the tap, its dev tools (pytest, ruff, mypy, duckdb<1.3)
+#   .venv            the tap, its dev tools (pytest, ruff, mypy, duckdb<1.3, the demo's matplotlib and plotext)
 #   .venv-meltano    meltano itself, kept apart so its pins (sqlalchemy<2.1, click<8.6, pip<27, ...)
 #                    never decide which versions the tap is tested with
-#   .meltano/        meltano's plugin venvs (tap-dockerdvp -e ., target-duckdb, target-jsonl, target-postgres)
-#                    and system db
+#   .meltano/        meltano's plugin venvs (tap-dockerdvp -e ., target-duckdb, target-jsonl, target-postgres,
+#                    the dbt-duckdb and dbt-postgres utilities that build transform/) and system db
 #   .venv-sdk-pre    `make test-sdk-pre` only: the tap and the simulator with the newest singer-sdk pre-release
 #
 # tests/test_e2e_postgres.py needs a PostgreSQL server: `make postgres` (or .ci/run, which CI runs) installs
@@ -41,14 +41,16 @@ PLUGINS_STAMP := .meltano/.stamp-plugins
 
 SDK_PRE_VENV := .venv-sdk-pre
 
-.PHONY: help setup demo test test-fast test-sdk-pre hub-definition postgres lint format dist clean distclean
+.PHONY: help setup demo marts test test-fast test-sdk-pre hub-definition dbt-staging postgres lint format dist clean distclean
 
 help:
-	@echo "make demo       set up everything, then run the demo (simulator -> meltano -> DuckDB)"
+	@echo "make demo       set up everything, then run the demo (simulator -> meltano -> DuckDB -> dbt marts)"
+	@echo "make marts      rebuild the dbt marts on the demo's database, then show their answers and chart"
 	@echo "make test       set up everything, then run the full test suite (with the meltano e2e tests)"
 	@echo "make test-fast  the test suite without the e2e tests"
 	@echo "make test-sdk-pre  the test suite without the e2e tests, on the newest singer-sdk pre-release"
 	@echo "make hub-definition  rewrite the Hub definition and meltano.yml's extractor settings from --about"
+	@echo "make dbt-staging  rewrite the dbt package's sources and staging models from the tap's catalog"
 	@echo "make postgres   install and start PostgreSQL on localhost for the e2e test (root or sudo)"
 	@echo "make lint       ruff check, ruff format --check, mypy"
 	@echo "make format     ruff format + ruff check --fix"
@@ -81,6 +83,9 @@ $(PLUGINS_STAMP): $(MELTANO_DEP) meltano.yml pyproject.toml
 demo: setup
 	$(BIN)/python scripts/demo.py $(DEMO_ARGS)
 
+marts: setup
+	$(BIN)/python scripts/demo.py --marts-only
+
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -104,6 +109,9 @@ test-sdk-pre: $(SDK_PRE_VENV)/.stamp-dev
 
 hub-definition: $(DEV_STAMP)
 	$(BIN)/python scripts/hub_definition.py
+
+dbt-staging: $(DEV_STAMP)
+	$(BIN)/python scripts/dbt_staging.py
 
 # the server, role and database that tests/test_e2e_postgres.py uses by default (see .ci/postgres.sh)
 postgres:
