@@ -31,7 +31,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
@@ -59,11 +58,13 @@ class DemoError(RuntimeError):
     """A demo step failed; the message says which and why."""
 
 
-@dataclass(frozen=True)
 class Outputs:
-    """Where the demo writes: the DuckDB file, meltano's log, dbt's target and log folders, the chart."""
+    """Where the demo writes: the DuckDB file, meltano's log, dbt's target and log folders, the chart.
 
-    directory: Path
+    A plain class: tests load this script by path, without a module entry a dataclass would need."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
 
     @property
     def db(self) -> Path:
