@@ -2,13 +2,14 @@
 
 The load is what a partial, repeated extraction leaves behind, built row by row so every expectation is exact:
 
-- two streams only (`pull_events`, `repo_summary`): every other staging model must build empty, and say so;
+- three streams only (`pull_events`, `repo_summary`, `report_trends`): every other staging model must build empty,
+  and say so;
 - `pull_events` lacks some columns (`http_method`, `timestamp`, ...): null in staging;
 - one key loaded twice (an older and a newer load, `_sdc_batched_at`): the newer row wins; a row a target marked
   deleted (`_sdc_deleted_at`) is left out;
 - raw weekly files for ISO weeks 5 to 9 of 2026 (26 January to 1 March): February is covered completely, January
   and March in part; `repo_summary` holds the same pulls per week and for February, a January total, and a
-  namespace (`initech`) with summaries only.
+  namespace (`initech`) with summaries only, and one (`hooli`) on the DVP program with a trends report only.
 
 Then the same package must flag what is wrong: one raw event deleted makes the reconciliation warn, with the
 difference in its stored failures; a later "today" makes the freshness test warn.
@@ -133,6 +134,34 @@ def summary_rows(events: list[dict]) -> list[dict]:
     return rows
 
 
+def trend_rows() -> list[dict]:
+    """report_trends of hooli for the week of 23 February: 5 pulls of `latest`, 3 by digest, 2 version checks."""
+    week = WEEKS[-1]
+    rows = []
+    for number, (tag, downloads, checks, csp) in enumerate([("latest", 5, 2, "aws"), (None, 3, 0, "no csp")], 1):
+        rows.append(
+            {
+                "namespace": "hooli",
+                "report_type": "trends",
+                "granularity": "week",
+                "period_start": dt.datetime.combine(week, dt.time()),
+                "period_end": dt.datetime.combine(week + dt.timedelta(days=6), dt.time()),
+                "file_index": 0,
+                "row_number": number,
+                "image_repository": "hooli/app",
+                "repository_namespace": "hooli",
+                "ip_country": "US",
+                "cloud_service_provider": csp,
+                "user_agent": "docker",
+                "tag": tag,
+                "data_downloads": downloads,
+                "version_checks": checks,
+                "pulls": downloads + checks,
+            }
+        )
+    return rows
+
+
 def write_table(con: object, table: str, rows: list[dict]) -> None:
     columns = list(rows[0])
     types = {
@@ -140,9 +169,11 @@ def write_table(con: object, table: str, rows: list[dict]) -> None:
         "timespan_end": "TIMESTAMP",
         "_sdc_batched_at": "TIMESTAMP",
         "_sdc_deleted_at": "TIMESTAMP",
+        "period_start": "TIMESTAMP",
+        "period_end": "TIMESTAMP",
     }
     numbers = {"year", "timespan", "file_index", "row_number", "unique_ip_count", "pull_by_tag", "pull_by_digest"}
-    numbers.add("version_check")
+    numbers.update({"version_check", "data_downloads", "version_checks", "pulls"})
     ddl = ", ".join(f'"{c}" {types.get(c, "HUGEINT" if c in numbers else "VARCHAR")}' for c in columns)
     con.execute(f"CREATE TABLE {SOURCE}.{table} ({ddl})")  # type: ignore[attr-defined]
     placeholders = ", ".join("?" for _ in columns)
@@ -164,6 +195,7 @@ def load(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list[
         con.execute(f"CREATE SCHEMA {SOURCE}")
         write_table(con, "pull_events", [duplicate, *events, deleted])
         write_table(con, "repo_summary", summary_rows(events))
+        write_table(con, "report_trends", trend_rows())
     finally:
         con.close()
     yield path, events
@@ -192,8 +224,8 @@ def test_a_partial_repeated_load_builds_staging_and_marts_exactly(dbt: Dbt, load
 
     # -- staging: the streams that were not loaded build empty, and the log says why ----------------------
     staging = f"{MARTS}_staging"
-    assert query(path, f"SELECT count(*) FROM {staging}.stg_dockerdvp__report_trends") == [(0,)]  # noqa: S608
-    assert f'"{SOURCE}"."report_trends" does not exist (stream report_trends not loaded)' in output, output[-3000:]
+    assert query(path, f"SELECT count(*) FROM {staging}.stg_dockerdvp__report_summary") == [(0,)]  # noqa: S608
+    assert f'"{SOURCE}"."report_summary" does not exist (stream report_summary not loaded)' in output, output[-3000:]
     assert re.search(
         r'"pull_events" has no column [^:]*\bhttp_method\b[^:]*: null in stg_dockerdvp__pull_events', output
     )
@@ -212,7 +244,7 @@ def test_a_partial_repeated_load_builds_staging_and_marts_exactly(dbt: Dbt, load
     ) == [(first["action"], WEEKS[0], WEEKS[0])]
     assert query(path, f"SELECT count(*) FROM {staging}.stg_dockerdvp__pull_events WHERE row_number = 9999") == [(0,)]  # noqa: S608
 
-    # -- weekly: acme from its raw events (every one of them), initech from its summaries ----------------------
+    # -- weekly: acme from its raw events (every one of them), initech from its summaries, hooli from its report --
     weekly = query(
         path,
         f"SELECT namespace, source, is_complete, count(*), sum(pulls), "  # noqa: S608
@@ -220,11 +252,23 @@ def test_a_partial_repeated_load_builds_staging_and_marts_exactly(dbt: Dbt, load
     )
     assert weekly == [
         ("acme", "pull_events", True, 15, len(events), len(events)),
+        ("hooli", "report_trends", True, 1, 10, 10),
         ("initech", "repo_summary", True, 5, 30, 30),
     ]
+    assert query(
+        path,
+        f"SELECT pulls_by_tag, pulls_by_digest, version_checks, week_start FROM {MARTS}.dvp_pulls_weekly "  # noqa: S608
+        "WHERE namespace = 'hooli'",
+    ) == [(5, 3, 2, WEEKS[-1])]
+    # the report's `no csp` is no cloud provider, as a null host is in the raw events
+    assert query(
+        path,
+        f"SELECT cloud_provider, pulls FROM {MARTS}.dvp_pulls_by_cloud_weekly WHERE namespace = 'hooli' ORDER BY 1",  # noqa: S608
+    ) == [("aws", 7), (None, 3)]
     assert query(path, f"SELECT DISTINCT repository FROM {MARTS}.dvp_pulls_weekly ORDER BY 1") == [  # noqa: S608
         ("acme/agent",),
         ("acme/server",),
+        ("hooli/app",),
         ("initech/tool",),
         ("otherns/legacy",),  # an extra repository: its own namespace in its name
     ]
@@ -308,6 +352,6 @@ def test_the_reconciliation_and_the_freshness_test_warn_when_they_should(
         ("month", dt.date(2026, 2, 1), "acme/server", "repo_summary", 1, 0, 0),
         ("week", dt.date(2026, 2, 9), "acme/server", "repo_summary", 1, 0, 0),
     ]
-    assert (freshness.status, freshness.failures) == ("warn", 2), freshness  # acme and initech
+    assert (freshness.status, freshness.failures) == ("warn", 3), freshness  # acme, initech and hooli
     others = {n: r.status for n, r in results.items() if n not in watched}
     assert set(others.values()) <= {"success", "pass"}, others

@@ -54,14 +54,16 @@ group by {% for i in range(3 + dimensions | length) %}{{ loop.index }}{{ ", " if
 {#- A report of the DVP program's catalogue (`report_trends`, `report_tracked_companies`), for one granularity.
     `dimensions`: [expression, name] pairs. Tracked companies have no TAG: their downloads are not split. -#}
 {% macro dockerdvp_report_pulls(model, period_type, dimensions=[]) %}
+{%- set trends = model == "stg_dockerdvp__report_trends" -%}
 select
     namespace,
-    {{ dockerdvp_full_repository("image_repository", ["namespace"]) }} as repository,
+    {#- only the trends report has the repository's NAMESPACE column -#}
+    {{ dockerdvp_full_repository("image_repository", ["repository_namespace", "namespace"] if trends else ["namespace"]) }} as repository,
     period_start,
     {%- for dimension in dimensions %}
     {{ dimension[0] }} as {{ dimension[1] }},
     {%- endfor %}
-    {{ dockerdvp_report_counts("tag" if model == "stg_dockerdvp__report_trends" else none) }},
+    {{ dockerdvp_report_counts("tag" if trends else none) }},
     '{{ model.replace("stg_dockerdvp__", "") }}' as source,
     true as is_complete
 from {{ ref(model) }}

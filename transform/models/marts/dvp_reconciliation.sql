@@ -29,7 +29,7 @@ summaries as (
         namespace,
         granularity as period_type,
         period_start,
-        {{ dockerdvp_full_repository("image_repository", ["namespace"]) }} as repository,
+        {{ dockerdvp_full_repository("image_repository", ["repository_namespace", "namespace"]) }} as repository,
         {{ dockerdvp_report_counts("tag") }}
     from {{ ref("stg_dockerdvp__report_trends") }}
     group by 1, 2, 3, 4, 5
