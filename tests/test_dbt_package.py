@@ -134,7 +134,12 @@ NOT_PORTABLE = {
 }
 
 
-@pytest.mark.parametrize("path", sorted(TRANSFORM.glob("*/**/*.sql")), ids=lambda p: str(p.relative_to(TRANSFORM)))
+def package_sql() -> list[Path]:
+    """The package's own SQL: models, macros and tests (not what dbt compiles into target/)."""
+    return sorted(p for folder in ("models", "macros", "tests") for p in (TRANSFORM / folder).rglob("*.sql"))
+
+
+@pytest.mark.parametrize("path", package_sql(), ids=lambda p: str(p.relative_to(TRANSFORM)))
 def test_the_sql_keeps_to_what_every_warehouse_reads(path: Path) -> None:
     text = re.sub(r"\{#.*?#\}|--[^\n]*", "", path.read_text(), flags=re.S)  # comments may say anything
     found = [why for pattern, why in NOT_PORTABLE.items() if re.search(pattern, text)]
@@ -245,8 +250,13 @@ def test_dbt_and_the_plotting_libraries_are_not_dependencies_of_the_tap() -> Non
     assert not [r for r in dev if r.startswith("dbt")], "dbt belongs in meltano's utilities, not in .venv"
 
 
-def test_the_demo_environment_points_dbt_at_the_demo_database() -> None:
+def test_dbt_duckdb_reads_the_file_target_duckdb_writes_in_every_environment() -> None:
+    """`meltano run tap-dockerdvp target-duckdb dbt-duckdb:build`: the same file and schema, by default and in the
+    demo environment."""
     project = load_yaml(MELTANO_YML)
+    target = next(p for p in project["plugins"]["loaders"] if p["name"] == "target-duckdb")["config"]
+    dbt = utilities()["dbt-duckdb"]["config"]
+    assert dbt["path"] == target["filepath"] and dbt["source_schema"] == target["default_target_schema"]
     demo = next(e for e in project["environments"] if e["name"] == "demo")
     loaders = {p["name"]: p for p in demo["config"]["plugins"]["loaders"]}
     tools = {p["name"]: p for p in demo["config"]["plugins"]["utilities"]}
