@@ -1,27 +1,28 @@
 """Benchmark: `pull_events` through the tap over HTTP, in every output mode, against the bare Python pipeline.
 
-    python benchmarks/pull_events.py                  # 1M and 5M rows, 3 runs of each pipeline
-    python benchmarks/pull_events.py --quick          # a 200k-row smoke run
-    python benchmarks/pull_events.py --rows 2000000 --repeat 5 --modes record jsonl
+    python benchmarks/pull_events.py                       # 1M rows in 1, 8 and 50 files, 3 runs of each pipeline
+    python benchmarks/pull_events.py --quick               # a 200k-row smoke run, one file
+    python benchmarks/pull_events.py --rows 5000000 --files 1 --repeat 5 --modes record jsonl
 
-For each row count the simulator generates one namespace with one complete ISO week holding N raw rows, in its
-realistic wide shape (`row_shape="wide"`: all 16 columns filled, long user agents, 64-hex digests in both
-Reference and Digest, long tags, domains and owners, plus an unknown column). Then, alternately:
+For each row count and file count the simulator generates one namespace with one complete ISO week holding N raw
+rows split into F files (Docker splits a large export into several), in its realistic wide shape
+(`row_shape="wide"`: all 16 columns filled, long user agents, 64-hex digests in both Reference and Digest, long
+tags, domains and owners, plus an unknown column). Then, alternately:
 
-- bare:    Python `gzip` + `csv.DictReader` + `orjson.dumps` of each row, one line per row, reading the file from
-           disk, output to /dev/null (a subprocess of the same interpreter);
+- bare:    Python `gzip` + `csv.DictReader` + `orjson.dumps` of each row, one line per row, reading the files from
+           disk one after the other, output to /dev/null (a subprocess of the same interpreter);
 - record:  the tap (only `pull_events` selected) against the running simulator: download, gunzip, parse, type,
-           RECORD messages to stdout = /dev/null;
-- record-serial: the same with `parallel_workers: 1` (no threads besides the download's: the least memory);
-- record-workers: the same without the Arrow lane (`TAP_DOCKERDVP_ARROW_LANE=0`): what a tap installed without
-           pyarrow does, worker processes parsing and encoding on every core;
+           RECORD messages to stdout = /dev/null; pyarrow installed, so every file goes through the Arrow lane;
+- record-noarrow: the same as a default install (no pyarrow) runs it: the reader in the tap's process. pyarrow is
+           hidden from the tap (a `pyarrow` package on PYTHONPATH that raises ImportError, as a missing one does);
 - jsonl:   the same with `batch_config` gzip JSONL files in a local directory (BATCH messages to /dev/null);
 - parquet: the same with `batch_config` parquet files.
 
-It prints, for every mode, wall and CPU seconds (medians of the runs), rows/s, the ratio of the mode's wall time to
-the bare pipeline's, and the peak memory of the whole process tree (the tap and its worker processes: the sum of each
-process's peak resident set, the kernel's VmHWM); it checks the rows each mode wrote, and the memory growth between the
-smallest and the largest row count. Needs `orjson` and `pyarrow` (the `dev` extra).
+BATCH modes keep the SDK's default `batch_size` (10,000 rows a file), as a user who does not set it gets.
+It prints, for every mode, wall and CPU seconds (medians of the runs), rows/s, the ratio of the mode's wall time
+to the bare pipeline's, CPU over wall, and the peak memory of the process tree (the sum of each process's peak
+resident set, the kernel's VmHWM); it checks the rows each mode wrote. Needs `orjson` and `pyarrow` (the `dev`
+extra).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import gzip
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -51,15 +53,20 @@ BARE = r"""
 import csv, gzip, os, sys
 import orjson
 dumps = orjson.dumps
-with gzip.open(sys.argv[1], "rt", newline="", encoding="utf-8") as f, open(os.devnull, "wb") as out:
+with open(os.devnull, "wb") as out:
     write = out.write
-    for row in csv.DictReader(f):
-        write(dumps(row) + b"\n")
+    for path in sys.argv[1:]:
+        with gzip.open(path, "rt", newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                write(dumps(row) + b"\n")
 """
+# a `pyarrow` that cannot be imported, first on the path: the tap then runs as installed without the extra
+NO_PYARROW = 'raise ImportError("pyarrow is hidden from the tap in this benchmark mode")\n'
+
 
 END = dt.date(2026, 11, 18)  # a Wednesday: the week before is complete
 NAMESPACE = "acme"
-MODES = ("record", "record-serial", "record-workers", "jsonl", "parquet")
+MODES = ("record", "record-noarrow", "jsonl", "parquet")
 
 
 @dataclasses.dataclass
@@ -165,18 +172,21 @@ def batch_rows(root: Path, mode: str) -> int:
     return total
 
 
-def bench(rows: int, repeat: int, workdir: Path, modes: tuple[str, ...]) -> dict:
+def bench(rows: int, files: int, repeat: int, workdir: Path, modes: tuple[str, ...]) -> dict:
     cfg = SimConfig(namespaces=(NAMESPACE,), weeks=1, rows_per_week=rows, end_date=END, include_partial=False,
-                    row_shape="wide")  # fmt: skip
+                    row_shape="wide", files_per_timespan=files)  # fmt: skip
     ((year, week, _start, _end),) = simdata.complete_timespans(cfg, NAMESPACE, "weeks")
-    cache = workdir / f"sim-{rows}"
+    cache = workdir / f"sim-{rows}-{files}"
+    hidden = workdir / "no-pyarrow"
+    (hidden / "pyarrow").mkdir(parents=True, exist_ok=True)
+    (hidden / "pyarrow" / "__init__.py").write_text(NO_PYARROW)
     with Simulator(cfg, cache_dir=cache) as sim:
         t0 = time.perf_counter()
         sim.pregenerate(views=["raw"], timespan_types=["weeks"])
-        (export,) = sim.export_files(NAMESPACE, "raw", "weeks", year, week)
-        size = Path(export["path"]).stat().st_size
+        exports = sim.export_files(NAMESPACE, "raw", "weeks", year, week)
+        size = sum(Path(export["path"]).stat().st_size for export in exports)
         print(
-            f"  {rows:,} rows: export of {size / 2**20:.0f} MiB gzip ready in {time.perf_counter() - t0:.1f} s",
+            f"  {rows:,} rows in {files} files: {size / 2**20:.0f} MiB gzip ready in {time.perf_counter() - t0:.1f} s",
             flush=True,
         )
         base = {
@@ -195,27 +205,28 @@ def bench(rows: int, repeat: int, workdir: Path, modes: tuple[str, ...]) -> dict
         catalog_path.write_text(json.dumps(select_only(json.loads(discovered.stdout), ["pull_events"])))
 
         runs: dict[str, list[Run]] = {"bare": [], **{mode: [] for mode in modes}}
+        bare = [sys.executable, "-c", BARE, *(export["path"] for export in exports)]
         with open(os.devnull, "wb") as devnull:
             for i in range(repeat):
-                runs["bare"].append(run_measured([sys.executable, "-c", BARE, export["path"]], stdout=devnull))
+                runs["bare"].append(run_measured(bare, stdout=devnull))
                 line = [f"    run {i + 1}: bare {runs['bare'][-1].wall:.2f} s"]
                 for mode in modes:
                     config = dict(base)
-                    fmt = mode.removesuffix("-serial").removesuffix("-workers")
-                    if mode.endswith("-serial"):
-                        config["parallel_workers"] = 1
-                    env = {**os.environ, "TAP_DOCKERDVP_ARROW_LANE": "0"} if mode.endswith("-workers") else None
-                    root = workdir / f"batches-{rows}-{mode}-{i}"
+                    fmt = mode.removesuffix("-noarrow")
+                    env = None
+                    if mode.endswith("-noarrow"):
+                        path = os.pathsep.join(filter(None, [str(hidden), os.environ.get("PYTHONPATH")]))
+                        env = {**os.environ, "PYTHONPATH": path}
+                    root = workdir / f"batches-{rows}-{files}-{mode}-{i}"
                     if fmt != "record":
                         root.mkdir()
-                        config["batch_config"] = {
+                        config["batch_config"] = {  # no batch_size: the SDK's default
                             "encoding": {"format": fmt, **({"compression": "gzip"} if fmt == "jsonl" else {})},
                             "storage": {"root": root.as_uri()},
-                            "batch_size": 1_000_000,
                         }
                     mode_config = workdir / f"config-{mode}.json"
                     mode_config.write_text(json.dumps(config))
-                    log = workdir / f"tap-{rows}-{mode}-{i}.log"
+                    log = workdir / f"tap-{rows}-{files}-{mode}-{i}.log"
                     with open(log, "wb") as err:
                         runs[mode].append(
                             run_measured(
@@ -228,17 +239,19 @@ def bench(rows: int, repeat: int, workdir: Path, modes: tuple[str, ...]) -> dict
                     written = record_count(log) if fmt == "record" else batch_rows(root, fmt)
                     if written != rows:
                         raise SystemExit(f"the tap wrote {written} {mode} rows, expected {rows} (see {log})")
+                    shutil.rmtree(root, ignore_errors=True)
                     line.append(f"{mode} {runs[mode][-1].wall:.2f} s")
                 print(", ".join(line), flush=True)
-    bare = statistics.median(r.wall for r in runs["bare"])
+    bare_wall = statistics.median(r.wall for r in runs["bare"])
     return {
         "rows": rows,
+        "files": files,
         "modes": {
             name: {
                 "wall": statistics.median(r.wall for r in measured),
                 "cpu": statistics.median(r.cpu for r in measured),
                 "rss": max(r.rss_mib for r in measured),
-                "ratio": statistics.median(r.wall for r in measured) / bare,
+                "ratio": statistics.median(r.wall for r in measured) / bare_wall,
             }
             for name, measured in runs.items()
         },
@@ -247,9 +260,10 @@ def bench(rows: int, repeat: int, workdir: Path, modes: tuple[str, ...]) -> dict
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, nargs="+", help="row counts (default: 1000000 5000000)")
-    parser.add_argument("--quick", action="store_true", help="one 200k-row run (a smoke test)")
-    parser.add_argument("--repeat", type=int, help="runs of each pipeline per row count (default 3; 1 with --quick)")
+    parser.add_argument("--rows", type=int, nargs="+", help="row counts (default: 1000000)")
+    parser.add_argument("--files", type=int, nargs="+", help="files the week is split into (default: 1 8 50)")
+    parser.add_argument("--quick", action="store_true", help="one 200k-row run in one file (a smoke test)")
+    parser.add_argument("--repeat", type=int, help="runs of each pipeline per layout (default 3; 1 with --quick)")
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES), help="tap modes to run")
     parser.add_argument("--workdir", type=Path, help="keep the generated files and logs here (default: temporary)")
     args = parser.parse_args()
@@ -258,7 +272,8 @@ def main() -> None:
         import pyarrow  # noqa: F401
     except ImportError:
         raise SystemExit("the benchmark needs orjson and pyarrow: pip install -e '.[dev]'") from None
-    counts = args.rows or ([200_000] if args.quick else [1_000_000, 5_000_000])
+    counts = args.rows or ([200_000] if args.quick else [1_000_000])
+    layouts = args.files or ([1] if args.quick else [1, 8, 50])
     repeat = args.repeat or (1 if args.quick else 3)
 
     print(f"machine: {machine()}")
@@ -266,23 +281,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-pull-events-") as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        results = [bench(n, repeat, workdir, tuple(args.modes)) for n in counts]
+        results = [bench(n, f, repeat, workdir, tuple(args.modes)) for n in counts for f in layouts]
 
     print()
-    print(f"{'rows':>10} | {'pipeline':14} | {'wall s':>7} | {'CPU s':>6} | {'rows/s':>10} | {'peak MiB':>8} | vs bare")
-    print("-" * 88)
+    print(
+        f"{'rows':>10} | {'files':>5} | {'pipeline':14} | {'wall s':>7} | {'CPU s':>6} | {'CPU/wall':>8} | "
+        f"{'rows/s':>10} | {'peak MiB':>8} | vs bare"
+    )
+    print("-" * 104)
     for r in results:
         for name, m in r["modes"].items():
             tail = f"{m['ratio']:.2f}x" if name != "bare" else ""
             print(
-                f"{r['rows']:>10,} | {name:14} | {m['wall']:7.2f} | {m['cpu']:6.2f} | {r['rows'] / m['wall']:10,.0f} | "
-                f"{m['rss']:8.0f} | {tail}"
+                f"{r['rows']:>10,} | {r['files']:>5} | {name:14} | {m['wall']:7.2f} | {m['cpu']:6.2f} | "
+                f"{m['cpu'] / m['wall']:8.2f} | {r['rows'] / m['wall']:10,.0f} | {m['rss']:8.0f} | {tail}"
             )
-    if len(results) > 1:
-        small, large = min(results, key=lambda r: r["rows"]), max(results, key=lambda r: r["rows"])
-        for name in small["modes"]:
-            growth = (large["modes"][name]["rss"] / small["modes"][name]["rss"] - 1) * 100
-            print(f"{name} peak memory growth {small['rows']:,} -> {large['rows']:,} rows: {growth:+.1f}%")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

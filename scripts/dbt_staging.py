@@ -136,8 +136,8 @@ def catalog() -> list[dict[str, t.Any]]:
 
 
 def stream_description(stream: str) -> str:
-    from tap_dockerdvp.report_views import GENERIC_SPEC, REPORT_SPECS
-    from tap_dockerdvp.views import VIEWS
+    from tap_dockerdvp.dvp.report_views import GENERIC_SPEC, REPORT_SPECS
+    from tap_dockerdvp.dvp.views import VIEWS
 
     specs = [*VIEWS.values(), *REPORT_SPECS.values(), GENERIC_SPEC]
     found = STREAM_DESCRIPTIONS.get(stream) or next((s.description for s in specs if s.stream_name == stream), None)

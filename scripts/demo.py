@@ -280,7 +280,7 @@ def summarise(out: Outputs) -> list[str]:
     """
     import duckdb
 
-    from tap_dockerdvp.views import VIEWS
+    from tap_dockerdvp.dvp.views import VIEWS
 
     if not out.db.exists():
         raise DemoError(f"{out.db} was not created: the load wrote nothing")

@@ -1,15 +1,12 @@
-"""The ``tap-dockerdvp`` command and ``python -m tap_dockerdvp``.
+"""The ``tap-dockerdvp`` command and ``python -m tap_dockerdvp``."""
 
-Worker processes (see :mod:`tap_dockerdvp.parallel`) import the command's script again as their main module, so
-the script imports only this module: the tap and the SDK are imported when the command runs, never by a worker
-(they cost a worker about 45 MiB).
-"""
+from tap_dockerdvp.cli import prepare_process
+from tap_dockerdvp.tap import TapDockerDVP
 
 
 def main() -> None:
-    """Run the tap's command line."""
-    from tap_dockerdvp.tap import TapDockerDVP  # here, not at the top: see the docstring
-
+    """Run the tap's command line in a process set up for it."""
+    prepare_process()
     TapDockerDVP.cli()
 
 

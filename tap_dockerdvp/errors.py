@@ -27,6 +27,15 @@ class DownloadError(TapError):
     """An export file could not be read completely; the message names the file, never its URL."""
 
 
+class TruncatedFileError(OSError):
+    """A file is incomplete or damaged (gzip ended early, bad CRC, last line cut, changed while downloaded): the
+    caller reads it again, skipping the rows it already has. Not a :class:`TapError`: it is retried."""
+
+
+class FileChangedError(TruncatedFileError):
+    """A file was replaced while it was being downloaded (another ETag): read the new one from its first row."""
+
+
 class InputFileError(TapError):
     """A `--config`, `--catalog` or `--state` file is missing, not JSON, or of the wrong shape; the message names it."""
 

@@ -25,8 +25,8 @@ import pytest
 import requests
 
 from dockerdvp_simulator import data
+from tap_dockerdvp.dvp.views import VIEWS
 from tap_dockerdvp.tap import TapDockerDVP
-from tap_dockerdvp.views import VIEWS
 
 ROOT = Path(__file__).resolve().parents[1]
 # Small data: every pull view has rows, and a run takes seconds.

@@ -13,6 +13,10 @@ from dockerdvp_simulator import Simulator
 from dockerdvp_simulator.catalog import select_only
 from tap_dockerdvp.tap import TapDockerDVP
 
+#: The full-table streams that announce a table version: in BATCH mode they still send RECORD messages, which carry
+#: the version a target deletes older rows by.
+VERSIONED_STREAMS = frozenset({"namespaces", "repositories", "namespace_pull_stats", "repository_pull_stats"})
+
 
 @dataclasses.dataclass
 class TapOutput:
@@ -25,6 +29,11 @@ class TapOutput:
             if message["type"] == "RECORD":
                 out.setdefault(message["stream"], []).append(message["record"])
         return out
+
+    def versioned_records_only(self) -> bool:
+        """Whether every RECORD message is of a stream that announces versions, and carries its version."""
+        records = [m for m in self.messages if m["type"] == "RECORD"]
+        return all(m["stream"] in VERSIONED_STREAMS and m.get("version") for m in records)
 
     def counts(self) -> dict[str, int]:
         return {stream: len(rows) for stream, rows in self.records.items()}

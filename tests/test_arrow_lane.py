@@ -15,11 +15,11 @@ import re
 import pytest
 from test_record_outputs import CASES, CONTEXT, SCHEMA, SPEC
 
-from tap_dockerdvp import arrow_lane, parallel
-from tap_dockerdvp.arrow_lane import ArrowLane
-from tap_dockerdvp.csv_reader import CsvFormatError, ReadStats, TruncatedFileError, read_batches
-from tap_dockerdvp.encoders import ArrowRows, Encoder, Encoding
-from tap_dockerdvp.parallel import Edges
+from tap_dockerdvp.files import chunks
+from tap_dockerdvp.files.arrow.lane import ArrowLane
+from tap_dockerdvp.files.arrow.tables import ArrowRows
+from tap_dockerdvp.files.encoders import Encoder, Output
+from tap_dockerdvp.files.reader import CsvFormatError, Reading, TruncatedFileError, read_batches
 
 KEYS = tuple(SCHEMA["properties"])
 LOG = logging.getLogger("test-arrow-lane")
@@ -37,11 +37,9 @@ def reference(data: bytes):
 
 
 def lane(data: bytes, *, skip: int = 0, step: int = 5):
-    stats = ReadStats()
-    edges = Edges("action_day")
-    reader = ArrowLane(
-        SPEC, label="f.csv", keys=KEYS, schema=SCHEMA, constants=CONTEXT, stats=stats, edges=edges, logger=LOG
-    )
+    reading = Reading("f.csv", LOG, "action_day")
+    stats, edges = reading.stats, reading.edges
+    reader = ArrowLane(SPEC, Output("parquet", KEYS, tuple(CONTEXT.items()), schema=SCHEMA), reading)
     out, error = [], None
     try:
         for part in reader.tables([data[i : i + step] for i in range(0, len(data), step)], skip=skip):
@@ -56,8 +54,7 @@ def lane(data: bytes, *, skip: int = 0, step: int = 5):
 @pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
 @pytest.mark.parametrize("chunk", [80, 1 << 20])
 def test_the_arrow_lane_gives_the_readers_rows(monkeypatch, name: str, compress: bool, chunk: int) -> None:
-    monkeypatch.setattr(parallel, "CHUNK_BYTES", chunk)
-    monkeypatch.setattr(arrow_lane, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", chunk)
     data = gzip.compress(CASES[name]) if compress and CASES[name] else CASES[name]
     expected, error = reference(data)
     got, got_error, _stats, _edges = lane(data)
@@ -66,8 +63,7 @@ def test_the_arrow_lane_gives_the_readers_rows(monkeypatch, name: str, compress:
 
 
 def test_plain_rows_stay_in_the_arrow_lane(monkeypatch) -> None:
-    monkeypatch.setattr(parallel, "CHUNK_BYTES", 200)
-    monkeypatch.setattr(arrow_lane, "CHUNK_BYTES", 200)
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 200)
     calls = []
     original = ArrowLane._reader
     monkeypatch.setattr(ArrowLane, "_reader", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
@@ -127,16 +123,14 @@ TIME = re.compile(rb',"time_extracted":"[^"]+"')
 
 
 def encoded(data: bytes, kind: str, *, arrow: bool, skip: int = 0, every: int = 0):
-    encoding = Encoding(kind, KEYS, tuple(CONTEXT.items()), stream="pull_events", cut_every=every)
+    output = Output(kind, KEYS, tuple(CONTEXT.items()), stream="pull_events", cut_every=every)
     out, error = [], None
     try:
         if arrow:
-            reader = ArrowLane(
-                SPEC, label="f.csv", keys=KEYS, constants=CONTEXT, stats=ReadStats(), edges=Edges(None), logger=LOG
-            )
-            pieces = reader.pieces([data[i : i + 7] for i in range(0, len(data), 7)], encoding, skip=skip)
+            reader = ArrowLane(SPEC, output, Reading("f.csv", LOG))
+            pieces = reader.pieces([data[i : i + 7] for i in range(0, len(data), 7)], skip=skip)
         else:
-            pieces = Encoder(encoding).pieces(read_batches([data], SPEC, label="f.csv", logger=LOG, skip=skip))
+            pieces = Encoder(output).pieces(read_batches([data], SPEC, label="f.csv", logger=LOG, skip=skip))
         for piece in pieces:
             text = TIME.sub(b"", bytes(piece.data))
             assert text.count(b"\n") == piece.count
@@ -152,8 +146,7 @@ def encoded(data: bytes, kind: str, *, arrow: bool, skip: int = 0, every: int = 
 @pytest.mark.parametrize("kind", ["record", "jsonl"])
 @pytest.mark.parametrize("chunk", [80, 200, 1 << 20])
 def test_the_arrow_lanes_lines_are_the_readers_byte_for_byte(monkeypatch, name: str, kind: str, chunk: int) -> None:
-    monkeypatch.setattr(parallel, "CHUNK_BYTES", chunk)
-    monkeypatch.setattr(arrow_lane, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", chunk)
     data = LINE_CASES[name]
     for skip, every in ((0, 0), (4, 0), (0, 3)):
         assert encoded(data, kind, arrow=True, skip=skip, every=every) == encoded(
@@ -180,7 +173,7 @@ def test_escapes_stay_in_the_arrow_lane(monkeypatch) -> None:
 def test_plain_date_times_are_typed_by_arrow_and_checked(monkeypatch) -> None:
     """Docker's `YYYY-MM-DD HH:MM:SS` timestamps (one per pull, mostly distinct) never go through Python one by one;
     one that is not a real moment sends the chunk to the reader, which names it."""
-    from tap_dockerdvp import csv_reader
+    from tap_dockerdvp.files import reader as csv_reader
 
     parsed = []
     original = csv_reader.PARSERS["date-time"]
@@ -202,8 +195,8 @@ def test_plain_date_times_are_typed_by_arrow_and_checked(monkeypatch) -> None:
 
 @pytest.mark.parametrize("set_by_user", [None, "system"])
 def test_arrow_buffers_go_to_jemalloc_unless_the_user_chose(set_by_user) -> None:
-    """pyarrow reads ARROW_DEFAULT_MEMORY_POOL and jemalloc JE_ARROW_MALLOC_CONF when they load: the tap sets both
-    first (Linux x86_64), never over the user's own values."""
+    """pyarrow reads ARROW_DEFAULT_MEMORY_POOL and jemalloc JE_ARROW_MALLOC_CONF when they load: the command line
+    sets both as it starts (Linux x86_64), never over the user's own values."""
     import os
     import platform
     import subprocess
@@ -214,7 +207,8 @@ def test_arrow_buffers_go_to_jemalloc_unless_the_user_chose(set_by_user) -> None
         env["ARROW_DEFAULT_MEMORY_POOL"] = set_by_user
         env["JE_ARROW_MALLOC_CONF"] = "narenas:2"
     code = (
-        "import os, tap_dockerdvp.tap, pyarrow; pyarrow.allocate_buffer(1 << 20); "
+        "import os, tap_dockerdvp.cli; tap_dockerdvp.cli.prepare_process(); import pyarrow; "
+        "pyarrow.allocate_buffer(1 << 20); "
         "print(pyarrow.default_memory_pool().backend_name); "
         "print(os.environ.get('JE_ARROW_MALLOC_CONF'))"
     )

@@ -10,8 +10,8 @@ from tap_harness import run_tap, tap_config
 
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
-from tap_dockerdvp.auth import DockerHubAuthenticator, jwt_claims
 from tap_dockerdvp.errors import AuthenticationError, ConfigError, NamespaceNotFoundError
+from tap_dockerdvp.http.auth import DockerHubAuthenticator, jwt_claims
 
 TOTP_SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 END = dt.date(2026, 11, 18)

@@ -22,11 +22,11 @@ from types import SimpleNamespace
 
 import pytest
 from cli_support import CliRun
-from tap_harness import TapOutput, run_tap, tap_config
+from tap_harness import VERSIONED_STREAMS, TapOutput, run_tap, tap_config
 
 from dockerdvp_simulator import SimConfig
 
-pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow is in the dev extra (tap-dockerdvp[parquet])")
+pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow is in the dev extra (tap-dockerdvp[arrow])")
 
 END = dt.date(2026, 11, 18)
 BATCH_SIZE = 250
@@ -117,7 +117,7 @@ def test_batch_files_hold_the_records_of_the_record_messages(served, tmp_path: P
     assert all(r["values"] for r in expected["report_other"])
 
     batch_run = run_tap({**config, "batch_config": batch_config(tmp_path, fmt)})
-    assert not batch_run.records, "BATCH mode wrote RECORD messages"
+    assert batch_run.versioned_records_only(), "BATCH mode wrote RECORD messages of a stream without versions"
     batches = [m for m in batch_run.messages if m["type"] == "BATCH"]
     files_of: Counter[str] = Counter()
     got: dict[str, list[dict]] = {}
@@ -129,6 +129,8 @@ def test_batch_files_hold_the_records_of_the_record_messages(served, tmp_path: P
             assert 0 < len(rows) <= BATCH_SIZE, f"{url}: {len(rows)} rows (batch_size {BATCH_SIZE})"
             files_of[message["stream"]] += 1
             got.setdefault(message["stream"], []).extend(rows)
+    assert not set(got) & VERSIONED_STREAMS
+    got.update(batch_run.records)
     assert set(got) == set(expected)
     assert files_of["pull_events"] >= 4, files_of  # 2 namespaces x 2 source files of 300 rows: 250 + 50 each
 
@@ -160,6 +162,8 @@ def test_flattened_batch_files_declare_every_key_and_keep_the_unknown_values(ser
     for message in (m for m in out.messages if m["type"] == "BATCH"):
         for url in message["manifest"]:
             got.setdefault(message["stream"], []).extend(read_batch_file(url, fmt))
+    assert not set(got) & VERSIONED_STREAMS and out.versioned_records_only()
+    got.update(out.records)  # flattened by the SDK, as RECORD messages
     assert got.keys() == record_run.records.keys()
     for stream, rows in got.items():
         declared = set(schemas[stream]["schema"]["properties"])
@@ -213,7 +217,7 @@ def test_parquet_without_pyarrow_stops_in_one_line_naming_the_extra(served, tmp_
         [sys.executable, "-c", HIDE_PYARROW, *args], capture_output=True, text=True, timeout=60, check=False
     )
     run = CliRun(args, proc.returncode, proc.stdout, proc.stderr, 0.0)
-    line = run.assert_fails_in_one_line("batch_config.encoding.format", "pip install 'tap-dockerdvp[parquet]'")
+    line = run.assert_fails_in_one_line("batch_config.encoding.format", "pip install 'tap-dockerdvp[arrow]'")
     assert line.startswith("setting `batch_config.encoding.format` is parquet, which needs pyarrow"), line
     assert not (tmp_path / "files").exists() or not any((tmp_path / "files").iterdir())
     assert '"type":"BATCH"' not in proc.stdout.replace(" ", "")
@@ -223,7 +227,7 @@ def test_a_parquet_batch_file_holds_more_than_one_row_group(tmp_path: Path) -> N
     """Rows past the first row group go into the same file (the writer's schema is checked for each table)."""
     import pyarrow as pa
 
-    from tap_dockerdvp.batch_files import PARQUET_ROW_GROUP, BatchFiles
+    from tap_dockerdvp.files.batch_files import PARQUET_ROW_GROUP, BatchFiles
 
     config = SimpleNamespace(  # what the SDK's BatchConfig holds
         encoding=SimpleNamespace(format="parquet", compression=None),
@@ -248,7 +252,7 @@ def test_parquet_dictionaries_where_values_repeat_and_statistics_for_numbers(tmp
     """No dictionary for a column of distinct values; min/max statistics for numbers, none for text."""
     import pyarrow as pa
 
-    from tap_dockerdvp.batch_files import BatchFiles
+    from tap_dockerdvp.files.batch_files import BatchFiles
 
     config = SimpleNamespace(
         encoding=SimpleNamespace(format="parquet", compression=None),
@@ -279,7 +283,7 @@ def test_a_failed_parquet_write_is_raised_not_lost(tmp_path: Path, monkeypatch: 
     """Parquet writes run in a thread behind the reader: an error there still ends the file (and the run)."""
     import pyarrow as pa
 
-    from tap_dockerdvp.batch_files import PARQUET_ROW_GROUP, BatchFiles
+    from tap_dockerdvp.files.batch_files import PARQUET_ROW_GROUP, BatchFiles
 
     def full(self: pq.ParquetWriter, table: pa.Table, row_group_size: int | None = None) -> None:
         raise OSError(28, "No space left on device")

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from cli_support import CliRun, closed_port, run_cli
 from s3_support import MotoServer, moto_server
-from tap_harness import TapOutput, catalog_selecting, run_tap, run_tap_until_error, tap_config
+from tap_harness import VERSIONED_STREAMS, TapOutput, catalog_selecting, run_tap, run_tap_until_error, tap_config
 
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
@@ -139,7 +139,7 @@ def test_the_s3_objects_hold_exactly_the_rows(sim: Any, s3: MotoServer, record_r
     config = s3_config(sim, s3, prefix, ENCODINGS[encoding])
     streams = sorted(record_run.records)
     out = run_tap(config, catalog=catalog_selecting(config, streams))
-    assert not out.records, "BATCH mode sent RECORD messages"
+    assert out.versioned_records_only(), "BATCH mode sent RECORD messages of a stream without versions"
 
     batches = [m for m in out.messages if m["type"] == "BATCH"]
     manifests: dict[str, str] = {}  # object URL -> stream
@@ -160,6 +160,8 @@ def test_the_s3_objects_hold_exactly_the_rows(sim: Any, s3: MotoServer, record_r
         file_rows = read_rows(url, body, encoding)
         assert 0 < len(file_rows) <= BATCH_SIZE, (url, len(file_rows))
         rows.setdefault(manifests[url], []).extend(file_rows)
+    assert not set(rows) & VERSIONED_STREAMS
+    rows.update(out.records)
 
     assert sorted(rows) == streams
     assert len(rows["pull_events"]) == expected_events
@@ -184,7 +186,7 @@ def test_setting_the_s3_storage_through_meltano_names_and_env(sim: Any, s3: Moto
     variable, as Meltano passes it (kind `object`), and writes there."""
     config = tap_config(sim, namespaces=["acme"])
     catalog = tmp_path / "catalog.json"
-    catalog.write_text(json.dumps(catalog_selecting(config, ["namespaces"])))
+    catalog.write_text(json.dumps(catalog_selecting(config, ["timespans"])))
     env = {
         "TAP_DOCKERDVP_BATCH_CONFIG": json.dumps(
             {
@@ -197,8 +199,9 @@ def test_setting_the_s3_storage_through_meltano_names_and_env(sim: Any, s3: Moto
     assert run.code == 0, run.stderr[-3000:]
     manifests = [url for line in run.stdout.splitlines() for url in json.loads(line).get("manifest", [])]
     objects = s3.objects(BUCKET, "from-env/")
-    assert sorted(objects) == sorted(manifests) and len(manifests) == 1
-    assert [r["namespace"] for r in read_rows(manifests[0], objects[manifests[0]], "jsonl")] == ["acme"]
+    assert sorted(objects) == sorted(manifests) and manifests
+    rows = [r for url in manifests for r in read_rows(url, objects[url], "jsonl")]
+    assert rows and {r["namespace"] for r in rows} == {"acme"}
     assert s3.params()["secret"] not in run.stderr
 
 
@@ -336,7 +339,7 @@ def test_a_local_root_that_cannot_be_written_is_one_line(sim: Any, tmp_path: Pat
 
 def test_storage_params_never_reach_the_logs(s3: MotoServer) -> None:
     """The redactor learns every credential in `storage.params`, however deep."""
-    from tap_dockerdvp.batch_files import storage_secrets
+    from tap_dockerdvp.files.batch_files import storage_secrets
 
     params = {
         "key": "AKIAEXAMPLEKEY",

@@ -25,8 +25,8 @@ def test_the_quick_benchmark_runs_every_mode() -> None:
         cwd=ROOT,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    for mode in ("record", "record-serial", "record-workers", "jsonl", "parquet"):
-        assert re.search(rf"^\s+200,000 \| {re.escape(mode)}\s+\|.*\| \d+\.\d\dx$", done.stdout, re.MULTILINE), (
+    for mode in ("record", "record-noarrow", "jsonl", "parquet"):
+        assert re.search(rf"^\s+200,000 \|\s+1 \| {re.escape(mode)}\s+\|.*\| \d+\.\d\dx$", done.stdout, re.MULTILINE), (
             mode,
             done.stdout,
         )

@@ -17,7 +17,8 @@ from cli_support import closed_port, html_server, run_cli
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator.catalog import select_only
 from tap_dockerdvp.errors import StateError
-from tap_dockerdvp.tap import DEFAULT_HUB_URL, TapDockerDVP
+from tap_dockerdvp.http.urls import DEFAULT_HUB_URL
+from tap_dockerdvp.tap import TapDockerDVP
 
 END = dt.date(2026, 11, 18)
 # "exit 1 within 30 s" (the table).
@@ -211,7 +212,7 @@ def test_hub_url_defaults_to_the_origin_of_a_non_default_api_url(simulator, tmp_
 
 def test_hub_url_default_rule_in_the_tap() -> None:
     def hub_url(**config: str) -> str:
-        return str(TapDockerDVP(config={"username": "u", "password": "p", **config}).config["hub_url"])
+        return TapDockerDVP(config={"username": "u", "password": "p", **config}).urls.hub_url
 
     assert hub_url() == DEFAULT_HUB_URL
     assert hub_url(api_url="http://proxy.example:8080/dvp/api/publisher/analytics/v1") == "http://proxy.example:8080"

@@ -19,9 +19,9 @@ from tap_harness import catalog_selecting, run_tap, run_tap_until_error, tap_con
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
 from dockerdvp_simulator import reports as simreports
+from tap_dockerdvp.dvp.views import KEY_PROPERTIES
 from tap_dockerdvp.errors import NamespaceNotFoundError
-from tap_dockerdvp.streams.period_files import FAST_PATH_ENV
-from tap_dockerdvp.views import KEY_PROPERTIES
+from tap_dockerdvp.streams.period_files import PeriodFilesStream
 
 END = dt.date(2026, 11, 18)  # a Wednesday: weeks up to the one ending on the 15th are complete
 
@@ -182,7 +182,7 @@ def test_a_late_report_file_holds_back_its_partition(simulator, caplog) -> None:
 def test_a_latin1_byte_keeps_its_row_on_every_path(simulator, caplog, monkeypatch, tmp_path, path) -> None:
     cfg = small(namespaces=("acme",), latin1_rows=3)
     sim = simulator(cfg)
-    monkeypatch.setenv(FAST_PATH_ENV, "0" if path == "sdk" else "1")
+    sdk_path(monkeypatch, path == "sdk")
     config = tap_config(sim, timespan_types=["weeks"])
     if path in ("batch", "parquet"):
         encoding = {"format": "jsonl", "compression": "gzip"} if path == "batch" else {"format": "parquet"}
@@ -285,3 +285,11 @@ def test_extension_views_are_found_under_their_dataset_path(simulator, caplog) -
         "Views of the extensions dataset answer under /extensions/exports/ (not /pulls/): using it this run"
         in caplog.messages
     )
+
+
+_REASON = PeriodFilesStream.sdk_path_reason
+
+
+def sdk_path(monkeypatch, on: bool) -> None:
+    """Send every file-backed row through the SDK's record path (as stream maps would), or not."""
+    monkeypatch.setattr(PeriodFilesStream, "sdk_path_reason", (lambda self: "the test asks for it") if on else _REASON)

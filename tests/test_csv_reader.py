@@ -8,7 +8,8 @@ import struct
 
 import pytest
 
-from tap_dockerdvp.csv_reader import (
+from tap_dockerdvp.dvp.views import VIEWS
+from tap_dockerdvp.files.reader import (
     CsvFormatError,
     FileLayout,
     TruncatedFileError,
@@ -18,7 +19,6 @@ from tap_dockerdvp.csv_reader import (
     read_batches,
     records,
 )
-from tap_dockerdvp.views import VIEWS
 
 RAW = VIEWS["raw"]
 SUMMARY = VIEWS["summary"]
@@ -168,7 +168,7 @@ def test_every_record_has_every_column():
 
 def test_unknown_columns_kept_and_logged_once(caplog):
     data = b"namespace, ip_hash ,repository,,Extra\norg,h1,r,z,\norg,h2,r,,null\n"
-    with caplog.at_level(logging.INFO, logger="tap_dockerdvp.csv_reader"):
+    with caplog.at_level(logging.INFO, logger="tap_dockerdvp.files.reader"):
         recs = read(data, VIEWS["repo-summary"], label="org/2025/months/7/repo-summary#0")
     assert [r["extra_columns"] for r in recs] == [
         {"ip_hash": "h1", "_column_4": "z", "Extra": None},
@@ -189,7 +189,7 @@ def test_custom_logger(caplog):
 
 def test_ragged_rows_and_blank_lines(caplog):
     data = b"namespace,repository,pull_by_tag\norg,a,1\norg,b\n\norg,c,3,x,\norg\n\r\norg,d,4\n"
-    with caplog.at_level(logging.INFO, logger="tap_dockerdvp.csv_reader"):
+    with caplog.at_level(logging.INFO, logger="tap_dockerdvp.files.reader"):
         recs = read(data, VIEWS["repo-summary"], label="f#1")
     assert [(r["repository"], r["pull_by_tag"], r["row_number"]) for r in recs] == [
         ("a", 1, 1),
@@ -208,7 +208,7 @@ def test_ragged_rows_and_blank_lines(caplog):
 
 
 def test_no_warning_for_a_clean_file(caplog):
-    with caplog.at_level(logging.DEBUG, logger="tap_dockerdvp.csv_reader"):
+    with caplog.at_level(logging.DEBUG, logger="tap_dockerdvp.files.reader"):
         read(SAMPLE, SUMMARY)
     assert not [r for r in caplog.records if r.levelno >= logging.INFO]
 
@@ -440,7 +440,7 @@ def test_highly_compressible_gzip_in_small_and_large_chunks():
 def test_gunzip_round_trip_random():
     import random
 
-    from tap_dockerdvp.csv_reader import decompressed
+    from tap_dockerdvp.files.reader import decompressed
 
     rnd = random.Random(7)
     for _ in range(60):

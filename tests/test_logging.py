@@ -15,7 +15,7 @@ from cli_support import LOG_LINE, CliRun, run_cli
 
 from dockerdvp_simulator import SimConfig, Simulator
 from dockerdvp_simulator import data as simdata
-from tap_dockerdvp.periods import Timespan, utc_today
+from tap_dockerdvp.dvp.periods import Timespan, utc_today
 from tap_dockerdvp.tap import TapDockerDVP
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,8 +18,8 @@ from tap_harness import run_tap, tap_config
 
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
-from tap_dockerdvp.auth import DockerHubAuthenticator
 from tap_dockerdvp.errors import AuthenticationError
+from tap_dockerdvp.http.auth import DockerHubAuthenticator
 
 SECRET = "dckr_pat_login-fallback-secret"
 TOTP_SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from tap_dockerdvp.periods import Timespan
+from tap_dockerdvp.dvp.periods import Timespan
 
 
 @pytest.mark.parametrize(

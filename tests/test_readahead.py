@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tap_dockerdvp.csv_reader import TruncatedFileError
-from tap_dockerdvp.readahead import ahead
+from tap_dockerdvp.files.readahead import ahead
+from tap_dockerdvp.files.reader import TruncatedFileError
 
 
 def test_every_item_in_order() -> None:

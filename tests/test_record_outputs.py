@@ -20,14 +20,15 @@ from tap_harness import catalog_selecting, run_tap, tap_config
 
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
-from tap_dockerdvp.csv_reader import BATCH_ROWS, CsvFormatError, TruncatedFileError, read_batches, records
-from tap_dockerdvp.encoders import JsonRows, RecordMessages, StdoutSink
-from tap_dockerdvp.streams.period_files import FAST_PATH_ENV
-from tap_dockerdvp.views import VIEWS
+from tap_dockerdvp.dvp.views import VIEWS
+from tap_dockerdvp.files.encoders import JsonRows, RecordMessages, StdoutSink
+from tap_dockerdvp.files.reader import BATCH_ROWS, CsvFormatError, TruncatedFileError, read_batches, records
+from tap_dockerdvp.streams.period_files import PeriodFilesStream
+from tap_dockerdvp.streams.schemas import export_schema
 
 SPEC = VIEWS["raw"]
 END = dt.date(2026, 11, 18)
-SCHEMA = SPEC.json_schema()
+SCHEMA = export_schema(SPEC)
 CONTEXT = {
     "file_index": 0,
     "namespace": "acme",
@@ -288,20 +289,14 @@ def serve_file(simulator, data: bytes):
 
 
 def run(config: dict, catalog: dict, monkeypatch, *, fast_path_on: bool = True):
-    monkeypatch.setenv(FAST_PATH_ENV, "1" if fast_path_on else "0")
+    sdk_path(monkeypatch, not fast_path_on)
     return run_tap(config, catalog=catalog)
 
 
 def test_the_tap_writes_the_same_records_on_both_paths(simulator, monkeypatch) -> None:
     rows = [*AWKWARD_ROWS, "", *(PLAIN.replace("h1", f"r{i}") for i in range(600)), "pull_by_tag,2026-11-12,JP"]
     config, catalog = serve_file(simulator, csv_bytes(rows, newline="\r\n", bom=True))
-    calls = []
-    original = RecordMessages.encode
-    monkeypatch.setattr(
-        RecordMessages,
-        "encode",
-        lambda self, batch, constants: calls.append(batch.count) or original(self, batch, constants),
-    )
+    calls = record_lines_written(monkeypatch)
 
     fast_out = run(config, catalog, monkeypatch)
     assert sum(calls) == 606  # the fast path wrote every record
@@ -394,15 +389,35 @@ def test_deselected_properties_are_absent_from_the_tap_output_on_both_paths(simu
 
 def test_stream_maps_of_other_streams_keep_the_fast_path(simulator, monkeypatch, tap_log) -> None:
     config, _catalog = serve_file(simulator, csv_bytes(AWKWARD_ROWS))
-    calls = []
-    original = RecordMessages.encode
-    monkeypatch.setattr(
-        RecordMessages,
-        "encode",
-        lambda self, batch, constants: calls.append(batch.count) or original(self, batch, constants),
-    )
+    calls = record_lines_written(monkeypatch)
     other = {**config, "stream_maps": {"repo_summary": {"x": "1"}}}  # a map of a selected stream (SDK rule)
     out = run(other, catalog_selecting(other, ["pull_events", "repo_summary"]), monkeypatch)
     assert len(out.records["pull_events"]) == 5 and all(r["x"] == 1 for r in out.records["repo_summary"])
     assert sum(calls) == 5
     assert not any("SDK's record path" in line for line in tap_log)
+
+
+_REASON = PeriodFilesStream.sdk_path_reason
+
+
+def sdk_path(monkeypatch, on: bool) -> None:
+    """Send every file-backed row through the SDK's record path (as stream maps would), or not."""
+    monkeypatch.setattr(PeriodFilesStream, "sdk_path_reason", (lambda self: "the test asks for it") if on else _REASON)
+
+
+def record_lines_written(monkeypatch) -> list[int]:
+    """The rows the tap writes as RECORD lines itself (not through the SDK), one count per piece, filled as it runs
+    (whichever way the engine reads the file)."""
+    from tap_dockerdvp.files import engine
+
+    calls: list[int] = []
+    original = engine.read
+
+    def read(blocks, spec, output, **kwargs):
+        for item in original(blocks, spec, output, **kwargs):
+            if output.kind == "record":
+                calls.append(item.count)
+            yield item
+
+    monkeypatch.setattr(engine, "read", read)
+    return calls

@@ -13,7 +13,7 @@ from tap_harness import catalog_selecting, run_tap, run_tap_until_error, tap_con
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
 from dockerdvp_simulator import reports as simreports
-from tap_dockerdvp.report_views import ReportPeriod, file_name_of, period_of, report_type_of
+from tap_dockerdvp.dvp.report_views import ReportPeriod, file_name_of, period_of, report_type_of
 
 END = dt.date(2026, 11, 18)  # a fixed clock in the past: every listed report is complete for the tap too
 REPORT_STREAMS = (

@@ -5,8 +5,8 @@ import time
 import pytest
 import requests
 
-from tap_dockerdvp import retries
-from tap_dockerdvp.totp import totp_code
+from tap_dockerdvp.http import retries
+from tap_dockerdvp.http.totp import totp_code
 
 
 def _response(status: int, headers: dict[str, str]) -> requests.Response:

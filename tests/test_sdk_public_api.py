@@ -169,7 +169,9 @@ def test_no_private_sdk_method_is_called() -> None:
 def test_the_scan_sees_the_sdk(tmp_path: Path) -> None:
     """The checks above can fail: the SDK's private methods are found, and so is a call of one."""
     assert {"_sync_records", "_write_state_message", "_increment_stream_state"} <= sdk_private_methods()
-    assert "tap_dockerdvp.client.DockerHubStream" in {f"{c.__module__}.{c.__qualname__}" for c in sdk_subclasses()}
+    assert "tap_dockerdvp.streams.base.DockerHubStream" in {
+        f"{c.__module__}.{c.__qualname__}" for c in sdk_subclasses()
+    }
     sample = tmp_path / "sample.py"
     sample.write_text("self._write_state_message()\nself._tap.state_writer.write_state(state)\nself._own()\n")
     assert [(line, name) for _p, line, name in private_sdk_calls([sample])] == [(1, "_write_state_message")]

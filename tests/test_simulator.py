@@ -546,7 +546,8 @@ def test_fault_reset_html_slow_expire_token(simulator):
     assert time.monotonic() - started >= 0.3
     sim.add_fault({"match": "api", "kind": "expire_token"})
     assert s.get(sim.api_url + "/namespaces/acme").status_code == 401
-    assert s.get(sim.api_url + "/namespaces/acme").status_code == 200
+    assert s.get(sim.api_url + "/namespaces/acme").status_code == 401  # an expired token stays expired
+    assert login(sim).get(sim.api_url + "/namespaces/acme").status_code == 200  # a fresh one passes
     assert sim.stats["faults"] == {"reset": 1, "html": 1, "slow": 1, "expire_token": 1}
 
 

@@ -12,7 +12,7 @@ from tap_harness import catalog_selecting, run_tap, tap_config
 
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
-from tap_dockerdvp.views import VIEWS
+from tap_dockerdvp.dvp.views import VIEWS
 
 # A fixed clock in the past: every timespan the simulator lists is complete for the tap too.
 END = dt.date(2026, 11, 18)

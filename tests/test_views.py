@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tap_dockerdvp.views import KEY_PROPERTIES, VIEWS, Column, ViewSpec, normalise_header
+from tap_dockerdvp.dvp.views import KEY_PROPERTIES, VIEWS, Column, ViewSpec, normalise_header
+from tap_dockerdvp.streams.schemas import export_schema
 
 COUNTS = ["unique_ip_count", "pull_by_tag", "pull_by_digest", "version_check"]
 EXPECTED_COLUMNS = {
@@ -225,7 +226,7 @@ def test_key_properties():
 @pytest.mark.parametrize("view", sorted(VIEWS))
 def test_json_schema(view):
     spec = VIEWS[view]
-    schema = spec.json_schema()
+    schema = export_schema(spec)
     props = schema["properties"]
     assert set(KEY_PROPERTIES) <= set(schema["required"])
     for key in KEY_PROPERTIES:  # key columns are NOT NULL in targets: never nullable here

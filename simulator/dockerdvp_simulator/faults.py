@@ -29,7 +29,9 @@ Kinds and their fields:
 - ``cut_csv`` (downloads): a valid gzip, with its own length, whose CSV ends in the middle of a
   line.
 - ``expire_url`` (downloads): 403 ``AccessDenied`` / ``Request has expired`` XML.
-- ``expire_token`` (requests with an ``Authorization`` header): 401 as for an expired JWT.
+- ``expire_token`` (requests with an ``Authorization`` header, report files on the Hub's host included): 401 as
+  for an expired JWT; that token stays refused from then on, as an expired one would, so only a fresh login
+  passes.
 - ``html``: ``status`` (default 200) with an HTML error page.
 - ``slow``: sleep ``seconds`` (default 1) first, then answer normally (or per the next rule).
 - ``late_view`` (data-view listings, ``.../{timespan}/{dataview}``, only): the timespan is listed but its view
@@ -158,7 +160,7 @@ class FaultRule:
         if self.kind in DOWNLOAD_ONLY:
             return is_download
         if self.kind == "expire_token":
-            return has_auth and not is_download
+            return has_auth  # storage refuses any request with an Authorization header: only the Hub's carry one
         return True
 
 

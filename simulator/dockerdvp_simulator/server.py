@@ -227,6 +227,7 @@ class Simulator:
         self._thread: threading.Thread | None = None
         self._rate_window = (0, 0)
         self._stats = self._new_stats()
+        self._revoked: set[str] = set()  # `jti`s of tokens an `expire_token` fault expired
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Simulator:
@@ -888,6 +889,10 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         if kind == "expire_token":
             self.sim._bump("expired_tokens")
+            claims = read_jwt(self.sim.secret, (self.headers.get("Authorization") or "").partition(" ")[2].strip())
+            if claims is not None:
+                with self.sim._lock:
+                    self.sim._revoked.add(str(claims.get("jti")))
             self._json(401, JWT_INVALID)
             return True
         if kind == "late_view":
@@ -1050,7 +1055,7 @@ class _Handler(BaseHTTPRequestHandler):
         claims = read_jwt(self.sim.secret, token.strip())
         if claims is None or claims.get("scope") == "2fa":
             raise _Fail(401, JWT_INVALID)
-        if float(claims.get("exp", 0)) <= time.time():
+        if float(claims.get("exp", 0)) <= time.time() or claims.get("jti") in self.sim._revoked:
             self.sim._bump("expired_tokens")
             raise _Fail(401, JWT_INVALID)
         return claims

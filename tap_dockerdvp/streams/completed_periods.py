@@ -22,18 +22,18 @@ import typing as t
 from dataclasses import dataclass
 
 from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
+from singer_sdk.singerlib import StateMessage
 from typing_extensions import override
 
-from tap_dockerdvp.batch_files import BatchFiles
-from tap_dockerdvp.client import DockerHubStream
-from tap_dockerdvp.periods import to_date
+from tap_dockerdvp.dvp.periods import to_date
+from tap_dockerdvp.files.batch_files import BatchFiles
+from tap_dockerdvp.streams.base import DockerHubStream
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from singer_sdk.helpers.types import Context
 
-    from tap_dockerdvp.streams.period_files import PeriodFilesStream
 
 P = t.TypeVar("P")
 
@@ -136,14 +136,17 @@ class CompletedPeriodStream(DockerHubStream):
         """The partition in log lines: ``acme weeks``."""
         return " ".join(str(context[key]) for key in self.partition_keys)
 
-    def period_done(self, record: dict, context: Context) -> None:
-        """Called once a period's rows were all emitted and its bookmark announced."""
+    def period_label(self, record: dict) -> str:
+        """A period in log lines: ``acme weeks 2026/46``."""
+        raise NotImplementedError
 
     # -- the window and the bookmark -----------------------------------------------------------------
     @override
     def get_replication_key_signpost(self, context: Context | None = None) -> None:
         # The SDK caps a date-time bookmark at the sync's start time; a period is listed only once complete, so
-        # its start is always in the past: nothing to cap, and no signpost left in the state.
+        # its start is always in the past: nothing to cap, and no signpost left in the state. The run's checks
+        # still come first (see DockerHubStream).
+        self.tap.preflight()
         return None
 
     def period_start(self, record: dict) -> dt.date:
@@ -174,7 +177,7 @@ class CompletedPeriodStream(DockerHubStream):
             state["replication_key_value"] = floor
         else:
             self.state_manager.increment_state(record, context=context, replication_key=self.replication_key)
-        self._tap.state_writer.write_state(self.tap_state)
+        self._tap.write_message(StateMessage(value=self.tap_state))
         self.state_manager.is_flushed = True
 
     # -- the periods -------------------------------------------------------------------------------
@@ -187,13 +190,14 @@ class CompletedPeriodStream(DockerHubStream):
         again, new = window.select(self.listed_periods(context, window), self.period_start)
         self.log_window(context, window, again)
         for record in (*again, *new):
+            self.tap.progress.period_started()
             self.sync_children(record)
             if self.partition_key(context) in self.tap.run.held_back:
                 return  # this partition goes no further this run; its bookmark stays before the late period
             yield record
             # Resumed once the SDK wrote the record (RECORD mode) or its batch file was announced (BATCH mode).
             self.advance(record, context, floor)
-            self.period_done(record, context)
+            self.tap.progress.period_done(self.period_label(record))
 
     def log_window(self, context: Context, window: PeriodWindow, again: list[dict]) -> None:
         """Say which periods are extracted again, and why."""
@@ -228,7 +232,7 @@ class CompletedPeriodStream(DockerHubStream):
         """Sync every selected child for the period. One that has nothing for it (a view the namespace does not
         offer) still writes its SCHEMA, so every selected stream's table exists after a run, and says nothing."""
         child_context = self.child_context(record)
-        for child in t.cast("list[PeriodFilesStream]", self.child_streams):
+        for child in self.child_streams:
             if not (child.selected or child.has_selected_descendents):
                 continue
             try:

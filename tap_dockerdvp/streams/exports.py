@@ -24,13 +24,15 @@ from functools import cached_property
 
 from typing_extensions import override
 
-from tap_dockerdvp.downloads import Download, storage_session
+from tap_dockerdvp.dvp import endpoints
+from tap_dockerdvp.dvp.namespaces import dataset_offering
+from tap_dockerdvp.dvp.periods import to_date
+from tap_dockerdvp.dvp.views import KEY_PROPERTIES, VIEWS
 from tap_dockerdvp.errors import TapError
-from tap_dockerdvp.periods import to_date
-from tap_dockerdvp.streams.namespaces import dataset_offering
+from tap_dockerdvp.http.downloads import Download, storage_session
 from tap_dockerdvp.streams.period_files import Late, PeriodFile, PeriodFilesStream
+from tap_dockerdvp.streams.schemas import export_schema
 from tap_dockerdvp.streams.timespans import TimespansStream
-from tap_dockerdvp.views import KEY_PROPERTIES, VIEWS, ViewSpec
 
 if t.TYPE_CHECKING:
     import datetime as dt
@@ -40,8 +42,7 @@ if t.TYPE_CHECKING:
 
 
 CONTEXT_FIELDS = ("namespace", "timespan_type", "year", "timespan", "timespan_start", "timespan_end")
-VIEW_PATH = "/namespaces/{namespace}/{dataset}/exports/years/{year}/{timespan_type}/{timespan}/{view}"
-DOCUMENTED_DATASET = "pulls"
+DOCUMENTED_DATASET = endpoints.DOCUMENTED_DATASET
 
 
 class ExportStream(PeriodFilesStream):
@@ -49,7 +50,12 @@ class ExportStream(PeriodFilesStream):
 
     parent_stream_type = TimespansStream
     primary_keys = KEY_PROPERTIES
-    path = VIEW_PATH
+    path = endpoints.VIEW_FILES
+
+    @cached_property
+    @override
+    def schema(self) -> dict:
+        return export_schema(self.spec)
 
     @cached_property
     def storage(self) -> requests.Session:
@@ -107,7 +113,7 @@ class ExportStream(PeriodFilesStream):
         tries = [known] if known else list(dict.fromkeys((DOCUMENTED_DATASET, dataset)))
         for segment in tries:
             listing = self.get_json(
-                VIEW_PATH.format(**context, dataset=segment, view=self.spec.view), context, not_found_ok=True
+                endpoints.VIEW_FILES.format(**context, dataset=segment, view=self.spec.view), context, not_found_ok=True
             )
             if listing is not None:
                 if known is None:
@@ -164,14 +170,48 @@ class ExportStream(PeriodFilesStream):
             )
 
 
-def _export_stream(spec: ViewSpec) -> type[ExportStream]:
-    return type(
-        f"{spec.stream_name.title().replace('_', '')}Stream",
-        (ExportStream,),
-        {"name": spec.stream_name, "spec": spec, "__doc__": spec.description},
-    )
+class SummaryStream(ExportStream):
+    name = "summary"
+    spec = VIEWS["summary"]
 
 
-SUMMARY_STREAMS: tuple[type[ExportStream], ...] = tuple(
-    _export_stream(spec) for view, spec in VIEWS.items() if view != "raw"
+class RepoSummaryStream(ExportStream):
+    name = "repo_summary"
+    spec = VIEWS["repo-summary"]
+
+
+class NamespaceSummaryStream(ExportStream):
+    name = "namespace_summary"
+    spec = VIEWS["namespace-summary"]
+
+
+class GeoRepoSummaryStream(ExportStream):
+    name = "geo_repo_summary"
+    spec = VIEWS["geo-repo-summary"]
+
+
+class ExtSummaryStream(ExportStream):
+    name = "ext_summary"
+    spec = VIEWS["ext-summary"]
+
+
+class ExtPremiumSummaryStream(ExportStream):
+    name = "ext_premium_summary"
+    spec = VIEWS["ext-premium-summary"]
+
+
+class ExtPremiumGeoStream(ExportStream):
+    name = "ext_premium_geo"
+    spec = VIEWS["ext-premium-geo"]
+
+
+#: one stream per summary data view (the `raw` view is `pull_events`)
+SUMMARY_STREAMS: tuple[type[ExportStream], ...] = (
+    SummaryStream,
+    RepoSummaryStream,
+    NamespaceSummaryStream,
+    GeoRepoSummaryStream,
+    ExtSummaryStream,
+    ExtPremiumSummaryStream,
+    ExtPremiumGeoStream,
 )

@@ -7,6 +7,7 @@ import typing as t
 from singer_sdk import typing as th
 from typing_extensions import override
 
+from tap_dockerdvp.dvp import endpoints
 from tap_dockerdvp.errors import NamespaceNotFoundError
 from tap_dockerdvp.streams.whole_tables import WholeTableStream
 
@@ -26,7 +27,7 @@ class NamespacesStream(WholeTableStream):
     """
 
     name = "namespaces"
-    path = "/namespaces"
+    path = endpoints.NAMESPACES
     primary_keys = ("namespace",)
 
     schema = th.PropertiesList(
@@ -75,17 +76,17 @@ class NamespacesStream(WholeTableStream):
         listed = self._access_list()
         wanted = list(self.config.get("namespaces") or [])
         if listed is None:  # no /namespaces: the namespaces with data, each asked for its metadata
-            visible = [str(ns) for ns in (self.get_json("/") or {}).get("namespaces") or []]
+            visible = [str(ns) for ns in (self.get_json(endpoints.ROOT) or {}).get("namespaces") or []]
             listed = {}
             for namespace in wanted or visible:
-                found = self.get_json(f"/namespaces/{namespace}", not_found_ok=True)
+                found = self.get_json(endpoints.NAMESPACE.format(namespace=namespace), not_found_ok=True)
                 if isinstance(found, dict):
                     listed[namespace] = {**found, "namespace": found.get("namespace") or namespace}
         metadata = {}
         for namespace in wanted or list(listed):
             found = listed.get(namespace)
             if found is None and wanted:
-                found = self.get_json(f"/namespaces/{namespace}", not_found_ok=True)
+                found = self.get_json(endpoints.NAMESPACE.format(namespace=namespace), not_found_ok=True)
                 found = {**found, "namespace": namespace} if isinstance(found, dict) else None
             if found is None:
                 readable = ", ".join(sorted(listed)) or "none"
@@ -102,7 +103,7 @@ class NamespacesStream(WholeTableStream):
 
     def _access_list(self) -> dict[str, dict[str, t.Any]] | None:
         """`GET /namespaces` by namespace; None when the API has no such endpoint (404, 405)."""
-        body = self.get_json("/namespaces", absent=(404, 405))
+        body = self.get_json(endpoints.NAMESPACES, absent=(404, 405))
         if body is None:
             self.logger.info("GET /namespaces is not available here: discovering namespaces from GET /")
             return None
@@ -112,15 +113,3 @@ class NamespacesStream(WholeTableStream):
             if isinstance(item, dict) and item.get("namespace"):
                 listed[str(item["namespace"])] = item
         return listed
-
-
-def dataset_offering(metadata: dict[str, t.Any], *, view: str, timespan_type: str) -> str | None:
-    """The name of the dataset of a namespace's metadata that lists ``view`` for ``timespan_type``, if any."""
-    for dataset in metadata.get("datasets") or []:
-        if view in (dataset.get("views") or []) and timespan_type in (dataset.get("timespans") or []):
-            return str(dataset.get("name") or "pulls")
-    return None
-
-
-def offered_timespan_types(metadata: dict[str, t.Any]) -> set[str]:
-    return {tt for dataset in metadata.get("datasets") or [] for tt in dataset.get("timespans") or []}

@@ -1,7 +1,7 @@
 """The one base for "the rows of a period's files": export views under `timespans`, reports under `reports`.
 
 For each period its parent emits, a stream lists the period's files, downloads each (retries, Range resume,
-fresh URLs), reads it with the one reader (:mod:`tap_dockerdvp.csv_reader`) and writes its rows in one of three
+fresh URLs), reads it with the one reader (:mod:`tap_dockerdvp.files.reader`) and writes its rows in one of three
 ways, all made from the same row batches:
 
 - **RECORD lines** (the default): the rows' RECORD messages are written to stdout in batches from ``get_records``,
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import time
 import typing as t
 from dataclasses import dataclass, field
@@ -29,34 +28,23 @@ from functools import cached_property
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
-from tap_dockerdvp import parallel
-from tap_dockerdvp.arrow_lane import ArrowLane, TablePart, has_pyarrow
-from tap_dockerdvp.batch_files import BatchFiles
-from tap_dockerdvp.client import DockerHubStream
-from tap_dockerdvp.csv_reader import CsvFormatError, ReadStats, RowBatch, TruncatedFileError, read_batches, records
-from tap_dockerdvp.downloads import Download, UrlExpiredError, wait_before_retry
-from tap_dockerdvp.encoders import Encoding, Piece, StdoutSink, cut
-from tap_dockerdvp.errors import DownloadError
-from tap_dockerdvp.periods import utc_today
-from tap_dockerdvp.progress import CHECK_EVERY_ROWS, FileProgress
+from tap_dockerdvp.dvp.periods import utc_today
+from tap_dockerdvp.errors import DownloadError, FileChangedError, TruncatedFileError
+from tap_dockerdvp.files import engine
+from tap_dockerdvp.files.batch_files import BatchFiles
+from tap_dockerdvp.files.encoders import Output, StdoutSink, cut
+from tap_dockerdvp.files.progress import CHECK_EVERY_ROWS, FileProgress
+from tap_dockerdvp.files.reader import CsvFormatError, Reading, records
+from tap_dockerdvp.http.downloads import Download, UrlExpiredError, wait_before_retry
+from tap_dockerdvp.streams.base import DockerHubStream
 
 if t.TYPE_CHECKING:
     import requests
     from singer_sdk import metrics
     from singer_sdk.helpers.types import Context
 
+    from tap_dockerdvp.dvp.views import ViewSpec
     from tap_dockerdvp.streams.completed_periods import CompletedPeriodStream
-    from tap_dockerdvp.views import ViewSpec
-
-#: Set to 0 to send every row through the SDK's record path (for comparisons).
-FAST_PATH_ENV = "TAP_DOCKERDVP_FAST_PATH"
-#: "0" reads large files without the Arrow lane even when pyarrow is installed (worker processes instead)
-ARROW_LANE_ENV = "TAP_DOCKERDVP_ARROW_LANE"
-
-
-def switched_off(name: str) -> bool:
-    """Whether the environment variable ``name`` turns its feature off."""
-    return os.environ.get(name, "1").strip().lower() in ("0", "false", "no", "off")
 
 
 @dataclass
@@ -119,7 +107,8 @@ class PeriodFilesStream(DockerHubStream):
         label: str,
         refresh_url: t.Callable[[], str],
     ) -> Download:
-        """The byte stream of ``file`` with the settings' retries (see :class:`~tap_dockerdvp.downloads.Download`)."""
+        """The byte stream of ``file`` with the settings' retries (see
+        :class:`~tap_dockerdvp.http.downloads.Download`)."""
         return Download(
             session,
             file.url,
@@ -143,12 +132,7 @@ class PeriodFilesStream(DockerHubStream):
     def check_edges(self, context: Context, values: list[t.Any]) -> None:
         """Called after each file with the first and last value of :attr:`check_column` (none if it lacks it)."""
 
-    # -- schema, keys and outputs ---------------------------------------------------------------------
-    @cached_property
-    @override
-    def schema(self) -> dict:
-        return self.spec.json_schema()
-
+    # -- keys and outputs -----------------------------------------------------------------------------
     @cached_property
     def property_order(self) -> tuple[str, ...]:
         """Every property, in schema order: the order of each row's keys."""
@@ -156,8 +140,6 @@ class PeriodFilesStream(DockerHubStream):
 
     def sdk_path_reason(self) -> str | None:
         """Why rows must go through the SDK's record path (stream maps, flattening, a record limit), or None."""
-        if switched_off(FAST_PATH_ENV):
-            return f"{FAST_PATH_ENV} is off"
         if self.ABORT_AT_RECORD_COUNT is not None:
             return "a record limit is set"
         return self.maps_reason()
@@ -206,7 +188,7 @@ class PeriodFilesStream(DockerHubStream):
         order = self.property_order
         for index in range(len(files)):
             constants = self.row_constants(context, files, index)
-            for batch in self.read_file(context, files, index, self.batches):
+            for batch in self.read_file(context, files, index, Output("batches")):
                 yield from records(batch, order, constants, extra_key=self.extra_key)
 
     def write_record_lines(self, context: Context, files: list[PeriodFile]) -> None:
@@ -217,8 +199,8 @@ class PeriodFilesStream(DockerHubStream):
         try:
             for index in range(len(files)):
                 constants = tuple(self.row_constants(context, files, index).items())
-                encoding = Encoding("record", keys, constants, stream=stream, extra_key=self.extra_key)
-                for piece in self.read_file(context, files, index, self.pieces(encoding, files[index].size)):
+                output = Output("record", keys, constants, stream=stream, extra_key=self.extra_key)
+                for piece in self.read_file(context, files, index, output):
                     sink.write(piece.data)
                     counter.increment(piece.count)
         finally:
@@ -244,95 +226,28 @@ class PeriodFilesStream(DockerHubStream):
                 "%s: stream maps or flattening apply: its BATCH rows are mapped record by record (slower)",
                 self.name,
             )
-        jsonl = writer.format == "jsonl"
         for index in range(len(files)):
             constants = self.row_constants(context, files, index)
-            if jsonl and not mapped:  # straight from the reader's pieces (read on every core when it pays)
-                encoding = Encoding(
-                    "jsonl", keys, tuple(constants.items()), extra_key=self.extra_key, cut_every=writer.batch_size
-                )
-                reader = self.pieces(encoding, files[index].size, gzip=writer.compression == "gzip")
-                for piece in self.read_file(context, files, index, reader, rollback=writer.rollback):
-                    self.tap.progress.add_rows(self.name, piece.count)
-                    for url in writer.add_piece(piece):
-                        yield batch_config.encoding, [url]
-            elif not mapped:  # parquet: the Arrow lane
-                reader = self.tables(keys, schema, constants)
-                for part in self.read_file(context, files, index, reader, rollback=writer.rollback):
-                    self.tap.progress.add_rows(self.name, part.count)
-                    for piece in cut(part, writer.batch_size):
-                        for url in writer.add_table(piece.table):
-                            yield batch_config.encoding, [url]
-            else:  # stream maps or flattening: the SDK's mapper, record by record
-                for batch in self.read_file(context, files, index, self.batches, rollback=writer.rollback):
+            if mapped:  # stream maps or flattening: the SDK's mapper, record by record
+                for batch in self.read_file(context, files, index, Output("batches"), rollback=writer.rollback):
                     self.tap.progress.add_rows(self.name, batch.count)
                     for part in cut(batch, writer.batch_size):
                         rows = shape.rows(records(part, self.property_order, constants, extra_key=self.extra_key))
                         for url in writer.add_rows(rows, keys, schema, source_rows=part.count):
                             yield batch_config.encoding, [url]
+            else:  # straight from the engine: JSON lines (gzip members) or Arrow tables
+                output = Output(
+                    writer.format, keys, tuple(constants.items()), extra_key=self.extra_key,
+                    cut_every=writer.batch_size, gzip=writer.compression == "gzip", schema=schema,
+                )  # fmt: skip
+                for part in self.read_file(context, files, index, output, rollback=writer.rollback):
+                    self.tap.progress.add_rows(self.name, part.count)
+                    for url in writer.add(part):
+                        yield batch_config.encoding, [url]
             last = writer.close()
             writer.source_done()
             if last:
                 yield batch_config.encoding, [last]
-
-    # -- the ways to read a file ---------------------------------------------------------------------
-    def batches(self, download: Download, skip: int, reading: Reading) -> t.Iterator[RowBatch]:
-        """The file's row batches, read in this process."""
-        return reading.edges.watch(
-            read_batches(download, self.spec, label=reading.label, skip=skip, stats=reading.stats, logger=self.logger)
-        )
-
-    def tables(self, keys: tuple[str, ...], schema: t.Mapping[str, t.Any], constants: dict[str, t.Any]) -> FileReader:
-        """A reader of the file's rows as Arrow tables, for parquet (see :mod:`tap_dockerdvp.arrow_lane`)."""
-
-        def read(download: Download, skip: int, reading: Reading) -> t.Iterator[TablePart]:
-            return self.arrow_lane(reading, keys, constants, schema=schema).tables(download, skip=skip)
-
-        return read
-
-    def arrow_lane(
-        self,
-        reading: Reading,
-        keys: tuple[str, ...],
-        constants: t.Mapping[str, t.Any],
-        *,
-        schema: t.Mapping[str, t.Any] | None = None,
-    ) -> ArrowLane:
-        """One read of a file through the Arrow lane (see :mod:`tap_dockerdvp.arrow_lane`)."""
-        return ArrowLane(
-            self.spec, keys=keys, schema=schema, constants=constants, extra_key=self.extra_key,
-            threads=self.tap.reads_on_threads(), **self.read_by(reading),
-        )  # fmt: skip
-
-    def read_by(self, reading: Reading) -> dict[str, t.Any]:
-        """What every reader of a file takes from its :class:`Reading`: the file's label, the counts it adds to,
-        the check column's edges, the log."""
-        return {"label": reading.label, "stats": reading.stats, "edges": reading.edges, "logger": self.logger}
-
-    def pieces(self, encoding: Encoding, size: int | None, *, gzip: bool = False) -> FileReader:
-        """A reader of the file's rows encoded. A large file goes through the Arrow lane when pyarrow is installed
-        (see :mod:`tap_dockerdvp.arrow_json`), else through worker processes on every core (see
-        :mod:`tap_dockerdvp.parallel`); a small one through the reader in this process. The same pieces any way."""
-
-        def read(download: Download, skip: int, reading: Reading) -> t.Iterator[Piece]:
-            large = (size or 0) >= parallel.MIN_FILE_BYTES
-            if large and has_pyarrow() and not switched_off(ARROW_LANE_ENV):
-                lane = self.arrow_lane(reading, encoding.keys, dict(encoding.constants))
-                pieces = lane.pieces(download, encoding, skip=skip)
-                if not gzip:
-                    return pieces
-                gzipped = parallel.gzip_members_ahead if lane.threads else parallel.gzip_members_each
-                return gzipped(pieces, encoding.cut_every)
-            pool = self.tap.worker_pool() if large else None
-            if pool is None:
-                return parallel.serial_pieces(self.batches(download, skip, reading), encoding, gzip=gzip)
-            executor, workers, spool = pool
-            return parallel.ParallelRead(
-                executor, workers, spool=spool, spec=self.spec, encoding=encoding, gzip=gzip,
-                check_column=self.check_column, **self.read_by(reading),
-            ).pieces(download, skip=skip)  # fmt: skip
-
-        return read
 
     # -- files --------------------------------------------------------------------------------------
     def files_of(self, context: Context) -> list[PeriodFile]:
@@ -373,15 +288,16 @@ class PeriodFilesStream(DockerHubStream):
         context: Context,
         files: list[PeriodFile],
         index: int,
-        read: FileReader,
+        output: Output,
         *,
-        rollback: t.Callable[[], int] | None = None,
+        rollback: t.Callable[[bool], int] | None = None,
     ) -> t.Iterator[t.Any]:
-        """What ``read`` makes of file ``index`` (row batches or encoded pieces), each row once, whatever had to
-        be read again.
+        """What the engine makes of file ``index`` as ``output`` says (row batches, encoded pieces or tables), each
+        row once, whatever had to be read again. A file that changed while it was read is read again from its first
+        row: the rows sent of the old version are sent again, with the same keys, so a target upserts them.
 
-        ``rollback`` (BATCH files) discards what was written but not handed out, and returns the rows of the file
-        that were; without it, every item yielded counts as written.
+        ``rollback(restart)`` (BATCH files) discards what was written but not handed out, and returns the rows of
+        the file that were (none with ``restart``); without it, every item yielded counts as written.
         """
         label = self.file_label(context, files, index)
         emitted = failures = 0
@@ -389,14 +305,15 @@ class PeriodFilesStream(DockerHubStream):
         retry_base = float(self.config["retry_base_seconds"])
         progress: FileProgress | None = None
         while True:
+            restart = False  # the file changed while it was read: it is read again from its first row
             download = self.open_file(context, files, index, label)
             if progress is None:
                 progress = FileProgress(self.logger, label, download, self.config["progress_interval_seconds"])
             progress.download = download
-            reading = Reading(label, self.check_column)
+            reading = Reading(label, self.logger, self.check_column)
             next_tick = emitted + CHECK_EVERY_ROWS
             try:
-                for item in read(download, emitted, reading):
+                for item in engine.read(download, self.spec, output, skip=emitted, reading=reading):
                     yield item
                     emitted = item.last_row
                     if emitted >= next_tick:
@@ -404,6 +321,10 @@ class PeriodFilesStream(DockerHubStream):
                         next_tick = emitted + CHECK_EVERY_ROWS
                 break
             except (TruncatedFileError, CsvFormatError) as exc:
+                restart = isinstance(exc, FileChangedError)
+                if restart:
+                    self.logger.warning("%s: %s: reading it again from its first row", label, exc)
+                    emitted = 0
                 failures += 1
                 # Bad content is retried only twice: an error page may be transient, a wrong format is not.
                 limit = min(max_tries, 3) if isinstance(exc, CsvFormatError) else max_tries
@@ -424,7 +345,7 @@ class PeriodFilesStream(DockerHubStream):
                 failures += 1
                 self.give_up_after(failures, max_tries, exc)
             if rollback is not None:
-                emitted = rollback()
+                emitted = rollback(restart)
         reading.stats.log(self.logger, label)
         self.check_edges(context, reading.edges.values)
         progress.done(emitted)
@@ -440,16 +361,3 @@ class PeriodFilesStream(DockerHubStream):
             raise DownloadError(
                 f"{exc} (gave up after {failures} tries; the period's bookmark did not move: run again to resume)"
             ) from None
-
-
-class Reading:
-    """What one read of one file learns besides its rows: the reader's counts, the check column's edges."""
-
-    def __init__(self, label: str, check_column: str | None) -> None:
-        self.label = label
-        self.stats = ReadStats()
-        self.edges = parallel.Edges(check_column)
-
-
-#: A way to read a file: (its download, rows already written, the read's notes) → row batches or pieces.
-FileReader = t.Callable[[Download, int, Reading], t.Iterator[t.Any]]

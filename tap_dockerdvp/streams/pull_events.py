@@ -11,8 +11,8 @@ import typing as t
 
 from typing_extensions import override
 
+from tap_dockerdvp.dvp.views import VIEWS
 from tap_dockerdvp.streams.exports import ExportStream
-from tap_dockerdvp.views import VIEWS
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context

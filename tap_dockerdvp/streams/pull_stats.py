@@ -24,7 +24,8 @@ import typing as t
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from tap_dockerdvp.streams.reports import PROXYLYTICS, REPORTS
+from tap_dockerdvp.dvp import endpoints
+from tap_dockerdvp.dvp.sources import REPORTS
 from tap_dockerdvp.streams.whole_tables import WholeTableStream
 
 if t.TYPE_CHECKING:
@@ -32,10 +33,8 @@ if t.TYPE_CHECKING:
 
     from tap_dockerdvp.streams.repositories import RepositoriesStream
 
-MAX_REPOS_PER_REQUEST = 50
+MAX_REPOS_PER_REQUEST = endpoints.MAX_REPOS_PER_REQUEST
 ALL = "*"  # the key value of a column the API did not group by
-PULL_STATS_PERIODS = ("last-2-months", "last-3-months", "last-6-months", "last-12-months")
-PULL_STATS_GROUPS = ("namespace", "repo")
 _KNOWN_FIELDS = {"start", "end", "repo", "namespace", "country", "pullCount", "ipCount"}
 
 
@@ -81,8 +80,8 @@ class PullStatsStream(WholeTableStream):
     def _plane(self, namespace: str) -> tuple[str, str]:
         """(name, base URL) of the API to ask for ``namespace``."""
         if self.tap.sources_for(namespace) == frozenset({REPORTS}):
-            return "proxylytics", str(self.tap.config["hub_url"]).rstrip("/") + PROXYLYTICS
-        return "legacy", str(self.config["api_url"]).rstrip("/")
+            return "proxylytics", self.tap.urls.hub_url + endpoints.PROXYLYTICS
+        return "legacy", self.tap.urls.api_url
 
     def _params(self, group: str | None) -> list[tuple[str, str]]:
         params = [("timespan", self.config["pull_stats_timespan"]), ("period", self.config["pull_stats_period"])]
@@ -120,7 +119,7 @@ class NamespacePullStatsStream(PullStatsStream):
     """`GET /namespaces/{ns}/pulls`: namespace totals (or per repository, with `pull_stats_group: repo`)."""
 
     name = "namespace_pull_stats"
-    path = "/namespaces/{namespace}/pulls"
+    path = endpoints.NAMESPACE_PULLS
 
     @override
     def fetch_rows(self, context: Context | None) -> t.Iterable[dict]:
@@ -145,7 +144,7 @@ class RepositoryPullStatsStream(PullStatsStream):
     """`GET /repos/pulls?repos=...`: one row per repository and timespan, 50 repositories per request."""
 
     name = "repository_pull_stats"
-    path = "/repos/pulls"
+    path = endpoints.REPOS_PULLS
 
     @override
     def fetch_rows(self, context: Context | None) -> t.Iterable[dict]:

@@ -1,217 +1,58 @@
 """The DVP program's report catalogue: the `reports` stream (one record per report period) and one child stream
 per report type, plus `report_other` for types this tap does not know.
 
-``GET {hub_url}/api/publisher/proxylytics/v1/namespaces/{ns}/reports`` lists ``{"reports": [{"type", "url",
-...}]}``. The catalogue is read once per run per namespace and cached on the tap (like the namespace
-metadata). State is one bookmark (the start of the last period whose rows were all emitted) per (namespace,
-report type, granularity): the period syncs its children (`CompletedPeriodStream.sync_children`) before it moves
-the bookmark, exactly as for `timespans`. Docker keeps only the last few reports, so a bookmark older than the
-oldest listed report means periods were lost: the tap says so.
-
-This module also decides, per namespace and run, which data plane the tap reads (`data_source` setting).
+``GET {hub_url}/api/publisher/proxylytics/v1/namespaces/{ns}/reports`` lists the report files (see
+:mod:`tap_dockerdvp.dvp.catalogue`). The catalogue is read once per run per namespace and kept in the run state
+(like the namespace metadata). State is one bookmark (the start of the last period whose rows were all emitted)
+per (namespace, report type, granularity): the period syncs its children (`CompletedPeriodStream.sync_children`)
+before it moves the bookmark, exactly as for `timespans`. Docker keeps only the last few reports, so a bookmark
+older than the oldest listed report means periods were lost: the tap says so.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import typing as t
-from collections import Counter
-from dataclasses import dataclass, field
 from functools import cached_property
-from urllib.parse import urljoin, urlsplit
 
 from singer_sdk import typing as th
-from singer_sdk.exceptions import FatalAPIError
 from typing_extensions import override
 
-from tap_dockerdvp.client import DockerHubStream
-from tap_dockerdvp.downloads import Download, storage_session
-from tap_dockerdvp.errors import DownloadError, TapError
-from tap_dockerdvp.periods import to_date, utc_today
-from tap_dockerdvp.report_views import (
-    GENERIC_SPEC,
-    REPORT_KEY_PROPERTIES,
-    REPORT_SPECS,
-    ReportPeriod,
-    file_name_of,
-    period_of,
-    report_type_of,
-)
-from tap_dockerdvp.schemas import report_schema
+from tap_dockerdvp.dvp import endpoints
+from tap_dockerdvp.dvp.catalogue import Catalogue, ReportEntry, parse_catalogue
+from tap_dockerdvp.dvp.periods import to_date, utc_today
+from tap_dockerdvp.dvp.report_views import GENERIC_SPEC, REPORT_KEY_PROPERTIES, REPORT_SPECS, ReportPeriod
+from tap_dockerdvp.dvp.sources import REPORTS
+from tap_dockerdvp.errors import DownloadError
+from tap_dockerdvp.http.downloads import Download, storage_session
+from tap_dockerdvp.http.responses import bearer_of
+from tap_dockerdvp.http.urls import same_host
+from tap_dockerdvp.streams.base import DockerHubStream
 from tap_dockerdvp.streams.completed_periods import CompletedPeriodStream
 from tap_dockerdvp.streams.period_files import FileGone, Late, PeriodFile, PeriodFilesStream
-from tap_dockerdvp.streams.timespans import EXPORTS
+from tap_dockerdvp.streams.schemas import report_schema
 
 if t.TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context
 
     from tap_dockerdvp.streams.completed_periods import PeriodWindow
-    from tap_dockerdvp.views import ViewSpec
-
-PROXYLYTICS = "/api/publisher/proxylytics/v1"
-CATALOGUE = PROXYLYTICS + "/namespaces/{namespace}/reports"
-
-EXPORT, REPORTS = "export", "reports"
-DATA_SOURCES = ("auto", EXPORT, REPORTS, "both")
-
-
-# --------------------------------------------------------------------------------------------------
-# the catalogue
-
-
-@dataclass(frozen=True)
-class ReportEntry:
-    """One catalogue entry: one report file."""
-
-    catalogue_type: str  # as written in the catalogue
-    report_type: str  # a key of REPORT_SPECS, or the normalised unknown type
-    known: bool
-    period: ReportPeriod
-    file_name: str  # no query string
-    url: str = field(repr=False)  # may be presigned: never logged
-
-
-@dataclass
-class Catalogue:
-    namespace: str
-    entries: list[ReportEntry]
-
-    def partitions(self) -> list[tuple[str, str]]:
-        return sorted({(e.report_type, e.period.granularity) for e in self.entries})
-
-    def periods(self, report_type: str, granularity: str) -> list[tuple[ReportPeriod, list[ReportEntry]]]:
-        """The listed periods of a type and granularity, oldest first, each with its files by file name."""
-        grouped: dict[ReportPeriod, list[ReportEntry]] = {}
-        for entry in self.entries:
-            if entry.report_type == report_type and entry.period.granularity == granularity:
-                grouped.setdefault(entry.period, []).append(entry)
-        return [(p, sorted(grouped[p], key=lambda e: e.file_name)) for p in sorted(grouped, key=lambda p: p.start)]
-
-    def files(self, report_type: str, granularity: str, start: dt.date) -> list[ReportEntry]:
-        for period, files in self.periods(report_type, granularity):
-            if period.start == start:
-                return files
-        return []
 
 
 def load_catalogue(stream: DockerHubStream, namespace: str, *, refresh: bool = False) -> Catalogue:
-    """The namespace's report catalogue, fetched once per run (again with ``refresh``) and cached on the tap."""
+    """The namespace's report catalogue, fetched once per run (again with ``refresh``) and kept in the run state."""
     cache = stream.tap.run.catalogues
     if refresh or namespace not in cache:
-        body = stream.get_json(CATALOGUE.format(namespace=namespace), not_found_ok=True)
-        cache[namespace] = _parse_catalogue(stream, namespace, body, quiet=refresh)
+        body = stream.get_json(endpoints.REPORT_CATALOGUE.format(namespace=namespace), not_found_ok=True)
+        cache[namespace] = parse_catalogue(
+            namespace,
+            body,
+            hub_url=stream.tap.urls.hub_url,
+            overrides=stream.config.get("report_type_map") or {},
+            log=stream.logger,
+            quiet=refresh,
+        )
     return cache[namespace]
-
-
-def _parse_catalogue(stream: DockerHubStream, namespace: str, body: t.Any, *, quiet: bool) -> Catalogue:
-    log = stream.logger
-    if body is None:
-        if not quiet:
-            log.info("Namespace %s: the report catalogue answered HTTP 404 (no reports)", namespace)
-        return Catalogue(namespace, [])
-    items = body.get("reports") if isinstance(body, dict) else body
-    if items is None:
-        items = []
-    if not isinstance(items, list):
-        raise TapError(
-            f"namespace {namespace}: the report catalogue answered an unexpected shape "
-            f"({type(items).__name__} under `reports`); the tap cannot read it"
-        )
-    hub_url = str(stream.tap.config["hub_url"]).rstrip("/") + "/"
-    overrides = stream.config.get("report_type_map") or {}
-    entries: dict[str, ReportEntry] = {}
-    skipped = 0
-    for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("url"), str) or not item.get("url"):
-            skipped += 1
-            continue
-        url = urljoin(hub_url, item["url"])
-        name = file_name_of(url)
-        catalogue_type = str(item.get("type") or "")
-        period = period_of(item, name)
-        if period is None:
-            log.warning(
-                "Namespace %s: report %r (type %r) names no period (expected `_weekly_YYYY_MM_DD.csv` or "
-                "`_monthly_...`): skipped; please report this file name",
-                namespace,
-                name,
-                catalogue_type,
-            )
-            continue
-        report_type, known = report_type_of(catalogue_type, overrides)
-        entries[name] = ReportEntry(catalogue_type, report_type, known, period, name, url)
-    catalogue = Catalogue(namespace, sorted(entries.values(), key=lambda e: (e.report_type, e.period.start)))
-    if quiet:
-        return catalogue
-    if skipped:
-        log.warning("Namespace %s: %d report catalogue entries have no `url`: skipped", namespace, skipped)
-    tally = Counter(f"{e.report_type}/{e.period.granularity}" for e in catalogue.entries)
-    log.info(
-        "Namespace %s: the report catalogue lists %d reports (%s)",
-        namespace,
-        len(catalogue.entries),
-        ", ".join(f"{k} {v}" for k, v in sorted(tally.items())) or "none",
-    )
-    for catalogue_type in sorted({e.catalogue_type for e in catalogue.entries if not e.known}):
-        log.warning(
-            "Namespace %s: report type %r is not known to this tap: its rows go to `report_other` as "
-            "header -> value (set `report_type_map` if it is one of the known reports)",
-            namespace,
-            catalogue_type,
-        )
-    return catalogue
-
-
-# --------------------------------------------------------------------------------------------------
-# which source per namespace
-
-
-def data_sources(tap: t.Any, namespace: str) -> frozenset[str]:
-    """The data planes to read for ``namespace`` this run: ``export`` and/or ``reports``, decided once."""
-    cache: dict[str, frozenset[str]] = tap.run.sources
-    if namespace in cache:
-        return cache[namespace]
-    setting = str(tap.config.get("data_source") or "auto")
-    if setting != "auto":
-        chosen = frozenset({EXPORT, REPORTS} if setting == "both" else {setting})
-        tap.logger.info("Namespace %s: data_source=%s: reading %s", namespace, setting, _describe(chosen))
-    else:
-        chosen = _detect(tap, namespace)
-    cache[namespace] = chosen
-    return chosen
-
-
-def _detect(tap: t.Any, namespace: str) -> frozenset[str]:
-    years = (tap.streams["timespans"].get_json(EXPORTS.format(namespace=namespace), not_found_ok=True) or {}).get(
-        "years"
-    )
-    has_export = bool(years)
-    reports = tap.streams["reports"]
-    try:
-        has_reports = bool(load_catalogue(reports, namespace).entries)
-        why = ""
-    except FatalAPIError as exc:  # 401/403/4xx: an account without the new program's reports
-        has_reports, why = False, f" (the report catalogue is not readable: {exc})"
-        tap.run.catalogues[namespace] = Catalogue(namespace, [])
-    chosen = frozenset({EXPORT} if has_export else set()) | frozenset({REPORTS} if has_reports else set())
-    checks = (("the legacy export lists years", has_export), ("the report catalogue lists reports", has_reports))
-    found = " and ".join(part for part, ok in checks if ok)
-    if chosen:
-        tap.logger.info("Namespace %s: data_source=auto: %s: reading %s%s", namespace, found, _describe(chosen), why)
-    else:
-        tap.logger.warning(
-            "Namespace %s: data_source=auto: neither the legacy export nor the report catalogue has data%s: "
-            "nothing to extract from either",
-            namespace,
-            why,
-        )
-    return chosen
-
-
-def _describe(sources: frozenset[str]) -> str:
-    names = {EXPORT: "the legacy export", REPORTS: "the report catalogue"}
-    return " and ".join(names[s] for s in (EXPORT, REPORTS) if s in sources) or "nothing"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -227,7 +68,7 @@ class ReportsStream(CompletedPeriodStream):
 
     name = "reports"
     url_base_setting = "hub_url"
-    path = CATALOGUE
+    path = endpoints.REPORT_CATALOGUE
     partition_keys = ("namespace", "report_type", "granularity")
     primary_keys = ("namespace", "report_type", "granularity", "period_start")
     replication_key = "period_start"
@@ -299,6 +140,11 @@ class ReportsStream(CompletedPeriodStream):
     def child_context(self, record: dict) -> dict:
         return {k: record[k] for k in ("namespace", "report_type", "granularity", "period_start", "period_end")}
 
+    @override
+    def period_label(self, record: dict) -> str:
+        start = str(record["period_start"])[:10]
+        return f"{record['namespace']} {record['report_type']} {record['granularity']}ly report {start}"
+
     def _check_retention(
         self, context: Context, periods: list[tuple[ReportPeriod, list[ReportEntry]]], window: PeriodWindow
     ) -> None:
@@ -352,7 +198,7 @@ class ReportStream(PeriodFilesStream):
 
     parent_stream_type = ReportsStream
     url_base_setting = "hub_url"
-    path = CATALOGUE
+    path = endpoints.REPORT_CATALOGUE
     primary_keys = REPORT_KEY_PROPERTIES
 
     @cached_property
@@ -403,7 +249,7 @@ class ReportStream(PeriodFilesStream):
     def open_file(self, context: Context, files: list[PeriodFile], index: int, label: str) -> Download:
         """The file's bytes. The Hub's bearer token goes only to the Hub's own host; requests drops it on a
         redirect to another host (a presigned storage URL must not see it)."""
-        if _host(files[index].url) == _host(str(self.tap.config["hub_url"])):
+        if same_host(files[index].url, self.tap.urls.hub_url):
             self.session.headers["Authorization"] = f"Bearer {self.authenticator.token()}"
         else:
             self.session.headers.pop("Authorization", None)
@@ -436,10 +282,12 @@ class ReportStream(PeriodFilesStream):
     def _check_status(self, response: requests.Response, *args: t.Any, **kwargs: t.Any) -> None:
         """Response hook: a 401 from the Hub means a stale token, a 404 a report Docker may have dropped."""
         status = response.status_code
-        if status == 401 and _host(response.url) == _host(str(self.tap.config["hub_url"])):
-            used = str(response.request.headers.get("Authorization") or "").removeprefix("Bearer ")
-            response.close()
-            raise _HubUnauthorized(used)
+        if same_host(response.url, self.tap.urls.hub_url):
+            if status == 401:
+                response.close()
+                raise _HubUnauthorized(bearer_of(response))
+            if status < 400:
+                self.authenticator.accepted(bearer_of(response))
         if status == 404:
             response.close()
             raise _ReportNotFound()
@@ -447,7 +295,7 @@ class ReportStream(PeriodFilesStream):
     def _fresh_file(self, context: Context, file: PeriodFile) -> PeriodFile:
         """The file as the catalogue lists it now (a fresh URL); FileGone when it is no longer listed."""
         catalogue = load_catalogue(self, context["namespace"], refresh=True)
-        entry = next((e for e in catalogue.entries if e.file_name == file.name), None)
+        entry = catalogue.entry(file.name)
         if entry is None:
             raise FileGone("the report is no longer in the catalogue: Docker dropped it before it could be read")
         return PeriodFile(url=entry.url, name=entry.file_name)
@@ -474,28 +322,42 @@ class OtherReportStream(ReportStream):
     @override
     def row_constants(self, context: Context, files: list[PeriodFile], index: int) -> dict[str, t.Any]:
         constants = super().row_constants(context, files, index)
-        entry = next(
-            (e for e in load_catalogue(self, context["namespace"]).entries if e.file_name == files[index].name), None
-        )
+        entry = load_catalogue(self, context["namespace"]).entry(files[index].name)
         constants["catalogue_type"] = entry.catalogue_type if entry is not None else context["report_type"]
         return constants
 
 
-def _report_stream(spec: ViewSpec) -> type[ReportStream]:
-    return type(
-        f"{spec.stream_name.title().replace('_', '')}Stream",
-        (ReportStream,),
-        {"name": spec.stream_name, "spec": spec, "__doc__": spec.description},
-    )
+class ReportSummaryStream(ReportStream):
+    name = "report_summary"
+    spec = REPORT_SPECS["summary"]
 
 
+class ReportTrendsStream(ReportStream):
+    name = "report_trends"
+    spec = REPORT_SPECS["trends"]
+
+
+class ReportTechnographicStream(ReportStream):
+    name = "report_technographic"
+    spec = REPORT_SPECS["technographic"]
+
+
+class ReportTechnographicCompaniesStream(ReportStream):
+    name = "report_technographic_companies"
+    spec = REPORT_SPECS["technographic_companies"]
+
+
+class ReportTrackedCompaniesStream(ReportStream):
+    name = "report_tracked_companies"
+    spec = REPORT_SPECS["tracked_companies"]
+
+
+#: one stream per report type this tap knows, then `report_other`
 REPORT_STREAMS: tuple[type[ReportStream], ...] = (
-    *(_report_stream(spec) for spec in REPORT_SPECS.values()),
+    ReportSummaryStream,
+    ReportTrendsStream,
+    ReportTechnographicStream,
+    ReportTechnographicCompaniesStream,
+    ReportTrackedCompaniesStream,
     OtherReportStream,
 )
-
-
-def _host(url: str) -> tuple[str, int | None]:
-    parts = urlsplit(url)
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    return (parts.hostname or "").lower(), parts.port or default

@@ -9,6 +9,7 @@ from singer_sdk import typing as th
 from singer_sdk.pagination import BaseHATEOASPaginator
 from typing_extensions import override
 
+from tap_dockerdvp.dvp import endpoints
 from tap_dockerdvp.streams.whole_tables import WholeTableStream
 
 if t.TYPE_CHECKING:
@@ -31,7 +32,7 @@ class RepositoriesStream(WholeTableStream):
 
     name = "repositories"
     url_base_setting = "hub_url"
-    path = "/v2/namespaces/{namespace}/repositories"
+    path = endpoints.REPOSITORIES
     records_jsonpath = "$.results[*]"
     primary_keys = ("namespace", "name")
     state_partitioning_keys: t.ClassVar[list[str]] = []

@@ -8,16 +8,18 @@ import typing as t
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from tap_dockerdvp.periods import SINGULAR, Timespan, utc_today
+from tap_dockerdvp.dvp import endpoints
+from tap_dockerdvp.dvp.namespaces import offered_timespan_types
+from tap_dockerdvp.dvp.periods import SINGULAR, Timespan, utc_today
+from tap_dockerdvp.dvp.sources import EXPORT
 from tap_dockerdvp.streams.completed_periods import CompletedPeriodStream
-from tap_dockerdvp.streams.namespaces import offered_timespan_types
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_dockerdvp.streams.completed_periods import PeriodWindow
 
-EXPORTS = "/namespaces/{namespace}/pulls/exports/years"
+EXPORTS = endpoints.EXPORT_YEARS
 
 
 class TimespansStream(CompletedPeriodStream):
@@ -51,7 +53,7 @@ class TimespansStream(CompletedPeriodStream):
         wanted = list(self.config["timespan_types"])
         partitions = []
         for namespace, metadata in self.tap.namespace_metadata().items():
-            if "export" not in self.tap.sources_for(namespace):
+            if EXPORT not in self.tap.sources_for(namespace):
                 continue  # `data_source`: this namespace is read from the report catalogue only (logged there)
             offered = offered_timespan_types(metadata)
             for timespan_type in wanted:
@@ -80,9 +82,8 @@ class TimespansStream(CompletedPeriodStream):
         ]
 
     @override
-    def period_done(self, record: dict, context: Context) -> None:
-        label = f"{record['namespace']} {record['timespan_type']} {record['year']}/{record['timespan']}"
-        self.tap.progress.timespan_done(label)
+    def period_label(self, record: dict) -> str:
+        return f"{record['namespace']} {record['timespan_type']} {record['year']}/{record['timespan']}"
 
     @override
     def child_context(self, record: dict) -> dict:

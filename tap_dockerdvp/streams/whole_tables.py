@@ -8,20 +8,25 @@ sync covers every namespace partition of the run: one version per stream and run
 loses its fresh rows. A run limited to some namespaces (a shard) would delete the others' rows: see the README.
 
 The SDK writes the message before the stream's first record, and a target may delete the old rows as soon as it
-reads it. So the tap fetches every row of these streams before any stream syncs (:meth:`WholeTableStream.prefetch`,
-called by the tap): a request that fails ends the run before a target is told to delete anything.
+reads it. So, before the run's first message, the tap fetches every row of every stream that announces a version
+(the tap's ``preflight``): a request that fails ends the run before a target is told to delete anything.
+
+Rows that announce a version go out as RECORD messages even when `batch_config` is set: rows loaded from BATCH
+files carry no table version, so a target that deletes by version (MeltanoLabs target-snowflake) would keep
+deleted rows. These tables are small; the large file-backed streams keep their BATCH files.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import typing as t
 from functools import cached_property
 
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 from typing_extensions import override
 
-from tap_dockerdvp.client import DockerHubStream
+from tap_dockerdvp.streams.base import DockerHubStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -45,16 +50,37 @@ class WholeTableStream(DockerHubStream):
             and bool(self.emit_activate_version_messages)
         )
 
+    @override
+    def get_batch_config(self, config: t.Mapping) -> t.Any:
+        """None (RECORD messages) for a stream that announces table versions, so its rows carry the version."""
+        batch_config = super().get_batch_config(config)
+        if batch_config is None or not self.announces_versions:
+            return batch_config
+        self.tap.run.log_once(
+            self.logger,
+            ("versioned-records", self.name),
+            logging.INFO,
+            "%s: sent as RECORD messages although batch_config is set: they carry the table version a target "
+            "deletes older rows by",
+            self.name,
+        )
+        return None
+
     @cached_property
     def fetched(self) -> dict[str, list[dict]]:
         """The prefetched records by partition, until the sync takes them."""
         return {}
 
     def prefetch(self) -> None:
-        """Fetch the records of every partition now, before any stream syncs."""
+        """Fetch the records of every partition now (once a run), before the stream's first message."""
+        if self.prefetched:
+            return
+        self.prefetched = True
         contexts: list[dict | None] = [*(self.partitions or [])] or [None]
         for context in contexts:
             self.fetched[_key(context)] = list(self.fetch_rows(context))
+
+    prefetched = False
 
     @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:

@@ -32,3 +32,8 @@ def kind_of(response: requests.Response) -> str:
     if is_html(response):
         return "an HTML page"
     return "JSON" if is_json(response) else "a non-JSON answer"
+
+
+def bearer_of(response: requests.Response) -> str:
+    """The bearer token the request of ``response`` carried ("" for none)."""
+    return str(response.request.headers.get("Authorization") or "").removeprefix("Bearer ")

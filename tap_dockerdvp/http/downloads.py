@@ -15,9 +15,8 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from tap_dockerdvp import retries
-from tap_dockerdvp.csv_reader import TruncatedFileError
-from tap_dockerdvp.errors import DownloadError
+from tap_dockerdvp.errors import DownloadError, FileChangedError, TruncatedFileError
+from tap_dockerdvp.http import retries
 
 CHUNK_SIZE = 1 << 20
 
@@ -75,47 +74,19 @@ class Download:
         self.retry_base_seconds = retry_base_seconds
         self.log = logger or logging.getLogger("tap-dockerdvp.downloads")
         self.received = 0
+        self._etag: str | None = None  # the file's ETag when first seen: a resumed body must be the same file
 
     def __iter__(self) -> t.Iterator[bytes]:
-        label, log = self.label, self.log
         failures = 0
-        etag: str | None = None
         while True:
             try:
-                headers = {"Range": f"bytes={self.received}-"} if self.received else {}
-                try:
-                    response = self.session.get(self.url, stream=True, timeout=self.timeout, headers=headers)
-                except requests.RequestException as exc:
-                    raise RetriableDownloadError(f"{label}: {type(exc).__name__} while connecting") from None
-                with response:
-                    skip = _check_response(response, label=label, received=self.received)
-                    if etag is not None and response.headers.get("ETag") not in (None, etag):
-                        # The object changed under us: resuming would splice two files. Start the file over.
-                        raise TruncatedFileError(f"{label}: the file changed while it was being downloaded")
-                    etag = response.headers.get("ETag") or etag
-                    expected = _expected_length(response, self.size, self.received - skip)
-                    if self.size is None and expected is not None:
-                        self.size = expected
-                    try:
-                        for chunk in response.raw.stream(self.chunk_size, decode_content=False):
-                            if skip:
-                                chunk, skip = chunk[skip:], max(0, skip - len(chunk))
-                                if not chunk:
-                                    continue
-                            self.received += len(chunk)
-                            yield chunk
-                    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-                        raise _Broken(
-                            f"{label}: download broke off after {self.received} bytes ({type(exc).__name__})"
-                        ) from None
-                    if expected is not None and self.received < expected:
-                        raise _Broken(f"{label}: received {self.received} of {expected} bytes")
-                    return
+                yield from self._body()
+                return
             except UrlExpiredError:
                 failures += 1
                 if self.refresh_url is None or failures >= self.max_tries:
                     raise
-                log.info("%s: the download URL expired; asking the API for fresh download URLs", label)
+                self.log.info("%s: the download URL expired; asking the API for fresh download URLs", self.label)
                 self.url = self.refresh_url()
             except (RetriableDownloadError, _Broken) as exc:
                 failures += 1
@@ -124,10 +95,45 @@ class Download:
                         f"{exc} (gave up after {failures} tries; the period's bookmark did not move: run again to "
                         "resume)"
                     ) from None
-                wait = wait_before_retry(exc, failures - 1, base=self.retry_base_seconds, logger=log, label=label)
+                wait = wait_before_retry(
+                    exc, failures - 1, base=self.retry_base_seconds, logger=self.log, label=self.label
+                )
                 if self.received:
-                    log.info("%s: resuming the download at byte %d", label, self.received)
+                    self.log.info("%s: resuming the download at byte %d", self.label, self.received)
                 time.sleep(wait)
+
+    def _body(self) -> t.Iterator[bytes]:
+        """One request's body, from byte ``received`` on; raises what makes it worth another request."""
+        label = self.label
+        headers = {"Range": f"bytes={self.received}-"} if self.received else {}
+        try:
+            response = self.session.get(self.url, stream=True, timeout=self.timeout, headers=headers)
+        except requests.RequestException as exc:
+            raise RetriableDownloadError(f"{label}: {type(exc).__name__} while connecting") from None
+        with response:
+            skip = _check_response(response, label=label, received=self.received)
+            etag = response.headers.get("ETag")
+            if self._etag is not None and etag not in (None, self._etag):
+                # The object changed under us: resuming would splice two files. The file is read again, whole.
+                raise FileChangedError(f"{label}: the file changed while it was being downloaded")
+            self._etag = etag or self._etag
+            expected = _expected_length(response, self.size, self.received - skip)
+            if self.size is None and expected is not None:
+                self.size = expected
+            try:
+                for chunk in response.raw.stream(self.chunk_size, decode_content=False):
+                    if skip:
+                        chunk, skip = chunk[skip:], max(0, skip - len(chunk))
+                        if not chunk:
+                            continue
+                    self.received += len(chunk)
+                    yield chunk
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                raise _Broken(
+                    f"{label}: download broke off after {self.received} bytes ({type(exc).__name__})"
+                ) from None
+            if expected is not None and self.received < expected:
+                raise _Broken(f"{label}: received {self.received} of {expected} bytes")
 
 
 def _check_response(response: requests.Response, *, label: str, received: int) -> int:

@@ -22,7 +22,7 @@ Rules (each exists only here):
   WARNING per file counts the lines. A leading BOM is dropped.
 * **Header**: a missing or blank header row, an HTML/JSON error page, or (for a view with columns) a header with
   no column of the view raises :class:`CsvFormatError`. Headers are matched in any order after
-  :func:`~tap_dockerdvp.views.normalise_header`, against the view's names and aliases; when two headers mean
+  :func:`~tap_dockerdvp.dvp.views.normalise_header`, against the view's names and aliases; when two headers mean
   the same column the first wins and the others are kept in ``extra_columns``.
 * **Values**: ``""``, ``null``, ``NULL``, ``Null``, ``\N`` and ``\\N`` are null (:data:`NULL_TOKENS`).
   Integers use ``int()`` (``"12.0"`` is accepted; ``"12.5"`` or ``"abc"`` raise :class:`CsvFormatError`, after
@@ -52,24 +52,21 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from itertools import chain, islice, repeat
-from typing import Any, cast
+from typing import Any
 
-from tap_dockerdvp.readahead import ahead
-from tap_dockerdvp.views import ViewSpec, normalise_header
-
-try:  # ISA-L inflates gzip about three times faster than zlib, with zlib's API
-    from isal import isal_zlib as _zlib
-except ImportError:  # pragma: no cover - a platform without an isal wheel
-    import zlib as _zlib  # type: ignore[no-redef]
-
-_INFLATE_ERRORS: tuple[type[BaseException], ...] = (cast("type[BaseException]", _zlib.error),)
+from tap_dockerdvp.dvp.views import ViewSpec, normalise_header
+from tap_dockerdvp.errors import TruncatedFileError
+from tap_dockerdvp.files.compression import decompressed
+from tap_dockerdvp.files.readahead import ahead
 
 __all__ = [
     "BATCH_ROWS",
     "NULL_TOKENS",
     "CsvFormatError",
+    "Edges",
     "FileLayout",
     "ReadStats",
+    "Reading",
     "RowBatch",
     "TruncatedFileError",
     "is_null",
@@ -87,23 +84,14 @@ _LOG = logging.getLogger(__name__)
 BATCH_ROWS = 2048
 #: Field values that mean null.
 NULL_TOKENS: frozenset[str] = frozenset(("", "null", "NULL", "Null", "\\N", "\\\\N"))
-GZIP_MAGIC = b"\x1f\x8b"
-_BLOCK = 1 << 20  # decompressed bytes handed to the text layer at a time
-# compressed bytes given to the inflater at a time: what it leaves of them for the next block is copied each time,
-# so a download's 1 MiB chunk given whole would be copied several times over
-_FEED = 1 << 17
 # distinct typed values remembered per column and file: enough for days, countries and counts; a column of mostly
 # distinct values (timestamps) only churns it, and 65,536 of them held 10 to 15 MiB, scattered over the heap
 _MEMO_LIMIT = 1 << 12
-_BYTE_RULE = "tap-dockerdvp-cp1252"
+BYTE_RULE = "tap-dockerdvp-cp1252"
 
 
 class CsvFormatError(ValueError):
     """The file's content is not usable: no header, no known column, a bad value, not CSV."""
-
-
-class TruncatedFileError(OSError):
-    """The file is incomplete or damaged (gzip ended early, bad CRC, last line cut): read it again."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -411,68 +399,6 @@ class RowBatch:
 # bytes and text
 
 
-def _gunzip(first: bytes, chunks: Iterator[bytes], label: str) -> Iterator[bytes]:
-    """The decompressed bytes of a gzip stream (``first`` and then ``chunks``), in blocks of at most 1 MiB."""
-    data = first
-    inflater: Any = None
-    while True:
-        if inflater is None:
-            data = data.lstrip(b"\x00")  # zero padding between or after members
-            if not data:
-                data = next(chunks, b"")
-                if not data:
-                    return
-                continue
-            inflater = _zlib.decompressobj(wbits=31)
-        try:
-            out = inflater.decompress(data, _BLOCK)
-        except _INFLATE_ERRORS as exc:
-            raise TruncatedFileError(f"{label}: corrupt or truncated gzip data ({exc})") from None
-        if out:
-            yield out
-        if inflater.eof:
-            data, inflater = inflater.unused_data, None
-            continue
-        data = inflater.unconsumed_tail
-        if data:
-            continue
-        data = next(chunks, b"")
-        if data:
-            continue
-        while out := inflater.decompress(b"", _BLOCK):  # output zlib still holds
-            yield out
-        if not inflater.eof:
-            raise TruncatedFileError(
-                f"{label}: the gzip data ends before the end of its last member; the file looks cut"
-            )
-        return
-
-
-def _pieces(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
-    """The chunks in pieces of at most ``size`` bytes."""
-    for chunk in chunks:
-        if len(chunk) <= size:
-            yield chunk
-        else:
-            yield from (chunk[i : i + size] for i in range(0, len(chunk), size))
-
-
-def decompressed(chunks: Iterable[bytes], label: str) -> Iterator[bytes]:
-    """The file's bytes: gunzipped when it starts with the gzip magic, else as they come."""
-    source = (bytes(c) for c in chunks if c)
-    head = b""
-    for chunk in source:
-        head += chunk
-        if len(head) >= len(GZIP_MAGIC):
-            break
-    if head.startswith(GZIP_MAGIC):
-        yield from _gunzip(head, _pieces(source, _FEED), label)
-        return
-    if head:
-        yield head
-    yield from source
-
-
 # The byte rule: what UTF-8 cannot decode is read as cp1252, whose five undefined bytes are read as Latin-1.
 _CP1252 = "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range(256))
 
@@ -483,7 +409,7 @@ def _cp1252(exc: UnicodeError) -> tuple[str, int]:
     return "".join(_CP1252[b] for b in exc.object[exc.start : exc.end]), exc.end
 
 
-codecs.register_error(_BYTE_RULE, _cp1252)
+codecs.register_error(BYTE_RULE, _cp1252)
 
 
 class _Text:
@@ -507,7 +433,7 @@ class _Text:
                 out.append(line.decode("utf-8"))
             except UnicodeDecodeError:
                 self.recoded_lines += 1
-                out.append(line.decode("utf-8", errors=_BYTE_RULE))
+                out.append(line.decode("utf-8", errors=BYTE_RULE))
         return "".join(out)
 
     def _lines(self, data: bytes) -> list[str] | io.StringIO:
@@ -659,6 +585,33 @@ class ReadStats:
             log.info("%s: %d blank lines skipped", label, self.blank)
 
 
+class Edges:
+    """The first and last value of a column across a file's batches (e.g. the action day, to check dates)."""
+
+    def __init__(self, column: str | None) -> None:
+        self.column = column
+        self.values: list[Any] = []
+
+    def watch(self, batches: Iterable[RowBatch]) -> Iterator[RowBatch]:
+        for batch in batches:
+            if self.column and self.column in batch.layout.found and batch.count:
+                values = batch.values(self.column)
+                self.values = [self.values[0] if self.values else values[0], values[-1]]
+            yield batch
+
+
+class Reading:
+    """One read of one file: the ``label`` that names it in log lines and errors, the ``logger``, and what the
+    read learns besides its rows: the reader's counts (``stats``), the check column's first and last value
+    (``edges``)."""
+
+    def __init__(self, label: str, logger: logging.Logger | logging.LoggerAdapter, check_column: str | None = None):
+        self.label = label
+        self.logger = logger
+        self.stats = ReadStats()
+        self.edges = Edges(check_column)
+
+
 def read_batches(
     chunks: Iterable[bytes],
     spec: ViewSpec,
@@ -678,8 +631,8 @@ def read_batches(
     content and :class:`TruncatedFileError` for an incomplete or damaged file, both possibly after batches were
     yielded: the caller keeps those and reads again with ``skip``.
 
-    A part of a file (see :mod:`tap_dockerdvp.parallel`) is read with the file's ``layout`` (it has no header row)
-    and the number of its ``first_row``; ``plain`` says its bytes are decompressed already. With ``stats`` the
+    The rest of a file the Arrow lane hands over is read with the file's ``layout`` (it has no header row) and the
+    number of its ``first_row``; ``plain`` says its bytes are decompressed already. With ``stats`` the
     caller gets the counts and says them (:meth:`ReadStats.log`); without, they are logged here.
     """
     log = logger or _LOG
@@ -707,20 +660,8 @@ def read_batches(
                 out, held = held[:-1], held[-1:]
             else:  # the end of the data: its last row may be cut
                 out, held = held, []
-                if out and text.last not in "\n\r":  # \r: a file with old Mac line ends, whole
-                    problem = "the last line does not end with a newline; the file looks cut"
-                elif eof_at and len(out) > eof_at[0]:
-                    problem = "the file ends inside a quoted field; it looks cut"
-                if problem is not None:
-                    del out[-1]  # never emitted: most likely a row cut short
-            try:
-                batch = rows.batch(out)
-            except BadValue as exc:
-                if exc.batch is not None:
-                    yield exc.batch
-                raise CsvFormatError(str(exc)) from None
-            if batch is not None:
-                yield batch
+                problem = _cut_at_end(out, text.last, eof_at)
+            yield from _typed(rows, out)
             if problem is not None:
                 raise TruncatedFileError(f"{label}: {problem} (after data row {rows.n})")
             if not held:
@@ -733,6 +674,30 @@ def read_batches(
             counts.rows = rows.n - first_row + 1
     if stats is None:
         counts.log(log, label)
+
+
+def _cut_at_end(rows: list[list[str]], last: str, eof_at: list[int]) -> str | None:
+    """Why the data's last row looks cut (it is then dropped from ``rows``, never emitted), or None."""
+    problem = None
+    if rows and last not in "\n\r":  # \r: a file with old Mac line ends, whole
+        problem = "the last line does not end with a newline; the file looks cut"
+    elif eof_at and len(rows) > eof_at[0]:
+        problem = "the file ends inside a quoted field; it looks cut"
+    if problem is not None:
+        del rows[-1]
+    return problem
+
+
+def _typed(rows: _Rows, raw: list[list[str]]) -> Iterator[RowBatch]:
+    """The batch of ``raw`` rows; a bad value raises :class:`CsvFormatError` after the rows before it."""
+    try:
+        batch = rows.batch(raw)
+    except BadValue as exc:
+        if exc.batch is not None:
+            yield exc.batch
+        raise CsvFormatError(str(exc)) from None
+    if batch is not None:
+        yield batch
 
 
 def records(

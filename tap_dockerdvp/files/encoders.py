@@ -1,4 +1,4 @@
-r"""What the tap makes of a :class:`~tap_dockerdvp.csv_reader.RowBatch`: JSON text and Arrow tables.
+r"""The JSON text of a :class:`~tap_dockerdvp.files.reader.RowBatch`: RECORD messages and JSONL lines.
 
 A row's JSON text is built column by column, without a dict per row: for each key, in the stream's schema
 order, either a constant (the key, a context field) or a column of value pieces, then one ``str.join`` per row.
@@ -9,26 +9,27 @@ writes the same values, possibly with other whitespace and key order), and the s
 no consumer trips on the encoding or on U+2028 as a line break.
 
 The same text serves RECORD messages (with the Singer envelope around it) and JSONL batch files (one plain
-record per line). :class:`ArrowRows` types the same columns for parquet, from the stream's JSON schema.
+record per line). Its twin for Arrow columns is :mod:`tap_dockerdvp.files.arrow.json_lines` (the same bytes, held
+equal by the tests of the Arrow lane); parquet tables are :mod:`tap_dockerdvp.files.arrow.tables`.
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import json
 import sys
 import typing as t
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import chain, repeat
 from json.encoder import encode_basestring_ascii  # the C version when available
 
 from typing_extensions import Self
 
-from tap_dockerdvp.csv_reader import NULL_TOKENS, RowBatch
-
-if t.TYPE_CHECKING:
-    import pyarrow as pa
+from tap_dockerdvp.files.compression import gzip_member
+from tap_dockerdvp.files.reader import NULL_TOKENS, RowBatch
 
 _MEMO_LIMIT = 1 << 16  # value pieces remembered per column
 
@@ -174,16 +175,19 @@ class JsonRows:
 
 
 @dataclass(frozen=True)
-class Encoding:
-    """What to make of a file's rows: RECORD messages (``record``) or plain JSON lines (``jsonl``). It travels to
-    worker processes (see :mod:`tap_dockerdvp.parallel`), so it is plain data."""
+class Output:
+    """What a stream makes of a file's rows (see :func:`tap_dockerdvp.files.engine.read`): ``batches`` (row
+    batches, for the SDK's record path and stream maps), ``record`` (RECORD messages), ``jsonl`` (JSON lines, one
+    gzip member per piece when ``gzip``) or ``parquet`` (Arrow tables typed by ``schema``)."""
 
-    kind: str  # "record" | "jsonl"
-    keys: tuple[str, ...]  # the properties each row carries, in order
-    constants: tuple[tuple[str, t.Any], ...]  # the context fields every row of the file carries
+    kind: str  # "batches" | "record" | "jsonl" | "parquet"
+    keys: tuple[str, ...] = ()  # the properties each row carries, in order
+    constants: tuple[tuple[str, t.Any], ...] = ()  # the context fields every row of the file carries
     stream: str = ""  # record: the messages' stream
     extra_key: str = "extra_columns"
     cut_every: int = 0  # a piece never holds rows across rows B, 2B, ... of the file (B: a batch file's size)
+    gzip: bool = False
+    schema: t.Mapping[str, t.Any] | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -201,21 +205,22 @@ class Piece:
 
 
 class Encoder:
-    """The pieces of a file's batches, as an :class:`Encoding` says (one encoder per file)."""
+    """The pieces of a file's batches, as an :class:`Output` of kind ``record`` or ``jsonl`` says (one encoder per
+    file)."""
 
-    def __init__(self, encoding: Encoding) -> None:
-        self.encoding = encoding
-        self.constants = dict(encoding.constants)
-        self._messages = RecordMessages(encoding.stream, encoding.keys, extra_key=encoding.extra_key)
+    def __init__(self, output: Output) -> None:
+        self.output = output
+        self.constants = dict(output.constants)
+        self._messages = RecordMessages(output.stream, output.keys, extra_key=output.extra_key)
         self._rows = self._messages.rows
 
     def envelope(self) -> tuple[str, str]:
         """The text around each row's JSON object: the RECORD message's, or none but the line break."""
-        return self._messages.envelope() if self.encoding.kind == "record" else ("", "\n")
+        return self._messages.envelope() if self.output.kind == "record" else ("", "\n")
 
     def pieces(self, batches: Iterable[RowBatch]) -> Iterator[Piece]:
-        every = self.encoding.cut_every
-        record = self.encoding.kind == "record"
+        every = self.output.cut_every
+        record = self.output.kind == "record"
         for batch in batches:
             for part in cut(batch, every):
                 if record:
@@ -294,94 +299,24 @@ class StdoutSink:
             self.binary.flush()
 
 
-# --------------------------------------------------------------------------------------------------
-# Arrow (parquet batch files)
+def compressed(pieces: Iterable[Piece], depth: int = 2) -> Iterator[Piece]:
+    """Each piece as one gzip member, compressed by a thread while the next pieces are made; in order, at most
+    ``depth`` pieces waiting. An error of ``pieces`` comes after the pieces made before it, as without the thread."""
 
+    def member(piece: Piece) -> Piece:
+        return Piece(gzip_member(piece.data), piece.first_row, piece.count, gzip=True)
 
-def arrow_type(prop: Mapping[str, t.Any]) -> pa.DataType | None:
-    """The Arrow type of a JSON-schema property; None for an object without declared properties (its type
-    depends on the keys the rows carry)."""
-    import pyarrow as pa
-
-    types = prop.get("type", [])
-    types = [types] if isinstance(types, str) else list(types)
-    fmt = prop.get("format")
-    if "object" in types:
-        fields = prop.get("properties")
-        if not fields:
-            return None
-        children = [(name, arrow_type(sub)) for name, sub in fields.items()]
-        return pa.struct([(name, child if child is not None else pa.string()) for name, child in children])
-    if "array" in types:
-        item = arrow_type(prop.get("items", {}))
-        return pa.list_(item if item is not None else pa.string())
-    if "integer" in types:
-        return pa.int64()
-    if "number" in types:
-        return pa.float64()
-    if "boolean" in types:
-        return pa.bool_()
-    if fmt == "date-time":
-        return pa.timestamp("us", tz="UTC")
-    if fmt == "date":
-        return pa.date32()
-    return pa.string()
-
-
-def _object_array(values: Sequence[Mapping[str, t.Any] | None]) -> pa.Array:
-    """A struct column of the keys the rows carry (text values); null when no row has any."""
-    import pyarrow as pa
-
-    keys = list(dict.fromkeys(k for row in values if row for k in row))
-    if not keys:
-        return pa.nulls(len(values))
-    struct = pa.struct([(k, pa.string()) for k in keys])
-    return pa.array([None if row is None else {k: _text(row.get(k)) for k in keys} for row in values], type=struct)
-
-
-def _text(value: t.Any) -> str | None:
-    return value if value is None or isinstance(value, str) else dumps(value)
-
-
-def arrow_column(values: Sequence[t.Any], prop: Mapping[str, t.Any]) -> pa.Array:
-    """``values`` (Python values as the JSON records hold them) as an Arrow array typed from ``prop``."""
-    import pyarrow as pa
-
-    kind = arrow_type(prop)
-    if kind is None:
-        return _object_array(values)
-    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
-        return pa.array(values, type=pa.string()).cast(kind)  # RFC 3339 text → timestamps and dates, in C++
-    return pa.array(values, type=kind)
-
-
-class ArrowRows:
-    """Arrow tables of batches (or of records), with the columns ``keys`` typed from the stream's schema."""
-
-    def __init__(self, keys: Sequence[str], schema: Mapping[str, t.Any], *, extra_key: str = "extra_columns") -> None:
-        self.keys = tuple(keys)
-        self.extra_key = extra_key
-        self.props = {key: schema["properties"][key] for key in self.keys}
-
-    def from_batch(self, batch: RowBatch, constants: Mapping[str, t.Any]) -> pa.Table:
-        import pyarrow as pa
-
-        count = batch.count
-        arrays = []
-        for key in self.keys:
-            if key in constants:
-                values: Sequence[t.Any] = [constants[key]] * count
-            elif key == "row_number":
-                values = range(batch.first_row, batch.first_row + count)
-            elif key == self.extra_key:
-                values = batch.extra_columns()
-            else:
-                values = batch.values(key)
-            arrays.append(arrow_column(values, self.props[key]))
-        return pa.Table.from_arrays(arrays, names=list(self.keys))
-
-    def from_records(self, records: Sequence[Mapping[str, t.Any]]) -> pa.Table:
-        import pyarrow as pa
-
-        arrays = [arrow_column([r.get(key) for r in records], self.props[key]) for key in self.keys]
-        return pa.Table.from_arrays(arrays, names=list(self.keys))
+    with cf.ThreadPoolExecutor(1, thread_name_prefix="tap-dockerdvp-gzip") as pool:
+        pending: deque[cf.Future[Piece]] = deque()
+        try:
+            try:
+                for piece in pieces:
+                    pending.append(pool.submit(member, piece))
+                    if len(pending) > depth:
+                        yield pending.popleft().result()
+            finally:  # the source is done, or raised: what it made before goes out first
+                while pending:
+                    yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()

@@ -12,8 +12,8 @@ from typing import Any
 
 from singer_sdk import typing as th
 
-from tap_dockerdvp.report_views import GENERIC_SPEC
-from tap_dockerdvp.views import COLUMN_DESCRIPTIONS, ViewSpec
+from tap_dockerdvp.dvp.report_views import GENERIC_SPEC
+from tap_dockerdvp.dvp.views import COLUMN_DESCRIPTIONS, ViewSpec
 
 #: An object of text values with no declared properties.
 TEXT_MAP = th.CustomType({"type": ["object", "null"], "additionalProperties": {"type": ["string", "null"]}})

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 __all__ = [
     "KEY_PROPERTIES",
@@ -111,12 +110,6 @@ class ViewSpec:
     def match_header(self, header: str) -> Column | None:
         """The column a raw header means in this view, or ``None`` when it is unknown."""
         return self.header_map().get(normalise_header(header))
-
-    def json_schema(self) -> dict[str, Any]:
-        """The schema of the stream of an export view (see :mod:`tap_dockerdvp.schemas`)."""
-        from tap_dockerdvp.schemas import export_schema
-
-        return export_schema(self)
 
 
 #: What each export column holds (the schema's descriptions).

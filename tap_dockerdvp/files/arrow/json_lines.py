@@ -1,11 +1,11 @@
 r"""JSON lines of Arrow text columns: the Arrow lane's RECORD messages and JSONL batch lines, built in C++.
 
 With pyarrow installed, a large file's chunks are split into text columns by ``pyarrow.csv`` (see
-:mod:`tap_dockerdvp.arrow_lane`), and this module makes each row's JSON text from them with Arrow's string
+:mod:`tap_dockerdvp.files.arrow.lane`), and this module makes each row's JSON text from them with Arrow's string
 kernels: one ``binary_join_element_wise`` per chunk puts constants (keys, context fields) and value columns end to
 end, and the joined column's data buffer is the lines, ready to write. No Python string per value.
 
-The text is exactly what :class:`~tap_dockerdvp.encoders.JsonRows` makes of the same rows: a text value that is
+The text is exactly what :class:`~tap_dockerdvp.files.encoders.JsonRows` makes of the same rows: a text value that is
 printable ASCII goes between quotes with only ``\`` and ``"`` escaped (Arrow's ``replace_substring``); a column
 holding anything else (non-ASCII, a control character, a line break in a value) is escaped value by value with
 ``json``'s ASCII encoder, as ``JsonRows`` does; null tokens are ``null``; typed columns are the reader's own typed
@@ -18,14 +18,14 @@ import array
 import typing as t
 from json.encoder import encode_basestring_ascii
 
-from tap_dockerdvp.encoders import dumps, text_piece
+from tap_dockerdvp.files.encoders import dumps, text_piece
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     import pyarrow as pa
 
-    from tap_dockerdvp.csv_reader import FileLayout
+    from tap_dockerdvp.files.reader import FileLayout
 
 
 class TextPart:
@@ -35,7 +35,7 @@ class TextPart:
     ``typed`` holds a :class:`TypedField` per typed field of the layout, ``times`` instead the moments of each
     date-time field written ``YYYY-MM-DD HH:MM:SS`` (Docker's own form, mostly distinct values: one per pull, typed
     by Arrow; the reader's value is the same text with ``T`` and ``Z``, see
-    :func:`~tap_dockerdvp.csv_reader.parse_datetime`, so no value goes through Python). Both are checked once when
+    :func:`~tap_dockerdvp.files.reader.parse_datetime`, so no value goes through Python). Both are checked once when
     the chunk was read, so a part never fails later; slicing a part keeps them valid.
     """
 
@@ -110,7 +110,7 @@ class TypedField:
         self.made: dict[str, pa.Array] = {}
 
 
-#: Docker's own way of writing a date-time, which :func:`~tap_dockerdvp.csv_reader.parse_datetime` turns into
+#: Docker's own way of writing a date-time, which :func:`~tap_dockerdvp.files.reader.parse_datetime` turns into
 #: the same text with ``T`` and ``Z`` (a ``T`` already there stays)
 PLAIN_TIME = r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d$"
 
@@ -143,7 +143,7 @@ def _value_data(column: pa.Array) -> pa.Buffer | bytes:
 
 class ArrowJsonRows:
     """The JSON text of each row of a :class:`TextPart`, with the keys ``keys`` in that order, each line wrapped in
-    ``prefix``/``suffix``: the same text as :class:`~tap_dockerdvp.encoders.JsonRows` for the same rows."""
+    ``prefix``/``suffix``: the same text as :class:`~tap_dockerdvp.files.encoders.JsonRows` for the same rows."""
 
     def __init__(self, keys: Sequence[str], *, extra_key: str = "extra_columns") -> None:
         self.keys = tuple(keys)

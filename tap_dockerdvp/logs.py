@@ -1,7 +1,12 @@
-"""Keep secrets out of log output: the password, the TOTP seed, JWTs and presigned URL signatures.
+"""What reaches the log: never a secret, and the SDK's lines at the level a person wants them.
 
-The tap never logs a secret on purpose; this filter is the safety net for third-party debug logs (urllib3
-logs every URL with its query string at DEBUG) and for exception text.
+Secrets (the password, the TOTP seed, storage credentials, JWTs, presigned URL signatures): the tap never logs one
+on purpose; :class:`SecretRedactor` is the safety net for third-party debug logs (urllib3 logs every URL with its
+query string at DEBUG) and for exception text.
+
+Levels (the README's *Logging*): the SDK logs "Added 'X' as child stream to 'Y'" for every child stream on every
+command, `--discover` included, which tells a user nothing: :class:`ChildStreamLines` makes it DEBUG. The
+stream-level rules live in ``streams.base.DockerHubStream.log``.
 """
 
 from __future__ import annotations
@@ -10,8 +15,9 @@ import logging
 import re
 
 REDACTED = "[REDACTED]"
-# A JWT is three base64url parts, the first of which encodes '{"' and so starts with "eyJ".
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}")
+# A JWT is three base64url parts, the first of which encodes '{"' and so starts with "eyJ". Error details are
+# cut at 200 characters, often inside a token: header and claims without the signature are redacted too.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*)?")
 # Query parameters that carry credentials: S3/GCS presigned signatures and anything named like a secret.
 _SECRET_PARAM = re.compile(
     r"(?i)((?:x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|signature|sig|token|"
@@ -47,7 +53,7 @@ class SecretRedactor(logging.Filter):
         return True
 
 
-def install(secrets: list[str]) -> None:
+def install_redactor(secrets: list[str]) -> None:
     """Make every handler of the root logger (where the SDK and libraries log) redact ``secrets``."""
     for handler in logging.getLogger().handlers:
         redactor = next((f for f in handler.filters if isinstance(f, SecretRedactor)), None)
@@ -55,3 +61,24 @@ def install(secrets: list[str]) -> None:
             redactor = SecretRedactor()
             handler.addFilter(redactor)
         redactor.add(secrets)
+
+
+CHILD_STREAM_ADDED = "Added '%s' as child stream to '%s'"
+
+
+class ChildStreamLines(logging.Filter):
+    """Shows the SDK's "Added 'X' as child stream" lines as DEBUG: dropped unless DEBUG is enabled."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != CHILD_STREAM_ADDED or record.levelno != logging.INFO:
+            return True
+        if not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
+            return False
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return True
+
+
+def install_levels(logger: logging.Logger) -> None:
+    """Put the filter on the tap's logger, once."""
+    if not any(isinstance(f, ChildStreamLines) for f in logger.filters):
+        logger.addFilter(ChildStreamLines())

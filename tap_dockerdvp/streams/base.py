@@ -18,8 +18,6 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
-from tap_dockerdvp import retries
-from tap_dockerdvp.batch_files import BatchFiles, BatchShape
 from tap_dockerdvp.errors import (
     ONE_LINE_ERRORS,
     RetriesExhaustedError,
@@ -27,14 +25,17 @@ from tap_dockerdvp.errors import (
     WrongServiceError,
     error_detail,
 )
-from tap_dockerdvp.progress import RowCounter
-from tap_dockerdvp.responses import is_html, is_json, kind_of
+from tap_dockerdvp.files.batch_files import BatchFiles, BatchShape
+from tap_dockerdvp.http import retries
+from tap_dockerdvp.http.responses import bearer_of, is_html, is_json, kind_of
+from tap_dockerdvp.http.urls import safe_path
+from tap_dockerdvp.streams.run import RowCounter
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
-    from tap_dockerdvp.auth import DockerHubAuthenticator
-    from tap_dockerdvp.tap import TapDockerDVP
+    from tap_dockerdvp.http.auth import DockerHubAuthenticator
+    from tap_dockerdvp.streams.run import RunningTap
 
 _F = t.TypeVar("_F", bound=t.Callable[..., requests.Response])
 
@@ -49,9 +50,7 @@ class DockerHubStream(RESTStream):
     @property
     @override
     def url_base(self) -> str:
-        # the tap's settings, not the stream's copy: `hub_url` gets its default (api_url's origin) after the
-        # streams are built
-        return str(self.tap.config[self.url_base_setting]).rstrip("/")
+        return self.tap.urls.base(self.url_base_setting)
 
     @property
     @override
@@ -97,7 +96,7 @@ class DockerHubStream(RESTStream):
         """A request's path below its setting's base URL (`/namespaces/acme`), never its query string."""
         if not url:
             return self.path or "/"
-        base = urlsplit(self.tap.url_setting(url)[2]).path.rstrip("/")
+        base = urlsplit(self.tap.urls.setting_of(url)[2]).path.rstrip("/")
         return safe_path(url).removeprefix(base) or "/"
 
     @override
@@ -130,7 +129,7 @@ class DockerHubStream(RESTStream):
                         f"{retries.describe_failure(exc)} for {safe_path(prepared_request.url)} (gave up after "
                         f"{self.backoff_max_tries()} tries; the bookmark did not move: run again to resume)"
                     ) from None
-                setting, where, _ = self.tap.url_setting(prepared_request.url)
+                setting, where, _ = self.tap.urls.setting_of(prepared_request.url)
                 raise UnreachableError(
                     f"cannot reach {where}: {failure} (tried for {time.monotonic() - started:.0f} s); check `{setting}`"
                 ) from None
@@ -146,6 +145,7 @@ class DockerHubStream(RESTStream):
         if status < 400:
             if not is_json(response):  # every API answer the tap reads is a JSON object or array
                 raise WrongServiceError(self._wrong_service(response))
+            self.authenticator.accepted(bearer_of(response))
             return
         if status == 401:
             self._handle_unauthorized(response)
@@ -161,7 +161,7 @@ class DockerHubStream(RESTStream):
         raise FatalAPIError(self.response_error_message(response))
 
     def _wrong_service(self, response: requests.Response) -> str:
-        setting, where, _ = self.tap.url_setting(response.url)
+        setting, where, _ = self.tap.urls.setting_of(response.url)
         service = "the DVP API" if setting == "api_url" else "Docker Hub"
         return (
             f"{where} answered {kind_of(response)}, not {service} (HTTP {response.status_code} for "
@@ -170,7 +170,7 @@ class DockerHubStream(RESTStream):
 
     def _handle_unauthorized(self, response: requests.Response) -> None:
         """On a 401, log in again once and retry; a fresh token refused again is fatal."""
-        used = (response.request.headers.get("Authorization") or "").removeprefix("Bearer ")
+        used = bearer_of(response)
         if self.authenticator.refused_after_relogin(used):
             raise FatalAPIError(
                 f"Docker Hub refused a freshly issued token for {safe_path(response.url)} (HTTP 401: "
@@ -219,9 +219,9 @@ class DockerHubStream(RESTStream):
         return response
 
     @property
-    def tap(self) -> TapDockerDVP:
-        """The tap, typed: its run-wide state (``tap.run``), progress and namespace metadata."""
-        return t.cast("TapDockerDVP", self._tap)
+    def tap(self) -> RunningTap:
+        """The tap, as far as streams use it: its run-wide state (``tap.run``), URLs, progress, namespace metadata."""
+        return t.cast("RunningTap", self._tap)
 
     # -- logs a person wants to read -------------------------------------------------------------
     @override
@@ -277,10 +277,29 @@ class DockerHubStream(RESTStream):
         schema = mapper.transformed_schema or self.schema
         return BatchShape(selected, mapper, schema, tuple(schema["properties"]))
 
+    def configured_batches(self) -> t.Any:
+        """`batch_config` as the SDK reads it, None when it is not set (whether or not this stream writes BATCH)."""
+        return super().get_batch_config(self.config)
+
+    @override
+    def get_replication_key_signpost(self, context: Context | None = None) -> t.Any:
+        # The first hook the SDK's `Stream.sync` calls, before the stream's first message: the run's checks come
+        # first (`RunningTap.preflight`, once a run). A hook before a run would make this simpler.
+        self.tap.preflight()
+        return super().get_replication_key_signpost(context)
+
+    @override
+    def log_sync_costs(self) -> None:
+        super().log_sync_costs()
+        # The SDK has no hook after a run; it ends one by asking every stream, in order, to log its costs: the
+        # last stream asked logs the run's summary. (A hook after `Tap.sync_all` would make this simpler.)
+        if self is list(self.tap.streams.values())[-1]:
+            self.tap.progress.run_done()
+
     @override
     def get_batches(self, batch_config: t.Any, context: Context | None = None) -> t.Iterable[tuple[t.Any, list[str]]]:
         """The records of an API stream (namespaces, repositories, pull statistics) as batch files, written like the
-        file-backed streams' (:class:`~tap_dockerdvp.batch_files.BatchFiles`): the SDK's batcher types parquet
+        file-backed streams' (:class:`~tap_dockerdvp.files.batch_files.BatchFiles`): the SDK's batcher types parquet
         columns from the values (an empty ``extra_fields`` object cannot be written) and applies no stream map or
         flattening, although the SCHEMA it sends is the mapped one. Period streams override this again."""
         shape = self.batch_shape()
@@ -317,11 +336,6 @@ class DockerHubStream(RESTStream):
         from tap_dockerdvp import __version__
 
         return str(self.config.get("user_agent") or f"tap-dockerdvp/{__version__}")
-
-
-def safe_path(url: str | None) -> str:
-    """A URL reduced to its path: query strings can carry presigned signatures."""
-    return urlsplit(url or "").path or "/"
 
 
 def short_detail(response: requests.Response, limit: int = 200) -> str:

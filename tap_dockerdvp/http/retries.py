@@ -39,7 +39,8 @@ RETRIABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
 RETRY_MESSAGE = "Waiting %.1f s before retrying %s after %s (attempt %d of %d)"
 # Seconds, from the first failure, for which a connection that cannot be made is tried again.
 CONNECT_RETRY_SECONDS = 10.0
-# A retry that waits longer than this is not worth it within one run; the run fails and resumes from state.
+# The longest a Retry-After is honoured: Docker has sent hours (an epoch for a locked account); the request is tried
+# again after this many seconds, as often as `max_retries` allows, and the run then fails and resumes from state.
 MAX_RETRY_AFTER_SECONDS = 900.0
 
 

@@ -19,8 +19,8 @@ from singer_sdk.authenticators import APIAuthenticatorBase
 from typing_extensions import override
 
 from tap_dockerdvp.errors import AuthenticationError, UnreachableError, WrongServiceError, error_detail
-from tap_dockerdvp.responses import is_html
-from tap_dockerdvp.retries import (
+from tap_dockerdvp.http.responses import is_html
+from tap_dockerdvp.http.retries import (
     RETRIABLE_EXCEPTIONS,
     RETRY_MESSAGE,
     connect_failure,
@@ -28,7 +28,7 @@ from tap_dockerdvp.retries import (
     is_retriable_status,
     wait_generator,
 )
-from tap_dockerdvp.totp import InvalidTotpSecret, totp_code
+from tap_dockerdvp.http.totp import InvalidTotpSecret, totp_code
 
 # Refresh this long before `exp`, so a request (or a resumed download) never starts with a dying token.
 REFRESH_MARGIN_SECONDS = 60
@@ -114,8 +114,16 @@ class DockerHubAuthenticator(APIAuthenticatorBase):
                 self._relogin_after_401 = True
 
     def refused_after_relogin(self, token_used: str) -> bool:
-        """True when ``token_used`` came from a login made because of a 401: logging in again won't help."""
+        """True when ``token_used`` came from a login made because of a 401 and was never accepted: logging in
+        again won't help."""
         return token_used in self._tokens_after_401
+
+    def accepted(self, token_used: str) -> None:
+        """A request with ``token_used`` passed: a later 401 for it means it expired, not that fresh tokens are
+        refused."""
+        if token_used in self._tokens_after_401:
+            with self._lock:
+                self._tokens_after_401.discard(token_used)
 
     def _expiring(self) -> bool:
         return self._expires_at is not None and time.time() >= self._expires_at - self._margin

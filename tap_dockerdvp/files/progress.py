@@ -6,14 +6,10 @@ README's *Logging* section lists what each level shows.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 import typing as t
 from collections import Counter
-
-from singer_sdk import metrics
-from typing_extensions import override
 
 # Rows between two looks at the clock while a file streams: cheap enough for the hot loop.
 CHECK_EVERY_ROWS = 1 << 14
@@ -71,7 +67,9 @@ class RunProgress:
     """What a run did, for the lines a person reads: rows and bytes per timespan, and one summary at the end.
 
     Streams report into it through the tap (`tap.progress`):
-    - `file_done(stream, rows, size)` after each file, for the timespan's line and the bytes downloaded;
+    - `period_started()` and `period_done(label)` around each period (a timespan, a report period): its line
+      counts the files read in between;
+    - `file_done(stream, rows, size)` after each file, for the period's line and the bytes downloaded;
     - `note_skipped(reason, item)` for something the run did not read and never will as configured (a view the
       namespace does not offer, a timespan type it lacks);
     - `note_held_back(reason, item)` for something left for a later run (a timespan not complete yet);
@@ -113,13 +111,18 @@ class RunProgress:
         "not complete yet")."""
         self.held_back.setdefault(reason, {})[item] = None
 
-    def timespan_done(self, label: str) -> None:
-        elapsed = time.monotonic() - self._span_started
-        streams = ", ".join(f"{name} {rows}" for name, rows in sorted(self._span_rows.items())) or "no rows"
-        self.logger.info("%s done: %s; %.1f MB in %.1f s", label, streams, self._span_bytes / 1e6, elapsed)
+    def period_started(self) -> None:
+        """A period's files begin: its line counts only what comes from here on."""
         self._span_rows.clear()
         self._span_bytes = 0
         self._span_started = time.monotonic()
+
+    def period_done(self, label: str) -> None:
+        """The period's line: rows per stream and bytes of its files, and how long they took."""
+        elapsed = time.monotonic() - self._span_started
+        streams = ", ".join(f"{name} {rows}" for name, rows in sorted(self._span_rows.items())) or "no rows"
+        self.logger.info("%s done: %s; %.1f MB in %.1f s", label, streams, self._span_bytes / 1e6, elapsed)
+        self.period_started()
 
     def summary_lines(self) -> list[str]:
         elapsed = time.monotonic() - self.run_started
@@ -144,17 +147,3 @@ class RunProgress:
     def run_done(self) -> None:
         for line in self.summary_lines():
             self.logger.info("%s", line)
-
-
-class RowCounter(metrics.Counter):
-    """A stream's record counter (it writes the SDK's `record_count` METRIC lines) that also adds every row to
-    the run's rows per stream."""
-
-    def __init__(self, counter: metrics.Counter, progress: RunProgress, stream: str) -> None:
-        super().__init__(counter.metric, dict(counter.tags), counter.log_interval)
-        self._add = functools.partial(progress.add_rows, stream)
-
-    @override
-    def increment(self, value: int = 1) -> None:
-        self._add(value)
-        super().increment(value)

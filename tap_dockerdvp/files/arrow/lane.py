@@ -1,72 +1,54 @@
-r"""The reader's Arrow lane, for large files when pyarrow is installed: pyarrow's C++ CSV parser splits the lines,
-the reader's rules decide what the fields are.
+r"""The Arrow lane: pyarrow's C++ CSV parser splits the lines, the reader's rules decide what the fields are.
 
-Building Python strings per value costs more than parsing the CSV. So (pyarrow installed, the ``parquet`` extra) a
-large file is cut into chunks of whole lines as for the worker processes (:mod:`tap_dockerdvp.parallel`), and each
-chunk is split into text columns by ``pyarrow.csv``, in a thread one chunk ahead of the encoding. The rules stay
-those of :mod:`tap_dockerdvp.csv_reader`: the header is read by the same
-:class:`~tap_dockerdvp.csv_reader.FileLayout`, null tokens are the same :data:`~tap_dockerdvp.csv_reader.NULL_TOKENS`,
-rows are numbered the same way (blank lines not counted), and typed values come from the reader's own parsers, once
-per distinct value (Arrow only finds the distinct values and puts the results in place). Any chunk with something
-else in it - a ragged row, bytes that are not UTF-8, a bad value, quotes open at its end - is read by the reader
-itself (:func:`~tap_dockerdvp.csv_reader.read_batches`), which also raises its errors, after the same rows.
+Building Python strings per value costs more than parsing the CSV. So, with pyarrow installed, a file is cut into
+chunks of whole lines (:mod:`tap_dockerdvp.files.chunks`) and each chunk is split into text columns by
+``pyarrow.csv``, in a thread one chunk ahead of the encoding. The rules stay those of
+:mod:`tap_dockerdvp.files.reader`: the header is read by the same ``FileLayout``, null tokens are the same
+``NULL_TOKENS``, rows are numbered the same way (blank lines not counted), and typed values come from the reader's
+own parsers, once per distinct value (Arrow only finds the distinct values and puts the results in place). Any
+chunk with something else in it - a ragged row, bytes that are not UTF-8, a bad value, quotes open at its end - is
+read by the reader itself (``read_batches``), which also raises its errors, after the same rows.
 
-The columns become parquet tables (:meth:`ArrowLane.tables`) or RECORD and JSONL lines
-(:meth:`ArrowLane.pieces`, built in C++ by :mod:`tap_dockerdvp.arrow_json`): exactly the rows and bytes the reader
-and its encoder give.
+The columns become parquet tables (:meth:`ArrowLane.tables`) or RECORD and JSONL lines (:meth:`ArrowLane.pieces`,
+built in C++ by :mod:`tap_dockerdvp.files.arrow.json_lines`): exactly the rows and bytes the reader and its
+encoder give.
 """
 
 from __future__ import annotations
 
 import codecs
 import concurrent.futures as cf
-import functools
-import importlib.util
-import logging
-import os
-import platform
-import sys
+import csv
+import io
 import typing as t
 from collections import deque
 from itertools import chain
 
-from tap_dockerdvp.arrow_json import ArrowJsonRows, TextPart, TypedField, leading, plain_times
-from tap_dockerdvp.csv_reader import NULL_TOKENS, CsvFormatError, FileLayout, ReadStats, RowBatch, decompressed
-from tap_dockerdvp.encoders import ArrowRows, Encoder, Encoding, Piece, arrow_column, arrow_type, cut
-from tap_dockerdvp.parallel import Edges, LineChunks, header_row, quotes_closed, rest_of_file
-from tap_dockerdvp.readahead import ahead
+from tap_dockerdvp.files import chunks
+from tap_dockerdvp.files.arrow.json_lines import ArrowJsonRows, TextPart, TypedField, leading, plain_times
+from tap_dockerdvp.files.arrow.tables import ArrowRows, arrow_column, arrow_type
+from tap_dockerdvp.files.chunks import LineChunks, quotes_closed
+from tap_dockerdvp.files.compression import decompressed
+from tap_dockerdvp.files.encoders import Encoder, Piece, cut
+from tap_dockerdvp.files.readahead import ahead
+from tap_dockerdvp.files.reader import (
+    BYTE_RULE,
+    NULL_TOKENS,
+    CsvFormatError,
+    FileLayout,
+    ReadStats,
+    RowBatch,
+    read_batches,
+)
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Iterable, Iterator
 
     import pyarrow as pa
 
-    from tap_dockerdvp.views import ViewSpec
-
-
-# jemalloc for every Arrow buffer, the C++ library's own included, where pyarrow's wheels have it (Linux x86_64; a
-# build without it would print a warning): mimalloc, pyarrow's default, keeps pages it freed, which costs a large
-# file's read tens of MiB at its peak for no speed. Read by pyarrow when it loads (it loads later, when a large file
-# or parquet needs it); a value the user set stays.
-# jemalloc's own settings (read by pyarrow's build from JE_ARROW_MALLOC_CONF): one arena, as the Arrow work runs in
-# a few threads taking turns (an arena per thread each keeps the pages freed in it), and freed pages given back at
-# once rather than kept for a second: 8 to 10 MiB less at the peak; no thread caches (each thread kept freed
-# buffers for itself): 5 to 7 MiB less. Both measured no slower.
-if sys.platform.startswith("linux") and platform.machine() == "x86_64":
-    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
-    os.environ.setdefault("JE_ARROW_MALLOC_CONF", "narenas:1,muzzy_decay_ms:0,tcache:false")
-
-
-@functools.cache
-def has_pyarrow() -> bool:
-    """Whether pyarrow is installed (the ``parquet`` extra): then large files are read through this lane."""
-    return importlib.util.find_spec("pyarrow") is not None
-
-
-#: Decompressed bytes per chunk: Arrow's parser and kernels have a fixed cost per call; what a chunk becomes
-#: (columns, JSON text, parquet pages) is several times its size, and sets the tap's peak memory. Measured on 2
-#: cores: 2 MiB is 5 to 10% faster, and takes 140 to 170 MiB at the peak instead of 110 to 140.
-CHUNK_BYTES = 1 << 20
+    from tap_dockerdvp.dvp.views import ViewSpec
+    from tap_dockerdvp.files.encoders import Output
+    from tap_dockerdvp.files.reader import Reading
 
 
 class TablePart:
@@ -93,29 +75,21 @@ class _Fallback(Exception):
 
 
 class _Parser:
-    """Where chunks are parsed: in a thread, one chunk ahead of the caller (``threads``), or in the caller's
-    thread when it asks for the result (the least memory)."""
+    """A thread that parses chunks one ahead of the caller, who encodes the chunk before."""
 
-    def __init__(self, threads: bool) -> None:
-        self.pool = cf.ThreadPoolExecutor(1, thread_name_prefix="tap-dockerdvp-parse") if threads else None
-        self.depth = 2 if threads else 1
+    depth = 2  # chunks parsed or being parsed: the one the caller waits for, and the next
+
+    def __init__(self) -> None:
+        self.pool = cf.ThreadPoolExecutor(1, thread_name_prefix="tap-dockerdvp-parse")
 
     def submit(self, parse: t.Callable[[list[t.Any]], _R], pieces: list[t.Any]) -> cf.Future[_R]:
-        if self.pool is not None:
-            return self.pool.submit(parse, pieces)
-        future: cf.Future[_R] = cf.Future()
-        try:
-            future.set_result(parse(pieces))
-        except _Fallback as exc:
-            future.set_exception(exc)
-        return future
+        return self.pool.submit(parse, pieces)
 
     def __enter__(self) -> _Parser:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 _R = t.TypeVar("_R")
@@ -140,68 +114,59 @@ def _cut_outside_quotes(chunk: bytes, columns: list[pa.Array]) -> bool:
 
 
 class ArrowLane:
-    """One read of one file through Arrow: as tables with the columns ``keys`` typed from ``schema``
-    (:meth:`tables`, parquet), or as encoded pieces (:meth:`pieces`, RECORD messages and JSONL lines)."""
+    """One read of one file through Arrow, as an :class:`~tap_dockerdvp.files.encoders.Output` says: tables with
+    the columns ``keys`` typed from ``schema`` (:meth:`tables`, parquet), or encoded pieces (:meth:`pieces`,
+    RECORD messages and JSONL lines)."""
 
-    def __init__(
-        self,
-        spec: ViewSpec,
-        *,
-        label: str,
-        keys: tuple[str, ...],
-        constants: Mapping[str, t.Any],
-        schema: Mapping[str, t.Any] | None = None,
-        extra_key: str = "extra_columns",
-        stats: ReadStats,
-        edges: Edges,
-        logger: logging.Logger | logging.LoggerAdapter,
-        threads: bool = True,
-    ) -> None:
-        self.spec, self.label, self.keys, self.constants, self.extra_key = spec, label, keys, constants, extra_key
-        self.schema = schema
-        self.props = {key: schema["properties"][key] for key in keys} if schema is not None else {}
-        self.stats, self.edges, self.log, self.threads = stats, edges, logger, threads
+    def __init__(self, spec: ViewSpec, output: Output, reading: Reading) -> None:
+        self.spec, self.output, self.label, self.log = spec, output, reading.label, reading.logger
+        self.keys, self.extra_key = output.keys, output.extra_key
+        self.constants = dict(output.constants)
+        schema = output.schema
+        self.props = {key: schema["properties"][key] for key in self.keys} if schema is not None else {}
+        self.stats, self.edges = reading.stats, reading.edges
         self.layout: FileLayout | None = None
         self._constants: dict[str, pa.Array] = {}
 
-    def tables(self, chunks: Iterable[bytes], *, skip: int = 0) -> Iterator[TablePart]:
+    def tables(self, blocks: Iterable[bytes], *, skip: int = 0) -> Iterator[TablePart]:
         """The file's rows after ``skip`` as tables, in order; raises what the reader raises, after the same rows."""
-        assert self.schema is not None
-        rows = ArrowRows(self.keys, self.schema, extra_key=self.extra_key)
-        for part in self._parts(chunks, skip):
+        assert self.output.schema is not None
+        rows = ArrowRows(self.keys, self.output.schema, extra_key=self.extra_key)
+        for part in self._parts(blocks, skip):
             if isinstance(part, TextPart):
                 yield TablePart(self._table(part), part.first_row)
             else:
                 yield TablePart(rows.from_batch(part, self.constants), part.first_row)
 
-    def pieces(self, chunks: Iterable[bytes], encoding: Encoding, *, skip: int = 0) -> Iterator[Piece]:
-        """The file's rows after ``skip`` encoded as ``encoding`` says (the same pieces as the reader's
-        :class:`~tap_dockerdvp.encoders.Encoder`), in order; raises what the reader raises, after the same rows."""
-        encoder = Encoder(encoding)
-        lines = ArrowJsonRows(encoding.keys, extra_key=encoding.extra_key)
-        for part in self._parts(chunks, skip):
+    def pieces(self, blocks: Iterable[bytes], *, skip: int = 0) -> Iterator[Piece]:
+        """The file's rows after ``skip`` encoded (the same pieces as the reader's
+        :class:`~tap_dockerdvp.files.encoders.Encoder`), in order; raises what the reader raises, after the same
+        rows."""
+        encoder = Encoder(self.output)
+        lines = ArrowJsonRows(self.keys, extra_key=self.extra_key)
+        for part in self._parts(blocks, skip):
             if not isinstance(part, TextPart):
                 yield from encoder.pieces([part])
                 continue
             assert self.layout is not None
-            for sub in cut(part, encoding.cut_every):
+            for sub in cut(part, self.output.cut_every):
                 prefix, suffix = encoder.envelope()
                 data = lines.encode(sub, self.layout, self.constants, prefix=prefix, suffix=suffix)
                 yield Piece(data, sub.first_row, sub.count)
 
-    def _parts(self, chunks: Iterable[bytes], skip: int) -> Iterator[TextPart | RowBatch]:
+    def _parts(self, blocks: Iterable[bytes], skip: int) -> Iterator[TextPart | RowBatch]:
         """The file's rows after ``skip``: text parts from Arrow's parser, row batches from the reader where the
-        reader must read on. With threads, the next chunk is parsed in a thread while the caller encodes this one."""
-        source = ahead(decompressed(chunks, self.label), depth=2)
-        rest, header = header_row(source)
+        reader must read on. The next chunk is parsed in a thread while the caller encodes this one."""
+        source = ahead(decompressed(blocks, self.label), depth=2)
+        rest, header = _header_row(source)
         if header is None:  # no whole line: the reader says what it makes of that
             yield from self._reader(chain([rest], source), first_row=1, skip=skip, with_header=True)
             return
         self.layout = FileLayout.of(header, self.spec, label=self.label, log=self.log, cut_in_header=False)
-        next_row, cutter = 1, LineChunks(source, rest, CHUNK_BYTES)
+        next_row, cutter = 1, LineChunks(source, rest, chunks.CHUNK_BYTES)
         pending: deque[tuple[cf.Future[tuple[TextPart, list[t.Any]]], list[t.Any]]] = deque()
         leftovers: list[t.Any] = []  # chunks cut but not read in the lane: the reader reads them
-        with _Parser(self.threads) as parser:
+        with _Parser() as parser:
             while True:
                 while len(pending) < parser.depth and (pieces := cutter.next()) is not None:
                     pending.append((parser.submit(self._text_part, pieces), pieces))
@@ -230,11 +195,17 @@ class ArrowLane:
     def _reader(
         self, data: Iterable[bytes], *, first_row: int, skip: int, with_header: bool = False
     ) -> Iterator[RowBatch]:
-        """The rest of the file read by the reader itself."""
-        return rest_of_file(
-            data, self.spec, label=self.label, layout=None if with_header else self.layout, first_row=first_row,
-            skip=skip, stats=self.stats, edges=self.edges, logger=self.log,
-        )  # fmt: skip
+        """The rest of the file (decompressed bytes) read by the reader itself; its counts are added to the
+        lane's (``with_header``: the data starts with the header row)."""
+        part = ReadStats()
+        try:
+            batches = read_batches(
+                data, self.spec, label=self.label, layout=None if with_header else self.layout,
+                first_row=first_row, skip=skip, stats=part, plain=True, logger=self.log,
+            )  # fmt: skip
+            yield from self.edges.watch(batches)
+        finally:
+            self.stats.add(part)
 
     # -- the Arrow lane ----------------------------------------------------------------------------
     def _text_part(self, pieces: list[t.Any]) -> tuple[TextPart, list[t.Any]]:
@@ -248,6 +219,8 @@ class ArrowLane:
         layout = self.layout
         assert layout is not None
         chunk = b"".join(pieces)
+        if chunk[:1] in (b"\n", b"\r") or b"\n\n" in chunk or b"\n\r\n" in chunk:
+            raise _Fallback  # a blank line (or one in a quoted value): Arrow's parser skips it, the reader counts it
         if not chunk.isascii():
             try:
                 codecs.utf_8_decode(chunk, "strict", True)
@@ -352,3 +325,22 @@ class ArrowLane:
             return pa.nulls(count)
         fields = [columns[i] for i in layout.extra.values()]
         return pa.StructArray.from_arrays(fields, names=list(layout.extra))
+
+
+def _header_row(blocks: Iterator[bytes]) -> tuple[bytes, list[str] | None]:
+    """(the bytes after the header row, the header row), reading blocks until a line break outside quotes;
+    (all bytes read, None) when there is none within a chunk's worth."""
+    data = b""
+    for block in blocks:
+        if not data and block.startswith(b"\xef\xbb\xbf"):
+            block = block[3:]  # a BOM
+        data += block
+        start = 0
+        while end := data.find(b"\n", start) + 1:
+            if data.count(b'"', 0, end) % 2 == 0:
+                text = data[:end].decode("utf-8", errors=BYTE_RULE)
+                return data[end:], next(csv.reader(io.StringIO(text, newline="")), [])
+            start = end
+        if len(data) > chunks.CHUNK_BYTES:
+            break
+    return data, None

@@ -1,4 +1,4 @@
-"""The DVP program's CSV reports: one :class:`~tap_dockerdvp.views.ViewSpec` per report type.
+"""The DVP program's CSV reports: one :class:`~tap_dockerdvp.dvp.views.ViewSpec` per report type.
 
 The report catalogue (``GET {hub_url}/api/publisher/proxylytics/v1/namespaces/{ns}/reports``) lists
 entries ``{"type": ..., "url": ".../<name>_weekly_YYYY_MM_DD.csv", ...}``. The columns below are the ones
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from tap_dockerdvp.periods import Period
-from tap_dockerdvp.views import Column, ViewSpec, normalise_header
+from tap_dockerdvp.dvp.periods import Period
+from tap_dockerdvp.dvp.views import Column, ViewSpec, normalise_header
 
 OTHER = "other"
 WEEK, MONTH = "week", "month"

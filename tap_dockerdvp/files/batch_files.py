@@ -25,30 +25,21 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from singer_sdk import typing as th
-
 from tap_dockerdvp.errors import ConfigError
-
-try:  # ISA-L compresses gzip about four times faster than zlib at its fast levels
-    from isal import isal_zlib as _zlib
-
-    _FAST_LEVEL = 1
-except ImportError:  # pragma: no cover - a platform without an isal wheel
-    import zlib as _zlib  # type: ignore[no-redef]
-
-    _FAST_LEVEL = 1
+from tap_dockerdvp.files.compression import gzip_member
+from tap_dockerdvp.files.encoders import Piece, cut, dumps
 
 if t.TYPE_CHECKING:
     import pyarrow as pa
 
-    from tap_dockerdvp.encoders import Piece
+    from tap_dockerdvp.files.arrow.lane import TablePart
 
 FORMATS = ("jsonl", "parquet")
 #: Rows per parquet row group: the writer holds them about twice (rows coming in, rows being written), which
 #: sets parquet's peak memory. 8,192 wide rows (about 5 MiB) keep the tap's peak RSS under 150 MiB, no slower than
 #: 16,384 (measured), and the file a few percent larger.
 PARQUET_ROW_GROUP = 1 << 13
-PARQUET_EXTRA = "tap-dockerdvp[parquet]"
+PARQUET_EXTRA = "tap-dockerdvp[arrow]"
 # fsspec protocols whose filesystem package one of the tap's extras installs
 PROTOCOL_EXTRAS = {"s3": "tap-dockerdvp[s3]", "s3a": "tap-dockerdvp[s3]"}
 LOCAL_PROTOCOLS = ("", "file", "local")
@@ -57,74 +48,6 @@ PARAMS_SETTING = "batch_config.storage.params"
 # keys of `storage.params` (at any depth) whose values are credentials: kept out of logs and errors
 _SECRET_KEY = re.compile(r"(?i)secret|token|password|passwd|key|credential|sas|connection_string|signature")
 _PUBLIC_KEY = re.compile(r"(?i)^(endpoint_url|endpoint|region_name|region|client_kwargs|config_kwargs)$")
-
-# The tap declares `batch_config` itself (the SDK adds its own only when a tap has none): `storage.params` and
-# `batch_size`, which the SDK reads but does not declare, become settings Meltano and the Hub know.
-BATCH_CONFIG_SETTING = th.Property(
-    "batch_config",
-    th.ObjectType(
-        th.Property(
-            "encoding",
-            th.ObjectType(
-                th.Property(
-                    "format",
-                    th.StringType(allowed_values=list(FORMATS)),
-                    required=True,
-                    title="Batch encoding format",
-                    description="Format of the BATCH files: `jsonl` or `parquet` (parquet needs the `parquet` extra)",
-                ),
-                th.Property(
-                    "compression",
-                    th.StringType(allowed_values=["gzip", "none"]),
-                    title="Batch compression",
-                    description="Compression of the BATCH files: `gzip` or `none` (parquet: `none` means snappy)",
-                ),
-            ),
-            required=True,
-            title="Batch encoding",
-            description="Format and compression of the BATCH files",
-        ),
-        th.Property(
-            "storage",
-            th.ObjectType(
-                th.Property(
-                    "root",
-                    th.StringType,
-                    required=True,
-                    title="Batch storage root",
-                    description="Where BATCH files are written: an fsspec URL such as file:///data/batches or "
-                    "s3://bucket/prefix (S3 needs the `s3` extra)",
-                ),
-                th.Property(
-                    "prefix",
-                    th.StringType,
-                    title="Batch file name prefix",
-                    description="Prefix of every BATCH file name under the root",
-                ),
-                th.Property(
-                    "params",
-                    th.ObjectType(additional_properties=th.AnyType()),
-                    secret=True,
-                    title="Batch storage parameters",
-                    description="Options of the root's fsspec filesystem; for S3 (s3fs): `key`, `secret`, `token`, "
-                    "`endpoint_url`, `client_kwargs` (e.g. `region_name`). Without credentials the storage's own "
-                    "chain applies (AWS_* environment variables, profiles, instance roles)",
-                ),
-            ),
-            required=True,
-            title="Batch storage",
-            description="Where the BATCH files go",
-        ),
-        th.Property(
-            "batch_size",
-            th.IntegerType,
-            title="Batch size",
-            description="Rows per BATCH file at most (default 10000)",
-        ),
-    ),
-    title="Batch configuration",
-    description="Write BATCH files (jsonl or parquet, on local or object storage) instead of RECORD messages",
-)
 
 
 def require_pyarrow() -> None:
@@ -342,8 +265,9 @@ def column_options(table: pa.Table) -> dict[str, list[str]]:
 
 
 class BatchFiles:
-    """The batch files of one stream sync. Rows go in with :meth:`add_text` (jsonl) or :meth:`add_table`
-    (parquet), at most :attr:`room` rows at a time; each returns the URLs of the files it completed."""
+    """The batch files of one stream sync. Rows go in with :meth:`add` (what the file engine makes), :meth:`add_rows`
+    (records) or :meth:`add_table` (parquet), at most :attr:`room` rows at a time; each returns the URLs of the files
+    it completed."""
 
     def __init__(self, batch_config: t.Any, *, tap_name: str, stream_name: str) -> None:
         encoding = batch_config.encoding
@@ -358,7 +282,6 @@ class BatchFiles:
         self.source_rows = 0  # rows of the current source file in completed batch files
         self._path: t.Any = None
         self._handle: t.Any = None
-        self._gzip: t.Any = None
         self._parquet: t.Any = None
         self._pending: list[pa.Table] = []
         self._schema: pa.Schema | None = None  # the open parquet file's
@@ -380,29 +303,19 @@ class BatchFiles:
             self._path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = self._path.open("wb")
 
-    def add_text(self, text: str, rows: int) -> list[str]:
-        """Append ``rows`` JSON lines (jsonl); the URLs of the files this completed."""
-        if self._handle is None:
-            self._open()
-        data = text.encode()
-        if self.compression == "gzip":
-            if self._gzip is None:
-                self._gzip = _zlib.compressobj(_FAST_LEVEL, _zlib.DEFLATED, 31)
-            data = self._gzip.compress(data)
-        self._handle.write(data)
-        return self._added(rows)
-
-    def add_piece(self, piece: Piece) -> list[str]:
-        """Append encoded JSON lines (jsonl): a gzip member as it is (gzip files are members end to end)."""
-        if not piece.gzip:
-            return self.add_text(bytes(piece.data).decode(), piece.count)
-        if self._handle is None:
-            self._open()
-        if self._gzip is not None:  # end the member being compressed here first
-            self._handle.write(self._gzip.flush())
-            self._gzip = None
-        self._handle.write(piece.data)
-        return self._added(piece.count)
+    def add(self, part: Piece | TablePart) -> list[str]:
+        """Rows as the file engine made them: encoded JSON lines (jsonl; a gzip member as it is, a gzip file is
+        members end to end) or a table part (parquet, cut at the files' boundaries); the URLs of the files this
+        completed."""
+        if isinstance(part, Piece):
+            if self._handle is None:
+                self._open()
+            self._handle.write(gzip_member(part.data) if self.compression == "gzip" and not part.gzip else part.data)
+            return self._added(part.count)
+        done: list[str] = []
+        for piece in cut(part, self.batch_size):
+            done += self.add_table(piece.table)
+        return done
 
     def add_rows(
         self,
@@ -416,10 +329,8 @@ class BatchFiles:
         ``source_rows``: the source file's rows they come from, when a map dropped some (what a re-read skips)."""
         count = len(rows) if source_rows is None else source_rows
         if self.format == "jsonl":
-            from tap_dockerdvp.encoders import dumps
-
-            return self.add_text("".join(dumps(row) + "\n" for row in rows), count)
-        from tap_dockerdvp.encoders import ArrowRows
+            return self.add(Piece("".join(dumps(row) + "\n" for row in rows).encode(), 0, count))
+        from tap_dockerdvp.files.arrow.tables import ArrowRows
 
         return self.add_table(ArrowRows(keys, schema).from_records(rows), rows=count)
 
@@ -480,9 +391,12 @@ class BatchFiles:
         self.source_rows += written
         return [url] if url else []
 
-    def rollback(self) -> int:
-        """Discard the open file (its rows will be read again); the source file's rows already in batch files."""
+    def rollback(self, restart: bool = False) -> int:
+        """Discard the open file (its rows will be read again); the source file's rows already in batch files, or
+        none when the source file is read again from its start (``restart``)."""
         self.discard()
+        if restart:
+            self.source_rows = 0
         return self.source_rows
 
     def source_done(self) -> None:
@@ -499,9 +413,6 @@ class BatchFiles:
                 self._parquet = self._schema = None
         if self._handle is None:
             return None
-        if self._gzip is not None:
-            self._handle.write(self._gzip.flush())
-            self._gzip = None
         self._handle.close()
         self._handle = None
         self.rows = 0
@@ -510,15 +421,14 @@ class BatchFiles:
     def discard(self) -> None:
         """Abandon the open file (its rows will be read again) and delete what was written of it."""
         self._pending, self._pending_rows = [], 0
+        self.rows = 0  # a parquet file opens at its first row group: its first rows may have no file yet
         with contextlib.suppress(Exception):  # the file is deleted anyway
             self._written()
         self._parquet = self._schema = None
-        self._gzip = None
         if self._handle is not None:
             try:
                 self._handle.close()
             finally:
                 self._handle = None
-                self.rows = 0
                 if self._path.exists():
                     self._path.unlink()

@@ -1,0 +1,428 @@
+"""The tap's settings: their schema (what `--about`, Meltano and the Hub know) and every check the schema cannot
+express, one small check per rule, each problem one line that names the setting.
+
+A run reports every problem at once, not only the first. A key the tap does not know is a WARNING naming the
+closest setting (a misspelled `namespace` would otherwise extract every namespace, silently).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import typing as t
+from urllib.parse import urlsplit
+
+from jsonschema import Draft7Validator, ValidationError
+from singer_sdk import typing as th
+
+from tap_dockerdvp.dvp.endpoints import PULL_STATS_GROUPS, PULL_STATS_PERIODS
+from tap_dockerdvp.dvp.periods import TIMESPAN_TYPES
+from tap_dockerdvp.dvp.report_views import OTHER, REPORT_SPECS, normalise_type, report_type_of
+from tap_dockerdvp.dvp.sources import DATA_SOURCES
+from tap_dockerdvp.files.batch_files import FORMATS
+from tap_dockerdvp.http.urls import DEFAULT_API_URL
+
+# The tap declares `batch_config` itself (the SDK adds its own only when a tap has none): `storage.params` and
+# `batch_size`, which the SDK reads but does not declare, become settings Meltano and the Hub know.
+BATCH_CONFIG_SETTING = th.Property(
+    "batch_config",
+    th.ObjectType(
+        th.Property(
+            "encoding",
+            th.ObjectType(
+                th.Property(
+                    "format",
+                    th.StringType(allowed_values=list(FORMATS)),
+                    required=True,
+                    title="Batch encoding format",
+                    description="Format of the BATCH files: `jsonl` or `parquet` (parquet needs the `arrow` extra)",
+                ),
+                th.Property(
+                    "compression",
+                    th.StringType(allowed_values=["gzip", "none"]),
+                    title="Batch compression",
+                    description="Compression of the BATCH files: `gzip` or `none` (parquet: `none` means snappy)",
+                ),
+            ),
+            required=True,
+            title="Batch encoding",
+            description="Format and compression of the BATCH files",
+        ),
+        th.Property(
+            "storage",
+            th.ObjectType(
+                th.Property(
+                    "root",
+                    th.StringType,
+                    required=True,
+                    title="Batch storage root",
+                    description="Where BATCH files are written: an fsspec URL such as file:///data/batches or "
+                    "s3://bucket/prefix (S3 needs the `s3` extra)",
+                ),
+                th.Property(
+                    "prefix",
+                    th.StringType,
+                    title="Batch file name prefix",
+                    description="Prefix of every BATCH file name under the root",
+                ),
+                th.Property(
+                    "params",
+                    th.ObjectType(additional_properties=th.AnyType()),
+                    secret=True,
+                    title="Batch storage parameters",
+                    description="Options of the root's fsspec filesystem; for S3 (s3fs): `key`, `secret`, `token`, "
+                    "`endpoint_url`, `client_kwargs` (e.g. `region_name`). Without credentials the storage's own "
+                    "chain applies (AWS_* environment variables, profiles, instance roles)",
+                ),
+            ),
+            required=True,
+            title="Batch storage",
+            description="Where the BATCH files go",
+        ),
+        th.Property(
+            "batch_size",
+            th.IntegerType,
+            title="Batch size",
+            description="Rows per BATCH file at most (default 10000)",
+        ),
+    ),
+    title="Batch configuration",
+    description="Write BATCH files (jsonl or parquet, on local or object storage) instead of RECORD messages",
+)
+
+
+SCHEMA: dict[str, t.Any] = th.PropertiesList(
+    th.Property(
+        "username",
+        th.StringType,
+        required=True,
+        title="Username",
+        description="Docker Hub username of a member of the publisher organization",
+    ),
+    th.Property(
+        "password",
+        th.StringType,
+        required=True,
+        secret=True,
+        title="Password or personal access token",
+        description="A Docker Hub personal access token (recommended) or the account password",
+    ),
+    th.Property(
+        "totp_secret",
+        th.StringType,
+        secret=True,
+        title="TOTP secret",
+        description="Base32 TOTP seed, only for accounts that log in with a password and two-factor auth",
+    ),
+    th.Property(
+        "namespaces",
+        th.ArrayType(th.StringType),
+        title="Namespaces",
+        description="DVP namespaces to extract (default: every namespace the account can read)",
+    ),
+    th.Property(
+        "start_date",
+        th.DateTimeType,
+        title="Start date",
+        description="On the first run, skip timespans that start before this date (YYYY-MM-DD)",
+    ),
+    th.Property(
+        "end_date",
+        th.DateTimeType,
+        title="End date",
+        description="Do not extract timespans or report periods that start on or after this date (YYYY-MM-DD, "
+        "exclusive). With `start_date` it cuts a backfill into windows; give each window its own state ID",
+    ),
+    th.Property(
+        "lookback_timespans",
+        th.IntegerType,
+        default=0,
+        title="Lookback timespans",
+        description="Each run first extracts again the N most recent completed timespans (and report periods) "
+        "up to the bookmark of each partition, so data Docker revised after it was read is picked up; rows "
+        "upsert on their keys",
+    ),
+    th.Property(
+        "timespan_types",
+        th.ArrayType(th.StringType(allowed_values=list(TIMESPAN_TYPES))),
+        default=list(TIMESPAN_TYPES),
+        title="Timespan types",
+        description="Granularities to extract: `weeks`, `months` or both",
+    ),
+    th.Property(
+        "raw_timespan_type",
+        th.StringType(allowed_values=list(TIMESPAN_TYPES)),
+        default="weeks",
+        title="Raw timespan type",
+        description="Granularity of the raw pull files (`pull_events`): a month's rows are its weeks' rows",
+    ),
+    th.Property(
+        "data_source",
+        th.StringType(allowed_values=list(DATA_SOURCES)),
+        default="auto",
+        title="Data source",
+        description="Where to read analytics: `export` (legacy DVP export API), `reports` (the DVP program's "
+        "report catalogue), `both`, or `auto`: per namespace, whichever has data (checked once per run)",
+    ),
+    th.Property(
+        "report_type_map",
+        th.ObjectType(additional_properties=th.StringType),
+        title="Report type map",
+        description="Catalogue report `type` -> report stream (summary, trends, technographic, "
+        "technographic_companies, tracked_companies or other), for type names this tap does not know",
+    ),
+    th.Property(
+        "pull_stats_timespan",
+        th.StringType(allowed_values=list(TIMESPAN_TYPES)),
+        default="weeks",
+        title="Pull statistics timespan",
+        description="`timespan` of the pull statistics endpoints: `weeks` or `months`",
+    ),
+    th.Property(
+        "pull_stats_period",
+        th.StringType(allowed_values=list(PULL_STATS_PERIODS)),
+        default="last-12-months",
+        title="Pull statistics period",
+        description="`period` of the pull statistics endpoints (a rolling window ending now)",
+    ),
+    th.Property(
+        "pull_stats_group",
+        th.StringType(allowed_values=list(PULL_STATS_GROUPS)),
+        default="namespace",
+        title="Pull statistics group",
+        description="`group` of namespace_pull_stats: `namespace` totals or one row per `repo` "
+        "(repository_pull_stats always has one row per repository)",
+    ),
+    th.Property(
+        "emit_activate_version_messages",
+        th.BooleanType,
+        default=True,
+        title="Emit ACTIVATE_VERSION messages",
+        description="Send ACTIVATE_VERSION for the full-table streams (namespaces, repositories, the pull "
+        "statistics), so a target can delete their rows that disappeared (e.g. a deleted repository); the "
+        "incremental streams never send it. Turn it off for runs sharded by namespace",
+    ),
+    th.Property(
+        "api_url",
+        th.StringType,
+        default=DEFAULT_API_URL,
+        title="DVP API URL",
+        description="Base URL of the DVP Data API (point it at the simulator or a proxy)",
+    ),
+    th.Property(
+        "hub_url",
+        th.StringType,
+        title="Docker Hub URL",
+        description="Base URL of Docker Hub, for login and repository listings, and the only host the "
+        "credentials go to. Default: the origin (scheme://host:port) of `api_url`, so https://hub.docker.com for "
+        "the default `api_url`",
+    ),
+    th.Property(
+        "request_timeout",
+        th.IntegerType,
+        default=300,
+        title="Request timeout",
+        description="Seconds to wait for a connection or for the next bytes of a response",
+    ),
+    th.Property(
+        "max_retries",
+        th.IntegerType,
+        default=8,
+        title="Maximum retries",
+        description="Retries per request or file after a 429, 5xx, network error or broken download",
+    ),
+    th.Property(
+        "retry_base_seconds",
+        th.NumberType,
+        default=2.0,
+        title="Retry base wait",
+        description="First exponential-backoff wait in seconds (doubles per retry, with jitter, up to 5 min)",
+    ),
+    th.Property(
+        "late_data_grace_days",
+        th.IntegerType,
+        default=14,
+        title="Late data grace days",
+        description="Days after a listed period's last day during which files the API lists but cannot "
+        "serve yet (HTTP 404, no files) hold its bookmark back, so the next run tries again; after that the "
+        "period is taken as empty, with a WARNING",
+    ),
+    th.Property(
+        "progress_interval_seconds",
+        th.IntegerType,
+        default=30,
+        title="Progress interval",
+        description="Seconds between progress lines (rows and MB out of the file's size) while a long file "
+        "streams; a file read faster says only a DEBUG line",
+    ),
+    th.Property(
+        "user_agent",
+        th.StringType,
+        title="User agent",
+        description="User-Agent header to send (default: tap-dockerdvp/<version>)",
+    ),
+    BATCH_CONFIG_SETTING,
+).to_dict()
+
+
+#: Keys Meltano writes into a plugin's config on its own; extras (`_select`, ...) start with `_` and are not warned
+#: about either.
+MELTANO_KEYS: frozenset[str] = frozenset()
+
+
+def problems(config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]) -> list[str]:
+    """Everything wrong with ``config``, one line each naming the setting: the JSON schema's rules, then the
+    checks it cannot express (those only on values the schema accepts)."""
+    found = [_describe(error) for error in Draft7Validator(schema).iter_errors(dict(config))]
+    named = {_setting(line) for line in found}
+    for check in CHECKS:
+        found += [line for line in check(config) if _setting(line) not in named]  # one line per setting's value
+    return found
+
+
+def _setting(line: str) -> str:
+    """The top-level setting a problem line names (``batch_config`` for ``batch_config.batch_size``)."""
+    match = re.search(r"`([^`.]+)", line)
+    return match.group(1) if match else ""
+
+
+def _mapping(value: t.Any) -> dict[str, t.Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value: t.Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def unknown_keys(config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]) -> list[str]:
+    """A line per top-level key the tap does not know, naming the closest setting it does."""
+    known = list(schema.get("properties", {}))
+    lines = []
+    for key in sorted(config):
+        if key in known or key.startswith("_") or key in MELTANO_KEYS:
+            continue
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        hint = f"did you mean `{close[0]}`?" if close else "`tap-dockerdvp --about` lists the settings"
+        lines.append(f"setting `{key}` is not a setting of tap-dockerdvp and is ignored: {hint}")
+    return lines
+
+
+def _describe(error: ValidationError) -> str:
+    """A JSON-schema error as ``setting `x` ...``."""
+    if error.validator == "required":
+        missing = error.message.split()[0].strip("'")
+        where = ".".join(str(p) for p in error.absolute_path)
+        return f"setting `{where + '.' if where else ''}{missing}` is required"
+    setting = ".".join(str(p) for p in error.absolute_path if isinstance(p, str)) or "config"
+    return f"setting `{setting}` is invalid: {error.message}"
+
+
+# -- the checks the schema cannot express ---------------------------------------------------------------------
+
+
+def _credentials(config: t.Mapping[str, t.Any]) -> list[str]:
+    advice = {"username": "your Docker Hub username", "password": "a Docker Hub personal access token"}
+    return [
+        f"setting `{key}` is empty: set it to {advice[key]}" for key in advice if not str(config.get(key) or "").strip()
+    ]
+
+
+def _namespaces(config: t.Mapping[str, t.Any]) -> list[str]:
+    namespaces = config.get("namespaces")
+    if not isinstance(namespaces, list):
+        return []
+    if not namespaces:
+        return [
+            "setting `namespaces` is an empty list: name at least one namespace, or leave the setting out to "
+            "extract every namespace the account can read"
+        ]
+    if any(not str(ns).strip() for ns in namespaces):
+        return ["setting `namespaces` holds an empty name"]
+    return []
+
+
+def _dates(config: t.Mapping[str, t.Any]) -> list[str]:
+    dates, lines = {}, []
+    for key in ("start_date", "end_date"):
+        value = config.get(key)
+        if value:
+            try:
+                dates[key] = dt.date.fromisoformat(str(value)[:10])
+            except ValueError:
+                lines.append(f"setting `{key}` is not a date (YYYY-MM-DD): {value!r}")
+    if "start_date" in dates and "end_date" in dates and dates["end_date"] <= dates["start_date"]:
+        lines.append(
+            f"setting `end_date` ({dates['end_date']}) must be after `start_date` ({dates['start_date']}): the "
+            "window is [start_date, end_date)"
+        )
+    return lines
+
+
+def _timespan_types(config: t.Mapping[str, t.Any]) -> list[str]:
+    types = config.get("timespan_types", list(TIMESPAN_TYPES))
+    if isinstance(types, list) and not types:
+        return [f"setting `timespan_types` must list weeks and/or months, got {types!r}"]
+    return []
+
+
+def _urls(config: t.Mapping[str, t.Any]) -> list[str]:
+    lines = []
+    for key in ("api_url", "hub_url"):
+        value = config.get(key)
+        if value is None:
+            continue
+        parts = urlsplit(str(value))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            lines.append(f"setting `{key}` must be an http(s) URL, got {value!r}")
+            continue
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        if port == -1 or parts.netloc.endswith(":"):
+            lines.append(f"setting `{key}` has no valid port after its host: {value!r}")
+        elif parts.query or parts.fragment:
+            lines.append(f"setting `{key}` must be a base URL without a query or fragment: {value!r}")
+    return lines
+
+
+def _report_type_map(config: t.Mapping[str, t.Any]) -> list[str]:
+    return [
+        f"setting `report_type_map` maps {key!r} to {target!r}: use one of {', '.join((*REPORT_SPECS, OTHER))}"
+        for key, target in _mapping(config.get("report_type_map")).items()
+        if not report_type_of(str(target))[1] and normalise_type(str(target)) != OTHER
+    ]
+
+
+def _numbers(config: t.Mapping[str, t.Any]) -> list[str]:
+    rules = (
+        ("max_retries", 0, ">= 0"),
+        ("request_timeout", 1, "> 0"),
+        ("lookback_timespans", 0, ">= 0"),
+        ("late_data_grace_days", 0, ">= 0"),
+        ("progress_interval_seconds", 0, ">= 0"),
+        ("retry_base_seconds", 0, ">= 0"),
+    )
+    return [
+        f"setting `{key}` must be {rule}, got {config[key]!r}"
+        for key, least, rule in rules
+        if _number(config.get(key)) and config[key] < least
+    ]
+
+
+def _batch_size(config: t.Mapping[str, t.Any]) -> list[str]:
+    size: t.Any = _mapping(config.get("batch_config")).get("batch_size")
+    return [f"setting `batch_config.batch_size` must be > 0, got {size!r}"] if _number(size) and size < 1 else []
+
+
+CHECKS: tuple[t.Callable[[t.Mapping[str, t.Any]], list[str]], ...] = (
+    _credentials,
+    _namespaces,
+    _dates,
+    _timespan_types,
+    _urls,
+    _report_type_map,
+    _numbers,
+    _batch_size,
+)
