@@ -6,8 +6,11 @@
 #   .meltano/        meltano's plugin venvs (tap-dockerdvp -e ., target-duckdb, target-jsonl, target-postgres,
 #                    the dbt-duckdb and dbt-postgres utilities that build transform/) and system db
 #   .venv-sdk-pre    `make test-sdk-pre` only: the tap and the simulator with the newest singer-sdk pre-release
+#   .venv-snowflake  MeltanoLabs target-snowflake and the fakesnow emulator, for tests/e2e/test_e2e_deletes.py (through
+#                    tests/support/fakesnow_target.py); its own venv because the target pins a singer-sdk pre-release.
+#                    fakesnow needs Python 3.11+: SNOWFLAKE_PYTHON=python3.12 picks another interpreter for it
 #
-# tests/test_e2e_postgres.py needs a PostgreSQL server: `make postgres` (or .ci/run, which CI runs) installs
+# tests/e2e/test_e2e_postgres.py needs a PostgreSQL server: `make postgres` (or .ci/run, which CI runs) installs
 # and starts one on localhost; without one the test is skipped, except with CI=true, where it fails.
 #
 # Each setup step leaves a stamp file and reruns only when its inputs change.
@@ -41,6 +44,12 @@ PLUGINS_STAMP := .meltano/.stamp-plugins
 
 SDK_PRE_VENV := .venv-sdk-pre
 
+SNOWFLAKE_PYTHON ?= $(PYTHON)
+SNOWFLAKE_VENV := .venv-snowflake
+TARGET_SNOWFLAKE_VERSION ?= 0.20.4
+FAKESNOW_VERSION ?= 0.12.1
+SNOWFLAKE_STAMP := $(SNOWFLAKE_VENV)/.stamp-$(TARGET_SNOWFLAKE_VERSION)-$(FAKESNOW_VERSION)
+
 .PHONY: help setup demo marts test test-fast test-sdk-pre hub-definition dbt-staging postgres lint format dist clean distclean
 
 help:
@@ -56,9 +65,9 @@ help:
 	@echo "make format     ruff format + ruff check --fix"
 	@echo "make dist       build the wheel into dist/"
 	@echo "make clean      remove outputs, caches and build files (keeps the venvs)"
-	@echo "make distclean  clean, and remove .venv, .venv-meltano and .meltano"
+	@echo "make distclean  clean, and remove .venv, .venv-meltano, .venv-snowflake and .meltano"
 
-setup: $(DEV_STAMP) $(PLUGINS_STAMP)
+setup: $(DEV_STAMP) $(PLUGINS_STAMP) $(SNOWFLAKE_STAMP)
 
 # the simulator (simulator/, a test double) is its own project: it never ships in the tap's wheel
 $(DEV_STAMP): pyproject.toml simulator/pyproject.toml
@@ -78,6 +87,17 @@ $(MELTANO_VENV)/.stamp-meltano-$(MELTANO_VERSION):
 # the tap plugin is `pip install -e .`: code changes need no reinstall, dependency changes do
 $(PLUGINS_STAMP): $(MELTANO_DEP) meltano.yml pyproject.toml
 	$(MELTANO_BIN) install
+	@touch $@
+
+$(SNOWFLAKE_STAMP):
+	@$(SNOWFLAKE_PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+		echo "fakesnow needs Python 3.11 or newer: make ... SNOWFLAKE_PYTHON=python3.12"; exit 1; }
+	@test -x $(SNOWFLAKE_VENV)/bin/python || { echo "creating $(SNOWFLAKE_VENV)"; $(SNOWFLAKE_PYTHON) -m venv $(SNOWFLAKE_VENV); }
+	@echo '*' > $(SNOWFLAKE_VENV)/.gitignore
+	@echo "installing meltanolabs-target-snowflake==$(TARGET_SNOWFLAKE_VERSION) and fakesnow==$(FAKESNOW_VERSION) into $(SNOWFLAKE_VENV)"
+	$(SNOWFLAKE_VENV)/bin/python -m pip install $(PIP_FLAGS) \
+		'meltanolabs-target-snowflake==$(TARGET_SNOWFLAKE_VERSION)' 'fakesnow==$(FAKESNOW_VERSION)'
+	@rm -f $(SNOWFLAKE_VENV)/.stamp-*
 	@touch $@
 
 demo: setup
@@ -113,7 +133,7 @@ hub-definition: $(DEV_STAMP)
 dbt-staging: $(DEV_STAMP)
 	$(BIN)/python scripts/dbt_staging.py
 
-# the server, role and database that tests/test_e2e_postgres.py uses by default (see .ci/postgres.sh)
+# the server, role and database that tests/e2e/test_e2e_postgres.py uses by default (see .ci/postgres.sh)
 postgres:
 	bash .ci/postgres.sh >/dev/null
 
@@ -136,7 +156,7 @@ dist: $(DEV_STAMP)
 clean:
 	rm -rf output dist build *.egg-info .pytest_cache .mypy_cache .ruff_cache
 	find . -path ./$(VENV) -prune -o -path ./$(MELTANO_VENV) -prune -o -path ./.meltano -prune \
-		-o -path ./$(SDK_PRE_VENV) -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
+		-o -path ./$(SDK_PRE_VENV) -prune -o -path ./$(SNOWFLAKE_VENV) -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
 
 distclean: clean
-	rm -rf $(VENV) $(MELTANO_VENV) $(SDK_PRE_VENV) .meltano
+	rm -rf $(VENV) $(MELTANO_VENV) $(SDK_PRE_VENV) $(SNOWFLAKE_VENV) .meltano

@@ -54,6 +54,17 @@ HEADER: dict[str, t.Any] = {
     "namespace": "tap_dockerdvp",
     "executable": "tap-dockerdvp",
     "pip_url": "tap-dockerdvp",
+    # `meltano invoke tap-dockerdvp:merge-states a.json b.json`: the package's second console script, run from the
+    # plugin's own environment (README, "Running at scale")
+    "commands": {
+        "merge-states": {
+            "description": (
+                "Merge the states of namespace shards (files from `meltano state get`) into one state for the "
+                "weekly job; prints it for `meltano state set --input-file`"
+            ),
+            "executable": "tap-dockerdvp-merge-states",
+        }
+    },
     "label": "Docker Verified Publisher Analytics",
     "description": "Image-pull analytics of Docker Verified Publisher (DVP) namespaces on Docker Hub",
     "definition": (

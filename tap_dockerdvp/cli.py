@@ -41,6 +41,14 @@ def one_line_errors(logger: logging.Logger, prefix: str = "") -> Iterator[None]:
     at DEBUG)."""
     try:
         yield
+    except BrokenPipeError:
+        # The target stopped reading (it failed, or was stopped): its own log says why. Later writes to stdout
+        # (Python flushes it on the way out) go nowhere instead of raising again.
+        logger.debug("Traceback of the closed pipe", exc_info=True)
+        logger.error("%sthe target closed the pipe: it stopped reading the tap's output; see its log", prefix)
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except ONE_LINE_ERRORS as exc:
         if not isinstance(exc, (ConfigError, InputFileError)):  # where in the code a bad input was noticed is no help
             logger.debug("Traceback of the error below", exc_info=True)

@@ -61,9 +61,9 @@ class TapDockerDVP(Tap):
             problems = settings.problems(self.config, self.known_settings())
             if problems:
                 raise ConfigError("\n".join(problems))
-            for line in settings.unknown_keys(self.config, self.known_settings()):
-                self.logger.warning("%s", line)
             self.check_catalog()
+        for line in settings.unknown_keys(self.config, self.known_settings()):
+            self.logger.warning("%s", line)
         self.urls = Urls.of(self.config)
         if self.urls.hub_url_derived:
             self.logger.info("`hub_url` is not set: logging in at %s, the origin of `api_url`", self.urls.hub_url)
@@ -256,4 +256,5 @@ class TapDockerDVP(Tap):
             user_agent=self.config.get("user_agent") or f"tap-dockerdvp/{__version__}",
             logger=self.logger,
             where=self.urls.setting_of(self.urls.hub_url)[1],
+            setting=self.urls.setting_of(self.urls.hub_url)[0],
         )

@@ -3,7 +3,7 @@
 target-postgres (MeltanoLabs, the SDK's SQL target, as target-snowflake) writes the `_sdc_*` columns and upserts on
 the keys; the package must build and pass every test on what it loaded, the reconciliation included (against
 `repo_summary` and, for the namespace on the DVP program, the trends report). The server is the one
-tests/test_e2e_postgres.py uses (see tests/postgres_support.py); the load and the marts go to schemas of the
+tests/e2e/test_e2e_postgres.py uses (see tests/support/postgres_support.py); the load and the marts go to schemas of the
 test's own, dropped afterwards.
 """
 

@@ -158,6 +158,7 @@ GENERIC_SPEC = ViewSpec(
     columns=(),
     description="Rows of report types this tap does not know yet, as header → value.",
     match_required=False,
+    extra_key="values",
 )
 
 # Catalogue `type` spellings (normalised, `_report(s)` suffix removed) → report type. Only `trend` and

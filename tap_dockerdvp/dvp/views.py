@@ -11,7 +11,7 @@ Alias policy:
 * every column also matches its name and aliases written without separators, because
   ``TotalInstalls`` normalises to ``totalinstalls`` (added automatically by :func:`_col`);
 * an alias is never ambiguous inside one view (one normalised header → at most one column):
-  ``ViewSpec`` raises at import time and ``tests/test_views.py`` checks it. The same spelling may
+  ``ViewSpec`` raises at import time and ``tests/unit/test_views.py`` checks it. The same spelling may
   mean different columns in different views: ``repository`` is the ``repository`` column in the pull
   views but the ``extension`` column in the extension views.
 """
@@ -82,8 +82,10 @@ class ViewSpec:
     columns: tuple[Column, ...]
     description: str
     # False for a schemaless view (the generic report stream): a header with no known column is fine, every
-    # column then lands in ``extra_columns``.
+    # column then lands in the catch-all object.
     match_required: bool = True
+    #: the record's catch-all object: the columns the view does not know, by header
+    extra_key: str = "extra_columns"
 
     def __post_init__(self) -> None:
         # Fail at import time, not on the first file, if an alias is ambiguous inside this view.

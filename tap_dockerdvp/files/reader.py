@@ -268,13 +268,15 @@ class FileLayout:
         if cut_in_header:
             raise TruncatedFileError(f"{label}: the file ends inside its quoted header row")
         layout = cls(header, spec, label=label)
-        if layout.unknown_headers:
-            log.info("%s: keeping unknown columns %s in extra_columns", label, layout.unknown_headers)
+        if layout.unknown_headers:  # a view without columns keeps every column there: nothing to say at INFO
+            level = logging.INFO if spec.columns else logging.DEBUG
+            log.log(level, "%s: keeping unknown columns %s in %s", label, layout.unknown_headers, spec.extra_key)
         if layout.duplicate_headers:
             log.info(
-                "%s: columns %s repeat a column already found; the first is used, these are kept in extra_columns",
+                "%s: columns %s repeat a column already found; the first is used, these are kept in %s",
                 label,
                 layout.duplicate_headers,
+                spec.extra_key,
             )
         return layout
 
@@ -565,7 +567,7 @@ class ReadStats:
         self.blank += other.blank
         self.recoded += other.recoded
 
-    def log(self, log: logging.Logger | logging.LoggerAdapter, label: str) -> None:
+    def log(self, log: logging.Logger | logging.LoggerAdapter, label: str, extra_key: str = "extra_columns") -> None:
         if self.recoded:
             log.warning(
                 "%s: %d lines held bytes that are not UTF-8; they were read as Windows-1252 (cp1252), rows kept",
@@ -575,10 +577,11 @@ class ReadStats:
         if self.short or self.long:
             log.warning(
                 "%s: %d rows had fewer fields than the header (missing values set to null), %d rows had more "
-                "fields than the header (surplus values kept in extra_columns as _extra_N), %d blank lines skipped",
+                "fields than the header (surplus values kept in %s as _extra_N), %d blank lines skipped",
                 label,
                 self.short,
                 self.long,
+                extra_key,
                 self.blank,
             )
         elif self.blank:
@@ -673,7 +676,7 @@ def read_batches(
         if rows is not None:
             counts.rows = rows.n - first_row + 1
     if stats is None:
-        counts.log(log, label)
+        counts.log(log, label, spec.extra_key)
 
 
 def _cut_at_end(rows: list[list[str]], last: str, eof_at: list[int]) -> str | None:

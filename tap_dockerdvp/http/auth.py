@@ -64,11 +64,13 @@ class DockerHubAuthenticator(APIAuthenticatorBase):
         user_agent: str | None = None,
         logger: logging.Logger | None = None,
         where: str | None = None,
+        setting: str = "hub_url",
     ) -> None:
         super().__init__()
         self.hub_url = hub_url.rstrip("/")
-        # How errors name the login host: the setting, its value and where that came from.
+        # How errors name the login host (the setting, its value and where that came from), and the setting to check
         self.where = where or f"`hub_url` {self.hub_url}"
+        self.setting = setting
         self.username = username
         self._password = password
         self._totp_secret = totp_secret
@@ -172,7 +174,7 @@ class DockerHubAuthenticator(APIAuthenticatorBase):
         statuses = {refused.status for refused in refusals}
         if all(refused.html for refused in refusals):
             return WrongServiceError(
-                f"{self.where} answered with HTML pages, not Docker Hub's login API ({answers}): check `hub_url`"
+                f"{self.where} answered with HTML pages, not Docker Hub's login API ({answers}): check `{self.setting}`"
             )
         if statuses & {401, 403}:
             return AuthenticationError(
@@ -181,7 +183,7 @@ class DockerHubAuthenticator(APIAuthenticatorBase):
             )
         return AuthenticationError(
             f"Docker Hub login at {self.where} failed for username {self.username!r} ({answers}): check "
-            "`hub_url`, or try again later if Docker Hub is having trouble"
+            f"`{self.setting}`, or try again later if Docker Hub is having trouble"
         )
 
     def _two_factor_login(self, login_2fa_token: str) -> str:
@@ -247,7 +249,7 @@ class DockerHubAuthenticator(APIAuthenticatorBase):
             if failure:
                 raise UnreachableError(
                     f"cannot reach {self.where}: {failure} (tried for {time.monotonic() - started:.0f} s); "
-                    "check `hub_url`"
+                    f"check `{self.setting}`"
                 ) from None
             raise _Refused(path, None, failure=type(exc).__name__) from None
 

@@ -240,7 +240,7 @@ class DockerHubStream(RESTStream):
             else:
                 announced.add(self.name)
         elif message.startswith("An unhandled error occurred") and isinstance(
-            sys.exc_info()[1], (*ONE_LINE_ERRORS, SyncLifecycleSignal)
+            sys.exc_info()[1], (*ONE_LINE_ERRORS, SyncLifecycleSignal, BrokenPipeError)
         ):
             level = logging.DEBUG
         super().log(message, *args, level=level, **kwargs)

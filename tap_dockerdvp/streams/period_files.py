@@ -73,8 +73,11 @@ class PeriodFilesStream(DockerHubStream):
     state_partitioning_keys: t.ClassVar[list[str]] = []
     # The reader already types every value; the SDK's conformance pass would only cost time.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
-    #: the key that holds a row's unknown columns
-    extra_key = "extra_columns"
+
+    @property
+    def extra_key(self) -> str:
+        """The key that holds a row's unknown columns (the view's)."""
+        return self.spec.extra_key
 
     # -- what a subclass says ----------------------------------------------------------------------
     def applies_to(self, context: Context) -> bool:
@@ -346,7 +349,7 @@ class PeriodFilesStream(DockerHubStream):
                 self.give_up_after(failures, max_tries, exc)
             if rollback is not None:
                 emitted = rollback(restart)
-        reading.stats.log(self.logger, label)
+        reading.stats.log(self.logger, label, self.extra_key)
         self.check_edges(context, reading.edges.values)
         progress.done(emitted)
         self.tap.progress.file_done(self.name, emitted, download.received)

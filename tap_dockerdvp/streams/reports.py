@@ -313,7 +313,6 @@ class OtherReportStream(ReportStream):
 
     name = GENERIC_SPEC.stream_name
     spec = GENERIC_SPEC
-    extra_key = "values"
 
     @override
     def handles(self, report_type: str) -> bool:

@@ -63,17 +63,16 @@ def file_schema(
     context: tuple[th.Property, ...],
     *,
     describe: Any,
-    extra_key: str = "extra_columns",
     extra_description: str = "Columns of the file this view does not know, keyed by their header (null when none).",
     leading: tuple[th.Property, ...] = (),
 ) -> dict[str, Any]:
-    """The schema of a stream of ``spec``'s files: ``context``, ``leading``, the columns, then ``extra_key``."""
+    """The schema of a stream of ``spec``'s files: ``context``, ``leading``, the columns, then its catch-all."""
     names = {p.name for p in context}
     props = [*context, *leading]
     for col in spec.columns:
         if col.name not in names:  # an export's own Namespace column is `repository_namespace`, never `namespace`
             props.append(th.Property(col.name, _KINDS[col.kind], description=describe(col.name)))
-    props.append(th.Property(extra_key, TEXT_MAP, description=extra_description))
+    props.append(th.Property(spec.extra_key, TEXT_MAP, description=extra_description))
     return th.PropertiesList(*props).to_dict()
 
 
@@ -88,7 +87,6 @@ def report_schema(spec: ViewSpec) -> dict[str, Any]:
             REPORT_CONTEXT,
             describe=str,
             leading=(th.Property("catalogue_type", th.StringType, description="The catalogue's `type`, as written"),),
-            extra_key="values",
             extra_description="Every column: header as written → value",
         )
     return file_schema(

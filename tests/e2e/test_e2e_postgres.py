@@ -9,7 +9,7 @@ Two more tests load into schemas (and meltano states) of their own: ACTIVATE_VER
 repository was deleted (with a lookback over re-split files and the README's clean-up), and the README's window
 recipe.
 
-The server (see tests/postgres_support.py): TAP_DOCKERDVP_TEST_PG_URL, the libpq variables, or what
+The server (see tests/support/postgres_support.py): TAP_DOCKERDVP_TEST_PG_URL, the libpq variables, or what
 `.ci/postgres.sh` sets up. `make postgres` (that script) installs, starts and prepares one; .ci/run does the
 same and exports the variables. Without a reachable server the test is skipped, except in CI (CI=true), where
 it fails. Each run loads into a schema of its own, dropped afterwards.

@@ -18,7 +18,7 @@ from dockerdvp_simulator import data as simdata
 from tap_dockerdvp.dvp.periods import Timespan, utc_today
 from tap_dockerdvp.tap import TapDockerDVP
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 END = dt.date(2026, 11, 18)
 NAMESPACES = ("acme", "globex")
 # The budget for this run, METRIC lines aside.

@@ -4,7 +4,7 @@ A setting or capability added to (or removed from) the tap fails here until melt
 names, kinds against JSON types, `sensitive` against `secret`, labels and descriptions against titles and
 descriptions, values against defaults, the required settings in `settings_group_validation`, and the
 capabilities against `tap-dockerdvp --about --format json`. `make hub-definition` rewrites that part of
-meltano.yml (tests/test_hub_definition.py checks it is up to date).
+meltano.yml (tests/contract/test_hub_definition.py checks it is up to date).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Builds the wheel (`pip wheel --no-deps .`), checks what it holds (py.typed, the LICENSE, the version from
 `tap_dockerdvp/__init__.py`, the console scripts, nothing but the package), then installs it into a fresh
 venv with pip and with pipx (dependencies from the package index, as for a user) and runs
-`tap-dockerdvp --version` and `--about --format json` from each; without the `parquet` extra, parquet batch
+`tap-dockerdvp --version` and `--about --format json` from each, and the shard hand-over
+(`tap-dockerdvp-merge-states`, `python -m tap_dockerdvp.merge_states`); without the `parquet` extra, parquet batch
 files stop the run in one line naming the extra.
 """
 
@@ -24,7 +25,7 @@ from dockerdvp_simulator import SimConfig
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 600
 
 
@@ -70,6 +71,7 @@ def test_the_wheel_holds_the_package_py_typed_and_the_license(wheel: Path) -> No
     assert "\nLicense-Expression: Apache-2.0\n" in metadata
     assert "Requires-Dist: singer-sdk" in metadata and "Requires-Python: >=3.10" in metadata
     assert "tap-dockerdvp = tap_dockerdvp.__main__:main" in entry_points
+    assert "tap-dockerdvp-merge-states = tap_dockerdvp.merge_states:main" in entry_points
     assert "simulator" not in entry_points, entry_points
     strays = sorted({n.split("/", 1)[0] for n in names} - {"tap_dockerdvp", dist_info})
     assert not strays, f"the wheel carries more than the package: {strays}"
@@ -85,6 +87,21 @@ def check_cli(executable: Path) -> None:
     assert {"username", "password"} <= set(about["settings"]["properties"])
 
 
+def check_merge_states(bin_dir: Path, tmp_path: Path) -> None:
+    """The shard hand-over (README, "Running at scale") from the installed package: the console script and
+    `python -m tap_dockerdvp.merge_states` join two shards' partitions, away from this checkout."""
+    files = []
+    for namespace in ("acme", "globex"):
+        path = tmp_path / f"{namespace}.json"
+        partition = {"context": {"namespace": namespace, "timespan_type": "weeks"}, "replication_key_value": "x"}
+        path.write_text(json.dumps({"singer_state": {"bookmarks": {"timespans": {"partitions": [partition]}}}}))
+        files.append(path.name)
+    for command in ([bin_dir / "tap-dockerdvp-merge-states"], [bin_dir / "python", "-m", "tap_dockerdvp.merge_states"]):
+        merged = json.loads(run(*command, *files, cwd=tmp_path))
+        partitions = merged["singer_state"]["bookmarks"]["timespans"]["partitions"]
+        assert [p["context"]["namespace"] for p in partitions] == ["acme", "globex"], command
+
+
 def test_pip_install_gives_a_working_tap_dockerdvp(wheel: Path, tmp_path: Path, simulator) -> None:
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv)
@@ -94,6 +111,8 @@ def test_pip_install_gives_a_working_tap_dockerdvp(wheel: Path, tmp_path: Path, 
     code = "import tap_dockerdvp; print(tap_dockerdvp.__file__)"
     where = run(venv / "bin" / "python", "-c", code, cwd=tmp_path).strip()
     assert Path(where).is_relative_to(venv), where
+
+    check_merge_states(venv / "bin", tmp_path)
 
     # pyarrow is an extra: without it, parquet batch files stop the run in one line that names the extra
     assert subprocess.run([venv / "bin" / "python", "-c", "import pyarrow"], capture_output=True).returncode == 1
@@ -128,5 +147,7 @@ def test_pipx_install_gives_a_working_tap_dockerdvp(wheel: Path, tmp_path: Path)
     }
     run(sys.executable, "-m", "pipx", "install", "--python", sys.executable, wheel, env=env)
     check_cli(tmp_path / "bin" / "tap-dockerdvp")
+    check_merge_states(tmp_path / "pipx" / "venvs" / "tap-dockerdvp" / "bin", tmp_path)
+    assert (tmp_path / "bin" / "tap-dockerdvp-merge-states").is_file(), "pipx did not expose the second script"
     listing = run(sys.executable, "-m", "pipx", "list", "--short", env=env)
     assert f"tap-dockerdvp {tap_dockerdvp.__version__}" in listing, listing

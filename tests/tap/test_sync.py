@@ -54,7 +54,7 @@ def test_every_row_of_every_file_is_emitted_once(simulator, header_style: str) -
 
     counts = out.counts()
     repositories = counts.pop("repositories")
-    for stream in ("namespace_pull_stats", "repository_pull_stats"):  # tests/test_pull_stats.py checks these
+    for stream in ("namespace_pull_stats", "repository_pull_stats"):  # tests/tap/test_pull_stats.py checks these
         assert counts.pop(stream) > 0
     assert repositories == sum(
         cfg.repos_per_namespace + len(simdata.extra_repos(cfg, ns) or []) for ns in cfg.namespaces

@@ -2,12 +2,12 @@
 says what the tap is.
 
 - It is what scripts/hub_definition.py makes of `tap-dockerdvp --about` (`make hub-definition` rewrites it).
-- It passes the Hub's CI as reproduced in tests/hub_rules.py: yamllint with the Hub's rules, the Hub's schema
+- It passes the Hub's CI as reproduced in tests/support/hub_rules.py: yamllint with the Hub's rules, the Hub's schema
   for extractor definitions, the maintainer check. So does what the generator makes of the installed SDK's
   `--about`, which is what the Hub's weekly metadata job will write after an SDK upgrade.
-- Checked against `--about` like meltano.yml (tests/plugin_definitions.py) and against the installed meltano's
-  schema, and for real: a new Meltano project adds the extractor from the file (`meltano add --from-ref`),
-  installs it from this checkout and runs it against the simulator.
+- Checked against `--about` like meltano.yml (tests/support/plugin_definitions.py) and against the installed meltano's
+  schema. tests/e2e/test_install_from_clone.py adds it for real, as the README's *Install* prints it (`meltano add
+  --from-ref` this file), in a new Meltano project, and runs it against the simulator.
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ import json
 import re
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
-from e2e_support import base_env, expected_counts, find_meltano, run_simulator
+from e2e_support import base_env
 from hub_rules import schema_problems, yamllint_problems
 from plugin_definitions import (
     HUB_FILE,
@@ -216,69 +215,6 @@ def test_settings_and_capabilities_follow_meltanos_schema(hub: dict) -> None:
     extractor_schema = schema["$defs"]["plugins"]["extractors"]["allOf"][2]["properties"]["capabilities"]
     known = set(extractor_schema["items"]["enum"])
     assert set(hub["capabilities"]) <= known, sorted(set(hub["capabilities"]) - known)
-
-
-@pytest.mark.e2e
-def test_meltano_adds_the_extractor_from_the_hub_file(tmp_path: Path) -> None:
-    """In a new Meltano project: `meltano add --from-ref <the Hub file>`, `meltano install`, then a run against
-    the simulator that emits every row it served."""
-    meltano = find_meltano()
-    if meltano is None:
-        pytest.skip("meltano is not installed: run `make test` or set MELTANO_BIN")
-
-    def run(*args: str, cwd: Path, env: dict[str, str] | None = None, stdout: Path | None = None) -> str:
-        with open(stdout or tmp_path / "stdout.txt", "w") as out:
-            proc = subprocess.run(
-                [meltano, *args],
-                cwd=cwd,
-                env=env or base_env(),
-                stdout=out if stdout else subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                timeout=600,
-                check=False,
-            )
-        assert proc.returncode == 0, f"`meltano {' '.join(args)}` failed:\n{proc.stderr[-4000:]}"
-        return proc.stdout or ""
-
-    run("init", "--no-usage-stats", "project", cwd=tmp_path)
-    project = tmp_path / "project"
-    # (`meltano add extractor NAME --from-ref FILE` would add it as a utility too, with meltano 4.4.1)
-    run("add", "--plugin-type", "extractor", "tap-dockerdvp", "--from-ref", str(HUB_FILE), "--no-install", cwd=project)
-    plugins = load_yaml(project / "meltano.yml")["plugins"]
-    assert list(plugins) == ["extractors"] and len(plugins["extractors"]) == 1, plugins
-    added = plugins["extractors"][0]
-    assert added["variant"] == HUB_FILE.stem and added["pip_url"] == "tap-dockerdvp"
-    # not on PyPI yet: install this checkout instead, as a package (not editable)
-    text = (project / "meltano.yml").read_text()
-    (project / "meltano.yml").write_text(text.replace("pip_url: tap-dockerdvp", f"pip_url: {ROOT}", 1))
-    run("install", cwd=project)
-    info = json.loads(run("invoke", "tap-dockerdvp", "--about", "--format", "json", cwd=project))
-    assert info["name"] == "tap-dockerdvp" and info["settings"] == about()["settings"]
-    listing = run("config", "list", "tap-dockerdvp", cwd=project)
-    assert "TAP_DOCKERDVP_PASSWORD" in listing and "TAP_DOCKERDVP_USERNAME" in listing
-
-    with run_simulator(tmp_path) as sim:
-        env = {
-            **base_env(),
-            "TAP_DOCKERDVP_API_URL": sim.url + "/api/publisher/analytics/v1",
-            "TAP_DOCKERDVP_HUB_URL": sim.url,
-            "TAP_DOCKERDVP_USERNAME": sim.cfg.username,
-            "TAP_DOCKERDVP_PASSWORD": sim.cfg.password,
-        }
-        out = tmp_path / "tap-output.jsonl"
-        run("invoke", "tap-dockerdvp", cwd=project, env=env, stdout=out)
-    messages = [json.loads(line) for line in out.read_text().splitlines()]
-    counts = Counter(m["stream"] for m in messages if m["type"] == "RECORD")
-    expected = expected_counts(sim.cfg)
-    assert expected["pull_events"] > 0 and expected["repositories"] > 0, expected
-    mismatched = {s: (counts[s], expected[s]) for s in expected if counts[s] != expected[s]}
-    assert not mismatched, f"records emitted != rows served, as {{stream: (emitted, served)}}: {mismatched}"
-    assert messages[-1]["type"] == "STATE" and "timespans" in json.dumps(messages[-1]["value"])
-    # the Hub file's `value:` defaults reached the tap as config: the same values as the tap's own defaults
-    config = json.loads(run("config", "print", "tap-dockerdvp", cwd=project))
-    defaults = {s["name"]: s["value"] for s in load_yaml(HUB_FILE)["settings"] if "value" in s}
-    assert {k: config.get(k) for k in defaults} == defaults
 
 
 def _discovered_streams() -> list[dict]:

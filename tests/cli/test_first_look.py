@@ -20,7 +20,7 @@ import yaml
 
 duckdb = pytest.importorskip("duckdb")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 
 

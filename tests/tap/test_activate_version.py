@@ -1,5 +1,5 @@
 """ACTIVATE_VERSION: the full-table streams announce one new table version per run (so a target can delete rows
-that disappeared); the incremental streams never do. tests/test_e2e_postgres.py checks it with target-postgres'
+that disappeared); the incremental streams never do. tests/e2e/test_e2e_postgres.py checks it with target-postgres'
 `hard_delete`."""
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ overwrite each other's (seen: "Cannot start plugin tap-dockerdvp: Invalid catalo
 Checked:
 the union of the shards' rows is exactly the unsharded run's rows, no row comes twice, and each shard's state
 (`meltano state get`) holds its own bookmarks only. Then the README's way from a sharded backfill to one weekly job:
-the namespace shards' states merged (`scripts/merge_states.py`) into the weekly job's state ID, whose next run
-extracts nothing again.
+the namespace shards' states merged (the extractor's `merge-states` command) into the weekly job's state ID, whose
+next run extracts nothing again.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from dockerdvp_simulator import data
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 JOB = "dev:tap-dockerdvp-to-target-jsonl"  # the state ID of `meltano run tap-dockerdvp target-jsonl` in `dev`
 # The streams that describe the present, not a timespan: in a window shard they come from one shard only.
@@ -190,21 +189,14 @@ def test_namespace_shards_add_up_to_one_run_and_hand_over_to_one_weekly_job(
 
 
 def hand_over(meltano: Meltano, tmp: Path, state_ids: list[str]) -> None:
-    """`meltano state get` of each shard to a file, `scripts/merge_states.py`, `meltano state set --force`."""
+    """`meltano state get` of each shard to a file, the extractor's `merge-states` command, `meltano state set
+    --force`."""
     files = []
     for state_id in state_ids:
         path = tmp / f"{state_id.rsplit(':', 1)[-1]}.json"
         path.write_text(meltano("state", "get", state_id, name=f"get-{path.stem}"))
         files.append(str(path))
-    merged = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "merge_states.py"), *files],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert merged.returncode == 0, merged.stderr
-    (tmp / "merged.json").write_text(merged.stdout)
+    meltano("invoke", "tap-dockerdvp:merge-states", *files, name="merge-states", stdout=tmp / "merged.json")
     meltano("state", "set", "--force", JOB, "--input-file", str(tmp / "merged.json"), name="state-set")
 
 

@@ -1,5 +1,7 @@
-"""The README's "Running at scale": its commands name real settings, and scripts/merge_states.py turns the states
-of namespace shards into one state for the weekly job. (tests/test_e2e_shards.py runs the recipe through Meltano.)"""
+"""The README's "Running at scale": its commands name real settings, and `tap_dockerdvp.merge_states` (the
+extractor's Meltano command `merge-states`) turns the states of namespace shards into one state for the weekly job.
+(tests/e2e/test_e2e_shards.py runs the recipe through Meltano; tests/e2e/test_packaging.py runs the installed
+command.)"""
 
 from __future__ import annotations
 
@@ -14,8 +16,8 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "scripts" / "merge_states.py"
+ROOT = Path(__file__).resolve().parents[2]
+MERGE = [sys.executable, "-m", "tap_dockerdvp.merge_states"]
 SECTION = (ROOT / "README.md").read_text().split("\n## Running at scale\n", 1)[1].split("\n## ", 1)[0]
 
 
@@ -64,11 +66,34 @@ def test_each_time_window_ends_where_the_next_begins() -> None:
     assert windows[-1][1] is None, windows
 
 
-def test_the_hand_over_commands_use_this_script() -> None:
+def test_the_hand_over_commands_use_the_installed_merge() -> None:
     lines = [" ".join(words) for words in commands()]
-    assert "python3 scripts/merge_states.py acme.json globex.json > merged.json" in lines
+    assert "meltano invoke tap-dockerdvp:merge-states acme.json globex.json > merged.json" in lines
     assert any(line.startswith("meltano state set --force ") and "--input-file merged.json" in line for line in lines)
-    assert SCRIPT.exists()
+    assert not (ROOT / "scripts" / "merge_states.py").exists(), "the merge ships in the package now"
+    # the Meltano command runs the package's console script, in the Hub definition and in meltano.yml alike
+    hub = yaml.safe_load((ROOT / "hub" / "extractors" / "tap-dockerdvp" / "dockerdvp.yml").read_text())
+    extractors = yaml.safe_load((ROOT / "meltano.yml").read_text())["plugins"]["extractors"]
+    extractor = next(p for p in extractors if p["name"] == hub["name"])
+    assert hub["commands"] == extractor["commands"]
+    assert hub["commands"]["merge-states"]["executable"] == "tap-dockerdvp-merge-states"
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '\ntap-dockerdvp-merge-states = "tap_dockerdvp.merge_states:main"\n' in pyproject
+
+
+def test_the_merge_imports_only_the_standard_library() -> None:
+    """It imports nothing else of the tap (nor the SDK) and nothing outside the standard library, so it starts at
+    once in any environment the package is installed in."""
+    code = (
+        "import json, sys; before = set(sys.modules); import tap_dockerdvp.merge_states; "
+        "print(json.dumps(sorted(set(sys.modules) - before)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    imported = json.loads(done.stdout)
+    assert "tap_dockerdvp.merge_states" in imported  # the control: the import is seen
+    assert [m for m in imported if m.startswith("tap_dockerdvp")] == ["tap_dockerdvp", "tap_dockerdvp.merge_states"]
+    foreign = sorted({m.split(".")[0] for m in imported} - {"tap_dockerdvp"} - set(sys.stdlib_module_names))
+    assert not foreign, f"tap_dockerdvp.merge_states imports more than the standard library: {foreign}"
 
 
 def week(namespace: str, value: str) -> dict:
@@ -104,7 +129,7 @@ def merge(tmp_path: Path, *states: dict) -> subprocess.CompletedProcess[str]:
         path = tmp_path / f"state-{number}.json"
         path.write_text(json.dumps(state))
         files.append(str(path))
-    return subprocess.run([sys.executable, str(SCRIPT), *files], capture_output=True, text=True, check=False)
+    return subprocess.run([*MERGE, *files], capture_output=True, text=True, check=False, cwd=tmp_path)
 
 
 def test_the_partitions_of_every_shard_are_kept_once(tmp_path: Path) -> None:

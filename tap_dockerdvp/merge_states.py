@@ -1,19 +1,24 @@
-#!/usr/bin/env python3
 """Merge the states of namespace shards into one state, for the weekly job that takes over after a backfill.
 
     meltano state get dev:tap-dockerdvp-to-target-snowflake:ns-acme > acme.json
     meltano state get dev:tap-dockerdvp-to-target-snowflake:ns-globex > globex.json
-    python3 scripts/merge_states.py acme.json globex.json > merged.json
+    meltano invoke tap-dockerdvp:merge-states acme.json globex.json > merged.json
     meltano state set --force dev:tap-dockerdvp-to-target-snowflake --input-file merged.json
 
-`meltano state merge` cannot do this: it merges JSON objects key by key but replaces lists, and tap-dockerdvp
-keeps one bookmark per (namespace, timespan type) in a stream's `partitions` list, so the last shard's list would
-win and the other namespaces would start again from `start_date`. Here the partitions of every input are put
-together, each once. The same partition with two different bookmarks (shards that overlap, such as time windows)
-is an error: for time windows, take over the latest window's state instead (`meltano state copy`).
+The merge is installed with the tap: the command `tap-dockerdvp-merge-states` (in Meltano, the extractor's
+`merge-states` command above, which runs it from the plugin's own environment) or `python -m
+tap_dockerdvp.merge_states`, each taking the state files and printing the merged state.
 
-Standard library only: any python3 runs it. Each input is what `meltano state get` prints (`{"singer_state":
-...}`) or a bare Singer state (`{"bookmarks": ...}`); the output is for `meltano state set --input-file`.
+Meltano's own `meltano state merge` cannot do this (Meltano 4.4.1): it merges JSON objects key by key but replaces
+lists, and tap-dockerdvp keeps one bookmark per (namespace, timespan type) in a stream's `partitions` list, so the
+last shard's list would win, the SDK partitions of every other shard would be dropped, and those namespaces would
+start again from `start_date`. Here the partitions of every input are put together, each once. The same partition
+with two different bookmarks (shards that overlap, such as time windows) is an error: for time windows, take over
+the latest window's state instead (`meltano state copy`).
+
+Standard library only, and nothing else of the tap is imported: the command starts in a moment and works in any
+environment the package is installed in. Each input is what `meltano state get` prints (`{"singer_state": ...}`)
+or a bare Singer state (`{"bookmarks": ...}`); the output is for `meltano state set --input-file`.
 """
 
 from __future__ import annotations
@@ -71,9 +76,10 @@ def merge(states: dict[str, dict[str, t.Any]]) -> dict[str, t.Any]:
     return {"bookmarks": bookmarks}
 
 
-def main(argv: list[str]) -> int:
+def run(argv: list[str]) -> int:
+    """Merge the state files named in ``argv``, print the result; the exit code."""
     if not argv or argv[0] in ("-h", "--help"):
-        print(__doc__.strip(), file=sys.stderr)
+        print((__doc__ or "").strip(), file=sys.stderr)
         return 0 if argv else 2
     try:
         states = {}
@@ -82,11 +88,16 @@ def main(argv: list[str]) -> int:
                 states[path] = singer_state(json.load(handle), path)
         merged = merge(states)
     except (OSError, json.JSONDecodeError, MergeError) as exc:
-        print(f"merge_states: {exc}", file=sys.stderr)
+        print(f"tap-dockerdvp-merge-states: {exc}", file=sys.stderr)
         return 1
     print(json.dumps({"singer_state": merged}, indent=2))
     return 0
 
 
+def main() -> None:
+    """The `tap-dockerdvp-merge-states` command."""
+    sys.exit(run(sys.argv[1:]))
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    main()

@@ -1,6 +1,6 @@
 """BATCH files on object storage: `batch_config.storage.root: s3://bucket/prefix` against a real S3 API.
 
-The S3 API is `moto_server` in a subprocess on localhost (tests/s3_support.py): the tap writes through s3fs, and
+The S3 API is `moto_server` in a subprocess on localhost (tests/support/s3_support.py): the tap writes through s3fs, and
 the test reads every object back with boto3 and compares every row, by key, with what the same tap sends as RECORD
 messages (whose counts the simulator's data module checks). A missing bucket, refused credentials, an endpoint
 that does not answer and a missing s3fs each end the run before any request to Docker, in one line naming the

@@ -150,12 +150,12 @@ def test_api_url_where_nothing_listens_fails_within_30_s_naming_it(simulator, tm
     assert not [line for line in run.messages() if line.startswith("Backing off")]  # the backoff library's own
 
 
-def test_api_url_alone_where_nothing_listens_names_the_hub_url_it_implies(tmp_path: Path) -> None:
+def test_api_url_alone_where_nothing_listens_names_api_url_the_setting_given(tmp_path: Path) -> None:
     port = closed_port()
     api_url = f"http://127.0.0.1:{port}/api/publisher/analytics/v1"
     run = run_cli(config={"username": "me", "password": "dckr_pat_x", "api_url": api_url}, tmp_path=tmp_path)
-    line = run.assert_fails_in_one_line(f"127.0.0.1:{port}", "`hub_url`", "origin of `api_url`", max_lines=MAX_LINES)
-    assert "connection refused" in line
+    line = run.assert_fails_in_one_line(f"127.0.0.1:{port}", "origin of `api_url`", max_lines=MAX_LINES)
+    assert "connection refused" in line and line.endswith("check `api_url`")
     assert run.seconds < TIME_LIMIT
 
 

@@ -28,7 +28,7 @@ from dockerdvp_simulator import data
 from tap_dockerdvp.dvp.views import VIEWS
 from tap_dockerdvp.tap import TapDockerDVP
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # Small data: every pull view has rows, and a run takes seconds.
 NAMESPACES = ("acme", "globex")
 EXTENSION_NAMESPACES = ("acme",)

@@ -1,7 +1,7 @@
 """Storage that misbehaves in ways only a timeout or a check can catch: a body that stalls for good, and a file
 replaced while it was being downloaded.
 
-Docker's listing points the tap at a scripted storage host (tests/scripted_storage.py): a ``status`` fault
+Docker's listing points the tap at a scripted storage host (tests/support/scripted_storage.py): a ``status`` fault
 answers the listing with its URL, as Docker answers with a presigned URL on S3.
 """
 

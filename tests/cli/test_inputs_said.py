@@ -1,0 +1,122 @@
+"""Nothing a user gives is accepted without a word: each mistake ends the run (exit 1) in one line per problem,
+naming the setting or the file, before anything is extracted; a key the tap does not know is a WARNING naming the
+closest setting.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cli_support import closed_port, run_cli
+from tap_harness import catalog_selecting, tap_config
+
+from dockerdvp_simulator import SimConfig
+
+
+@pytest.fixture
+def sim(simulator):
+    return simulator(SimConfig(namespaces=("acme", "globex"), weeks=1, rows_per_week=20, include_partial=False))
+
+
+def assert_nothing_extracted(run, sim) -> None:
+    assert run.stdout == "", "the tap printed messages"
+    assert sim.stats["requests_total"] == 0, f"the tap called Docker: {sim.stats['requests']}"
+
+
+def test_a_misspelled_setting_is_a_warning_naming_the_setting_meant(sim, tmp_path: Path) -> None:
+    config = {**tap_config(sim), "namespace": ["acme"]}  # `namespaces` meant
+    run = run_cli("--discover", config=config, tmp_path=tmp_path)
+    assert run.code == 0, run.stderr[-2000:]
+    warnings = [w for w in run.at("WARNING") if "`namespace`" in w]
+    assert warnings == [
+        "setting `namespace` is not a setting of tap-dockerdvp and is ignored: did you mean `namespaces`?"
+    ]
+    assert "setting `namespaces`" not in run.stderr.replace("did you mean `namespaces`", "")
+
+
+def test_settings_the_sdk_or_meltano_bring_are_not_warned_about(sim, tmp_path: Path) -> None:
+    config = {
+        **tap_config(sim),
+        "stream_maps": {},
+        "flattening_enabled": False,
+        "batch_config": {"encoding": {"format": "jsonl"}, "storage": {"root": tmp_path.as_uri()}},
+        "_meltano_extra": "x",  # Meltano's extras start with `_`
+        "emit_activate_version_messages": True,
+    }
+    run = run_cli("--discover", config=config, tmp_path=tmp_path)
+    assert run.code == 0 and not [w for w in run.at("WARNING") if "is not a setting" in w], run.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("override", "needle"),
+    [
+        ({"namespaces": []}, "setting `namespaces` is an empty list"),
+        ({"api_url": "http://127.0.0.1:/api/publisher/analytics/v1"}, "setting `api_url` has no valid port"),
+        ({"hub_url": "http://127.0.0.1:"}, "setting `hub_url` has no valid port"),
+        ({"hub_url": "http://127.0.0.1:http"}, "setting `hub_url` has no valid port"),
+        ({"api_url": "ftp://example.com/x"}, "setting `api_url` must be an http(s) URL"),
+    ],
+    ids=["empty namespaces", "api_url empty port", "hub_url empty port", "hub_url bad port", "api_url scheme"],
+)
+def test_a_refused_setting_is_one_line_and_nothing_is_extracted(sim, tmp_path: Path, override, needle) -> None:
+    config = {**tap_config(sim), **override}
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps(catalog_selecting(tap_config(sim), ["namespaces", "pull_events"])))
+    run = run_cli("--catalog", catalog, config=config, tmp_path=tmp_path)
+    run.assert_fails_in_one_line(needle)
+    assert_nothing_extracted(run, sim)
+    assert run.seconds < 30
+
+
+def test_every_bad_setting_is_reported_at_once_one_line_each(sim, tmp_path: Path) -> None:
+    config = {**tap_config(sim), "namespaces": [], "max_retries": -1, "end_date": "2020-01-01",
+              "start_date": "2021-01-01", "timespan_types": ["days"]}  # fmt: skip
+    run = run_cli(config=config, tmp_path=tmp_path)
+    assert run.code == 1 and "Traceback" not in run.stderr, run.stderr[-2000:]
+    errors = run.at("ERROR")
+    named = sorted(e.split("`")[1] for e in errors)
+    assert named == ["end_date", "max_retries", "namespaces", "timespan_types"], errors
+    assert_nothing_extracted(run, sim)
+
+
+def test_an_unreachable_hub_url_derived_from_api_url_names_api_url(tmp_path: Path) -> None:
+    port = closed_port()
+    config = {"username": "u", "password": "p", "api_url": f"http://127.0.0.1:{port}/api/publisher/analytics/v1",
+              "max_retries": 0, "retry_base_seconds": 0.01}  # fmt: skip
+    run = run_cli(config=config, tmp_path=tmp_path)
+    line = run.assert_fails_in_one_line("check `api_url`", f"127.0.0.1:{port}")
+    assert "check `hub_url`" not in line and "`hub_url` is not set" in line
+
+
+@pytest.mark.parametrize("selected", [["no_such_stream"], []], ids=["an unknown stream", "no stream"])
+def test_a_catalog_that_selects_no_stream_of_the_tap_fails_naming_what_it_selected(sim, tmp_path: Path, selected):
+    config = tap_config(sim)
+    catalog = catalog_selecting(config, [])
+    for name in selected:
+        catalog["streams"].append(
+            {"tap_stream_id": name, "stream": name, "schema": {"type": "object", "properties": {}},
+             "metadata": [{"breadcrumb": [], "metadata": {"selected": True}}]}
+        )  # fmt: skip
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    run = run_cli("--catalog", path, config=config, tmp_path=tmp_path)
+    line = run.assert_fails_in_one_line("the catalog selects", "none is a stream of tap-dockerdvp")
+    assert (selected[0] if selected else "no stream at all") in line
+    assert_nothing_extracted(run, sim)
+
+
+def test_a_catalog_with_one_unknown_stream_among_known_ones_warns_and_runs(sim, tmp_path: Path) -> None:
+    config = tap_config(sim)
+    catalog = catalog_selecting(config, ["namespaces"])
+    catalog["streams"].append(
+        {"tap_stream_id": "old_stream", "stream": "old_stream", "schema": {"type": "object", "properties": {}},
+         "metadata": [{"breadcrumb": [], "metadata": {"selected": True}}]}
+    )  # fmt: skip
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    run = run_cli("--catalog", path, config=config, tmp_path=tmp_path)
+    assert run.code == 0, run.stderr[-2000:]
+    assert any("'old_stream'" in w and "does not have" in w for w in run.at("WARNING"))
+    assert run.records() == {"namespaces": 2}

@@ -1,0 +1,91 @@
+"""With `batch_config`, the full-table streams that announce a table version still send RECORD messages.
+
+A target deletes the rows of older versions by the version each row carries; rows it loads from BATCH files carry
+none (MeltanoLabs target-snowflake never deletes them). So `namespaces`, `repositories` and the pull statistics
+send RECORD messages stamped with the run's version while every other stream writes BATCH files; with
+`emit_activate_version_messages: false` they write BATCH files like the rest. tests/e2e/test_e2e_deletes.py loads both
+modes into target-snowflake (on fakesnow) and target-postgres.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import logging
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from tap_harness import catalog_selecting, run_tap, tap_config
+
+from dockerdvp_simulator import SimConfig
+
+FULL_TABLE = {"namespaces", "repositories", "namespace_pull_stats", "repository_pull_stats"}
+LINE = ": sent as RECORD messages although batch_config is set: they carry the table version"
+
+
+def batch_config(tmp_path: Path) -> dict:
+    return {"encoding": {"format": "jsonl", "compression": "gzip"}, "storage": {"root": (tmp_path / "b").as_uri()}}
+
+
+def streams_of(messages: list[dict], kind: str) -> set[str]:
+    return {m["stream"] for m in messages if m["type"] == kind}
+
+
+def batch_rows(messages: list[dict]) -> dict[str, int]:
+    rows: dict[str, int] = {}
+    for message in messages:
+        if message["type"] == "BATCH":
+            for url in message["manifest"]:
+                with gzip.open(urlsplit(url).path, "rt") as handle:
+                    rows[message["stream"]] = rows.get(message["stream"], 0) + sum(1 for _ in handle)
+    return rows
+
+
+@pytest.fixture
+def sim(simulator):
+    end = dt.date(2026, 11, 18)
+    return simulator(SimConfig(weeks=1, rows_per_week=40, end_date=end, include_partial=False))
+
+
+def test_the_full_table_streams_send_versioned_records_the_others_batch_files(sim, tmp_path, caplog) -> None:
+    config = tap_config(sim, timespan_types=["weeks"])
+    records = run_tap(config)
+    with caplog.at_level(logging.INFO):
+        out = run_tap({**config, "batch_config": batch_config(tmp_path)})
+
+    announced = {m["stream"]: m["version"] for m in out.messages if m["type"] == "ACTIVATE_VERSION"}
+    assert set(announced) == FULL_TABLE
+    assert streams_of(out.messages, "RECORD") == FULL_TABLE
+    batched = streams_of(out.messages, "BATCH")
+    assert not batched & FULL_TABLE and {"pull_events", "timespans", "repo_summary"} <= batched
+    for message in out.messages:
+        if message["type"] == "RECORD":
+            assert message["version"] == announced[message["stream"]], message["stream"]
+    # the same rows as a RECORD-only run, in RECORD messages or in the files
+    assert {s: len(r) for s, r in out.records.items()} == {s: records.counts()[s] for s in FULL_TABLE}
+    assert batch_rows(out.messages) == {s: n for s, n in records.counts().items() if s not in FULL_TABLE}
+    said = [r for r in caplog.records if LINE in r.getMessage()]  # once per stream and run
+    assert sorted(r.getMessage().split(":")[0] for r in said) == sorted(FULL_TABLE)
+    assert {r.levelno for r in said} == {logging.INFO}
+
+
+def test_without_versions_every_stream_writes_batch_files(sim, tmp_path, caplog) -> None:
+    config = tap_config(sim, timespan_types=["weeks"], emit_activate_version_messages=False)
+    with caplog.at_level(logging.INFO):
+        out = run_tap({**config, "batch_config": batch_config(tmp_path)})
+    assert streams_of(out.messages, "RECORD") == set() and streams_of(out.messages, "ACTIVATE_VERSION") == set()
+    assert streams_of(out.messages, "BATCH") >= FULL_TABLE
+    assert all(n > 0 for n in batch_rows(out.messages).values())
+    assert not [r for r in caplog.records if LINE in r.getMessage()]  # the other test sees it when it is said
+
+
+def test_an_unselected_full_table_stream_is_not_named(sim, tmp_path, caplog) -> None:
+    config = tap_config(sim, timespan_types=["weeks"])
+    catalog = catalog_selecting(config, ["repositories", "timespans", "pull_events"])
+    with caplog.at_level(logging.INFO):
+        out = run_tap({**config, "batch_config": batch_config(tmp_path)}, catalog=catalog)
+    assert streams_of(out.messages, "RECORD") == {"repositories"}
+    assert streams_of(out.messages, "BATCH") == {"timespans", "pull_events"}
+    (said,) = [r.getMessage() for r in caplog.records if LINE in r.getMessage()]
+    assert said.startswith("repositories: sent as RECORD messages")
