@@ -1,10 +1,10 @@
 # tap-dockerdvp developer commands. `make demo` and `make test` set everything up on a fresh machine.
 #
-#   .venv            the tap, its dev tools (pytest, ruff, mypy, duckdb<1.3)
+#   .venv            the tap, its dev tools (pytest, ruff, mypy, duckdb<1.3, the demo's matplotlib and plotext)
 #   .venv-meltano    meltano itself, kept apart so its pins (sqlalchemy<2.1, click<8.6, pip<27, ...)
 #                    never decide which versions the tap is tested with
-#   .meltano/        meltano's plugin venvs (tap-dockerdvp -e ., target-duckdb, target-jsonl, target-postgres)
-#                    and system db
+#   .meltano/        meltano's plugin venvs (tap-dockerdvp -e ., target-duckdb, target-jsonl, target-postgres,
+#                    the dbt-duckdb and dbt-postgres utilities that build transform/) and system db
 #   .venv-sdk-pre    `make test-sdk-pre` only: the tap and the simulator with the newest singer-sdk pre-release
 #   .venv-snowflake  MeltanoLabs target-snowflake and the fakesnow emulator, for tests/e2e/test_e2e_deletes.py (through
 #                    tests/support/fakesnow_target.py); its own venv because the target pins a singer-sdk pre-release.
@@ -50,14 +50,16 @@ TARGET_SNOWFLAKE_VERSION ?= 0.20.4
 FAKESNOW_VERSION ?= 0.12.1
 SNOWFLAKE_STAMP := $(SNOWFLAKE_VENV)/.stamp-$(TARGET_SNOWFLAKE_VERSION)-$(FAKESNOW_VERSION)
 
-.PHONY: help setup demo test test-fast test-sdk-pre hub-definition postgres lint format dist clean distclean
+.PHONY: help setup demo marts test test-fast test-sdk-pre hub-definition dbt-staging postgres lint format dist clean distclean
 
 help:
-	@echo "make demo       set up everything, then run the demo (simulator -> meltano -> DuckDB)"
+	@echo "make demo       set up everything, then run the demo (simulator -> meltano -> DuckDB -> dbt marts)"
+	@echo "make marts      rebuild the dbt marts on the demo's database, then show their answers and chart"
 	@echo "make test       set up everything, then run the full test suite (with the meltano e2e tests)"
 	@echo "make test-fast  the test suite without the e2e tests"
 	@echo "make test-sdk-pre  the test suite without the e2e tests, on the newest singer-sdk pre-release"
 	@echo "make hub-definition  rewrite the Hub definition and meltano.yml's extractor settings from --about"
+	@echo "make dbt-staging  rewrite the dbt package's sources and staging models from the tap's catalog"
 	@echo "make postgres   install and start PostgreSQL on localhost for the e2e test (root or sudo)"
 	@echo "make lint       ruff check, ruff format --check, mypy"
 	@echo "make format     ruff format + ruff check --fix"
@@ -101,6 +103,9 @@ $(SNOWFLAKE_STAMP):
 demo: setup
 	$(BIN)/python scripts/demo.py $(DEMO_ARGS)
 
+marts: setup
+	$(BIN)/python scripts/demo.py --marts-only
+
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -124,6 +129,9 @@ test-sdk-pre: $(SDK_PRE_VENV)/.stamp-dev
 
 hub-definition: $(DEV_STAMP)
 	$(BIN)/python scripts/hub_definition.py
+
+dbt-staging: $(DEV_STAMP)
+	$(BIN)/python scripts/dbt_staging.py
 
 # the server, role and database that tests/e2e/test_e2e_postgres.py uses by default (see .ci/postgres.sh)
 postgres:

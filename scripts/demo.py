@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
-"""The tap-dockerdvp demo: simulated Docker Hub -> meltano -> DuckDB -> a summary.
+"""The tap-dockerdvp demo: simulated Docker Hub -> meltano -> DuckDB -> dbt marts -> answers and a picture.
 
 1. starts the Docker Hub simulator (`python -m dockerdvp_simulator`) on a free local port;
 2. removes the old demo database (output/demo.duckdb) and the demo job's meltano state;
-3. runs `meltano --environment demo run tap-dockerdvp target-duckdb` with the tap pointed at the
-   simulator through TAP_DOCKERDVP_API_URL / _HUB_URL / _USERNAME / _PASSWORD;
+3. runs `meltano --environment demo run tap-dockerdvp target-duckdb dbt-duckdb:build` with the tap pointed at
+   the simulator through TAP_DOCKERDVP_API_URL / _HUB_URL / _USERNAME / _PASSWORD: the load, then the dbt
+   package in transform/ (its marts in schema dvp_marts, its tests);
 4. stops the simulator (also on an error or Ctrl-C) and prints rows per table and the top 5
-   repositories by pulls, read back from DuckDB.
+   repositories by pulls, read back from DuckDB;
+5. prints what dbt did, three answers from the marts and the reconciliation's verdict, and draws the weekly
+   pulls of the top repositories and the tag adoption of the first one, as output/dvp-weekly-pulls.png and in
+   the terminal (scripts/demo_marts.py).
 
-It exits non-zero if a step fails or a table that should have rows has none. Run it with `make demo`
-(which installs everything first) or, once set up, `.venv/bin/python scripts/demo.py [--weeks N]`.
+`--marts-only` (`make marts`) does steps 3 (dbt only) and 5 on the database the last demo loaded.
+
+It exits non-zero if a step fails, a table that should have rows has none, or a mart is missing. Run it with
+`make demo` (which installs everything first) or, once set up, `.venv/bin/python scripts/demo.py [--weeks N]`.
 """
 
 from __future__ import annotations
@@ -30,11 +36,16 @@ from pathlib import Path
 from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))  # demo_marts, next to this file (also when a test loads it by path)
+import demo_marts  # noqa: E402
+
 ENVIRONMENT = "demo"
 STATE_ID = f"{ENVIRONMENT}:tap-dockerdvp-to-target-duckdb"
-DB_PATH = ROOT / "output" / "demo.duckdb"
-MELTANO_LOG = ROOT / "output" / "demo-meltano.log"
+OUTPUT = ROOT / "output"
+DB_PATH = OUTPUT / "demo.duckdb"
 SCHEMA = "dvp"
+MARTS_SCHEMA = "dvp_marts"  # the dbt-duckdb utility's `schema` (meltano.yml)
+CHART_NAME = "dvp-weekly-pulls.png"
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "dckr_pat_demo-secret-token"  # noqa: S105 - the simulator's published demo credential
 API_PATH = "/api/publisher/analytics/v1"
@@ -45,6 +56,40 @@ BASE_TABLES = ("namespaces", "repositories", "timespans")
 
 class DemoError(RuntimeError):
     """A demo step failed; the message says which and why."""
+
+
+class Outputs:
+    """Where the demo writes: the DuckDB file, meltano's log, dbt's target and log folders, the chart.
+
+    A plain class: tests load this script by path, without a module entry a dataclass would need."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    @property
+    def db(self) -> Path:
+        return self.directory / DB_PATH.name
+
+    @property
+    def meltano_log(self) -> Path:
+        return self.directory / "demo-meltano.log"
+
+    @property
+    def dbt_target(self) -> Path:
+        return self.directory / "dbt" / "target"
+
+    @property
+    def dbt_logs(self) -> Path:
+        return self.directory / "dbt" / "logs"
+
+    @property
+    def chart(self) -> Path:
+        return self.directory / CHART_NAME
+
+
+def shown(path: Path) -> str:
+    """A path as the demo prints it: relative to the repository root when it is below it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def find_meltano() -> str:
@@ -140,17 +185,24 @@ def _tail(path: Path, lines: int = 30) -> str:
 # -------------------------------------------------------------------------------------------------
 # meltano
 # -------------------------------------------------------------------------------------------------
-def meltano_env(url: str | None) -> dict[str, str]:
-    """This process's environment, plus the simulator settings.
+def meltano_env(url: str | None, out: Outputs) -> dict[str, str]:
+    """This process's environment, plus the simulator settings and where the load and dbt write.
 
-    Any TAP_DOCKERDVP_* / TARGET_DUCKDB_* of the caller's shell is dropped first: a developer's real
-    Docker Hub token must never reach the demo.
+    Any TAP_DOCKERDVP_* / TARGET_DUCKDB_* / DBT_* / DOCKERDVP_* of the caller's shell is dropped first: a
+    developer's real Docker Hub token must never reach the demo, nor their dbt settings change it.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_DOCKERDVP_", "TARGET_DUCKDB_"))}
+    own = ("TAP_DOCKERDVP_", "TARGET_DUCKDB_", "DBT_", "DOCKERDVP_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
     env["MELTANO_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     env["MELTANO_ENVIRONMENT"] = ENVIRONMENT
-    env["TARGET_DUCKDB_FILEPATH"] = str(DB_PATH)
+    env["TARGET_DUCKDB_FILEPATH"] = str(out.db)
     env["TARGET_DUCKDB_DEFAULT_TARGET_SCHEMA"] = SCHEMA
+    # the dbt-duckdb utility: the same file, the loaded schema, the marts' schema, dbt's files under the output
+    env["DBT_DUCKDB_PATH"] = str(out.db)
+    env["DBT_DUCKDB_SOURCE_SCHEMA"] = SCHEMA
+    env["DBT_DUCKDB_SCHEMA"] = MARTS_SCHEMA
+    env["DBT_TARGET_PATH"] = str(out.dbt_target)
+    env["DBT_LOG_PATH"] = str(out.dbt_logs)
     if url:
         env["TAP_DOCKERDVP_API_URL"] = url + API_PATH
         env["TAP_DOCKERDVP_HUB_URL"] = url
@@ -159,23 +211,23 @@ def meltano_env(url: str | None) -> dict[str, str]:
     return env
 
 
-def meltano(meltano_bin: str, *args: str, env: dict[str, str], verbose: bool, check: bool = True) -> int:
+def meltano(meltano_bin: str, *args: str, env: dict[str, str], out: Outputs, verbose: bool, check: bool = True) -> int:
     """Run meltano in the project; its logs go to output/demo-meltano.log unless ``verbose``."""
     cmd = [meltano_bin, "--environment", ENVIRONMENT, *args]
-    shown = " ".join(["meltano", *cmd[1:]])
+    command = " ".join(["meltano", *cmd[1:]])
     if verbose:
-        log(f"$ {shown}")
+        log(f"$ {command}")
         code = _call(cmd, env, None)
     else:
-        log(f"$ {shown}  (logs: {MELTANO_LOG.relative_to(ROOT)})")
-        MELTANO_LOG.parent.mkdir(parents=True, exist_ok=True)
-        with open(MELTANO_LOG, "ab") as out:
-            out.write(f"\n$ {shown}\n".encode())
-            out.flush()
-            code = _call(cmd, env, out)
+        log(f"$ {command}  (logs: {shown(out.meltano_log)})")
+        out.meltano_log.parent.mkdir(parents=True, exist_ok=True)
+        with open(out.meltano_log, "ab") as log_file:
+            log_file.write(f"\n$ {command}\n".encode())
+            log_file.flush()
+            code = _call(cmd, env, log_file)
     if check and code != 0:
-        tail = "" if verbose else f"; the end of {MELTANO_LOG.relative_to(ROOT)}:\n{_tail(MELTANO_LOG, 40)}"
-        raise DemoError(f"`{shown}` failed with exit code {code}{tail}")
+        tail = "" if verbose else f"; the end of {shown(out.meltano_log)}:\n{_tail(out.meltano_log, 40)}"
+        raise DemoError(f"`{command}` failed with exit code {code}{tail}")
     return code
 
 
@@ -201,20 +253,27 @@ def _call(cmd: list[str], env: dict[str, str], out: IO[bytes] | None) -> int:
         raise
 
 
-def reset_outputs(meltano_bin: str, verbose: bool) -> None:
-    for path in (DB_PATH, DB_PATH.with_name(DB_PATH.name + ".wal"), MELTANO_LOG):
+def reset_outputs(meltano_bin: str, out: Outputs, verbose: bool) -> None:
+    for path in (out.db, out.db.with_name(out.db.name + ".wal"), out.meltano_log, out.chart):
         if path.exists():
             path.unlink()
-            log(f"removed {path.relative_to(ROOT)}")
-    DB_PATH.parent.mkdir(parents=True, exist_ok=True)
+            log(f"removed {shown(path)}")
+    out.db.parent.mkdir(parents=True, exist_ok=True)
     # Clearing a state id that does not exist yet fails harmlessly; the run uses --full-refresh too.
-    meltano(meltano_bin, "state", "clear", "--force", STATE_ID, env=meltano_env(None), verbose=verbose, check=False)
+    meltano(
+        meltano_bin,
+        *("state", "clear", "--force", STATE_ID),
+        env=meltano_env(None, out),
+        out=out,
+        verbose=verbose,
+        check=False,
+    )
 
 
 # -------------------------------------------------------------------------------------------------
 # The summary
 # -------------------------------------------------------------------------------------------------
-def summarise() -> list[str]:
+def summarise(out: Outputs) -> list[str]:
     """Print rows per table and the top repositories.
 
     Returns the tables that should have rows but have none (or are missing).
@@ -223,9 +282,9 @@ def summarise() -> list[str]:
 
     from tap_dockerdvp.dvp.views import VIEWS
 
-    if not DB_PATH.exists():
-        raise DemoError(f"{DB_PATH} was not created: the load wrote nothing")
-    con = duckdb.connect(str(DB_PATH), read_only=True)
+    if not out.db.exists():
+        raise DemoError(f"{out.db} was not created: the load wrote nothing")
+    con = duckdb.connect(str(out.db), read_only=True)
     try:
         tables = [
             row[0]
@@ -235,7 +294,7 @@ def summarise() -> list[str]:
             ).fetchall()
         ]
         if not tables:
-            raise DemoError(f"no tables in schema {SCHEMA!r} of {DB_PATH}")
+            raise DemoError(f"no tables in schema {SCHEMA!r} of {out.db}")
         counts = {}
         for table in tables:
             counts[table] = _scalar(con, f'SELECT count(*) FROM {SCHEMA}."{table}"')  # noqa: S608
@@ -249,7 +308,7 @@ def summarise() -> list[str]:
         must_have_rows = set(BASE_TABLES) | {VIEWS[v].stream_name for v in offered_views if v in VIEWS}
 
         print()
-        print(f"Rows loaded into {DB_PATH.relative_to(ROOT)}, schema {SCHEMA}:")
+        print(f"Rows loaded into {shown(out.db)}, schema {SCHEMA}:")
         empty = []
         for table in tables:
             note = ""
@@ -341,27 +400,62 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="extra simulator argument (repeatable), e.g. --simulator-arg=--files-per-timespan=2",
     )
     parser.add_argument("--verbose", action="store_true", help="show meltano's logs instead of writing them to a file")
+    parser.add_argument(
+        "--marts-only",
+        action="store_true",
+        help="rebuild the dbt marts on the database the last demo loaded, then show them (`make marts`)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=OUTPUT,
+        help=f"where the database, the logs and the chart go (default: {shown(OUTPUT)})",
+    )
     return parser.parse_args(argv)
+
+
+def show_marts(out: Outputs) -> None:
+    """What dbt did, three answers from the marts, and the chart (PNG and terminal)."""
+    outcome, problems = demo_marts.dbt_outcome(out.dbt_target)
+    print(outcome + (":" if problems else ""))
+    for problem in problems:
+        print(f"  {problem}")
+    print()
+    print(f"What the marts say (schema {MARTS_SCHEMA} of {shown(out.db)}):")
+    for line in demo_marts.answers(out.db, MARTS_SCHEMA):
+        print(f"  {line}")
+    data = demo_marts.chart_data(out.db, MARTS_SCHEMA)
+    demo_marts.draw_png(data, out.chart, "the demo's simulated Docker Hub")
+    print()
+    print(demo_marts.draw_terminal(data))
+    log(f"chart: {shown(out.chart)}")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    out = Outputs(args.output_dir.resolve())
     started = time.monotonic()
     try:
         meltano_bin = find_meltano()
-        reset_outputs(meltano_bin, args.verbose)
-        with simulator(args) as url:
-            meltano(
-                meltano_bin,
-                "run",
-                "--full-refresh",
-                "tap-dockerdvp",
-                "target-duckdb",
-                env=meltano_env(url),
-                verbose=args.verbose,
-            )
-        empty = summarise()
-    except DemoError as exc:
+        if args.marts_only:
+            if not out.db.exists():
+                raise DemoError(f"{shown(out.db)} does not exist: run `make demo` first")
+            meltano(meltano_bin, "run", "dbt-duckdb:build", env=meltano_env(None, out), out=out, verbose=args.verbose)
+            empty: list[str] = []
+        else:
+            reset_outputs(meltano_bin, out, args.verbose)
+            with simulator(args) as url:
+                meltano(
+                    meltano_bin,
+                    *("run", "--full-refresh", "tap-dockerdvp", "target-duckdb", "dbt-duckdb:build"),
+                    env=meltano_env(url, out),
+                    out=out,
+                    verbose=args.verbose,
+                )
+            empty = summarise(out)
+            print()
+        show_marts(out)
+    except (DemoError, demo_marts.MartsError) as exc:
         print(f"\n[demo] FAILED: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -372,7 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[demo] FAILED: no rows in {', '.join(empty)}", file=sys.stderr)
         return 1
     log(f"done in {time.monotonic() - started:.0f} s. Explore the data (from {ROOT}):")
-    for command in explore_commands(str(DB_PATH.relative_to(ROOT))):
+    for command in explore_commands(shown(out.db)):
         print(f"  {command}")
     return 0
 

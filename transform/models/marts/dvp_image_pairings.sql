@@ -1,0 +1,43 @@
+-- The technographic report: images pulled together with each of the publisher's images, per period, and how
+-- many companies (domains) the technographic-companies report names for the pair.
+with pairings as (
+    select
+        namespace,
+        {{ dockerdvp_full_repository("dvpp_image", ["namespace"]) }} as repository,
+        paired_image,
+        granularity as period_type,
+        period_start,
+        max(period_end) as period_end,
+        -- one row per pair and period; max() keeps one should a period's files repeat a pair
+        max(users) as users,
+        max(total_pullers) as total_pullers,
+        max(pct_users) as pct_users,
+        max(domains) as domains,
+        max(total_domains) as total_domains,
+        max(pct_domains) as pct_domains
+    from {{ ref("stg_dockerdvp__report_technographic") }}
+    group by 1, 2, 3, 4, 5
+),
+
+companies as (
+    select
+        namespace,
+        {{ dockerdvp_full_repository("dvpp_image", ["namespace"]) }} as repository,
+        paired_image,
+        granularity as period_type,
+        period_start,
+        count(distinct domain) as named_companies
+    from {{ ref("stg_dockerdvp__report_technographic_companies") }}
+    group by 1, 2, 3, 4, 5
+)
+
+select
+    pairings.*,
+    cast(coalesce(companies.named_companies, 0) as {{ dbt.type_bigint() }}) as named_companies
+from pairings
+left join companies
+    on companies.namespace = pairings.namespace
+    and companies.repository = pairings.repository
+    and companies.paired_image = pairings.paired_image
+    and companies.period_type = pairings.period_type
+    and companies.period_start = pairings.period_start
