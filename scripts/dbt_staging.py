@@ -9,7 +9,7 @@ One staging model per stream of `tap-dockerdvp --discover`: every column of the 
 renamed by the rules below, one row per key (the stream's key properties, renamed). The descriptions are the
 tap's schema descriptions; where the tap has none, or only names the report column, the text below adds what the
 column holds (from Docker's documentation). The SQL itself is the `dockerdvp_stage` macro
-(transform/macros/dockerdvp_stage.sql); tests/test_dbt_package.py checks these files are up to date.
+(transform/macros/dockerdvp_stage.sql); tests/contract/test_dbt_package.py checks these files are up to date.
 
 Rules, the same for every stream:
 - the period of a row is `period_start` / `period_end`, as dates (`timespan_start`, `start`, ...);

@@ -472,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def explore_commands(db: str) -> list[str]:
-    """Shell commands that show what the demo loaded into ``db`` (tests/test_first_look.py runs them).
+    """Shell commands that show what the demo loaded into ``db`` (tests/cli/test_first_look.py runs them).
 
     The connection is kept in a variable: `duckdb.connect(...).sql(...).show()` fails with "Connection has already
     been closed", because the connection is gone before the relation is shown.

@@ -72,11 +72,30 @@ def parse_catalogue(
         return Catalogue(namespace, [])
     entries: dict[str, ReportEntry] = {}
     skipped = 0
+
+    def entry_of(item: dict[str, t.Any]) -> ReportEntry | None:
+        """One entry with a URL; None when it names no period (said here)."""
+        url = urljoin(hub_url.rstrip("/") + "/", item["url"])
+        name = file_name_of(url)
+        catalogue_type = str(item.get("type") or "")
+        period = period_of(item, name)
+        if period is None:
+            log.warning(
+                "Namespace %s: report %r (type %r) names no period (expected `_weekly_YYYY_MM_DD.csv` or "
+                "`_monthly_...`): skipped; please report this file name",
+                namespace,
+                name,
+                catalogue_type,
+            )
+            return None
+        report_type, known = report_type_of(catalogue_type, overrides)
+        return ReportEntry(catalogue_type, report_type, known, period, name, url)
+
     for item in _items(namespace, body):
         if not _has_url(item):
             skipped += 1
             continue
-        entry = _entry(namespace, item, hub_url, overrides, log)
+        entry = entry_of(item)
         if entry is not None:
             entries[entry.file_name] = entry
     catalogue = Catalogue(namespace, sorted(entries.values(), key=lambda e: (e.report_type, e.period.start)))
@@ -100,31 +119,6 @@ def _items(namespace: str, body: t.Any) -> list[t.Any]:
 
 def _has_url(item: t.Any) -> bool:
     return isinstance(item, dict) and isinstance(item.get("url"), str) and bool(item.get("url"))
-
-
-def _entry(
-    namespace: str,
-    item: t.Any,
-    hub_url: str,
-    overrides: t.Mapping[str, str],
-    log: logging.Logger | logging.LoggerAdapter,
-) -> ReportEntry | None:
-    """One entry with a URL; None when it names no period (said here)."""
-    url = urljoin(hub_url.rstrip("/") + "/", item["url"])
-    name = file_name_of(url)
-    catalogue_type = str(item.get("type") or "")
-    period = period_of(item, name)
-    if period is None:
-        log.warning(
-            "Namespace %s: report %r (type %r) names no period (expected `_weekly_YYYY_MM_DD.csv` or `_monthly_...`): "
-            "skipped; please report this file name",
-            namespace,
-            name,
-            catalogue_type,
-        )
-        return None
-    report_type, known = report_type_of(catalogue_type, overrides)
-    return ReportEntry(catalogue_type, report_type, known, period, name, url)
 
 
 def _describe(catalogue: Catalogue, skipped: int, log: logging.Logger | logging.LoggerAdapter) -> None:

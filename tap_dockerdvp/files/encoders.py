@@ -20,7 +20,7 @@ import json
 import sys
 import typing as t
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import chain, repeat
@@ -29,7 +29,7 @@ from json.encoder import encode_basestring_ascii  # the C version when available
 from typing_extensions import Self
 
 from tap_dockerdvp.files.compression import gzip_member
-from tap_dockerdvp.files.reader import NULL_TOKENS, RowBatch
+from tap_dockerdvp.files.reader import NULL_TOKENS, Memo, RowBatch
 
 _MEMO_LIMIT = 1 << 16  # value pieces remembered per column
 
@@ -37,25 +37,6 @@ _MEMO_LIMIT = 1 << 16  # value pieces remembered per column
 def dumps(value: t.Any) -> str:
     """Compact, ASCII-only JSON: how every message and batch line of the tap is written."""
     return json.dumps(value, separators=(",", ":"))
-
-
-class _Pieces(dict):
-    """``pieces[value]`` is the JSON text of ``value`` (made once); ``misses`` counts the makings."""
-
-    __slots__ = ("_make", "misses")
-
-    def __init__(self, make: Callable[[t.Any], str]) -> None:
-        super().__init__()
-        self._make = make
-        self.misses = 0
-
-    def __missing__(self, value: t.Any) -> str:
-        self.misses += 1
-        text = self._make(value)
-        if len(self) >= _MEMO_LIMIT:
-            self.clear()
-        self[value] = text
-        return text
 
 
 _NULL_PIECE = dict.fromkeys(NULL_TOKENS, "null")
@@ -92,7 +73,7 @@ class _FileState:
     """What the batches of one file share: value pieces per column, and which columns hardly repeat."""
 
     def __init__(self) -> None:
-        self.pieces: dict[int, _Pieces] = {}
+        self.pieces: dict[int, Memo] = {}
         self.unique: set[int] = set()  # text columns whose values are mostly distinct: escaped, not remembered
 
 
@@ -153,7 +134,7 @@ class JsonRows:
             return _texts(batch.columns[index])
         pieces = state.pieces.get(index)
         if pieces is None:
-            pieces = state.pieces[index] = _Pieces(text_piece if typed is None else json_value)
+            pieces = state.pieces[index] = Memo(text_piece if typed is None else json_value, _MEMO_LIMIT)
         before = pieces.misses
         out = list(map(pieces.__getitem__, batch.columns[index] if typed is None else typed))
         if pieces.misses - before > batch.count // 4:

@@ -185,27 +185,29 @@ PARSERS: dict[str, Callable[[str], Any]] = {
 }
 
 
-class _Memo(dict):
-    """``memo[raw]`` is the typed value of ``raw`` (None for null), parsed once: Docker's values repeat a lot.
-    ``misses`` counts the parsings; :meth:`each` parses without remembering (a column of mostly distinct values)."""
+class Memo(dict):
+    """``memo[x]`` is ``make(x)``, made once while ``x`` repeats (Docker's values repeat a lot); ``misses`` counts the
+    makings, so a caller can tell a column of mostly distinct values (timestamps), where remembering only costs.
+    At most ``limit`` values are remembered."""
 
-    __slots__ = ("_parse", "misses")
+    __slots__ = ("limit", "make", "misses")
 
-    def __init__(self, parse: Callable[[str], Any]) -> None:
+    def __init__(self, make: Callable[[Any], Any], limit: int) -> None:
         super().__init__()
-        self._parse = parse
-        self.misses = 0
+        self.make, self.limit, self.misses = make, limit, 0
 
-    def each(self, raw: str) -> Any:
-        return None if is_null(raw) else self._parse(raw)
-
-    def __missing__(self, raw: str) -> Any:
+    def __missing__(self, key: Any) -> Any:
         self.misses += 1
-        value = self.each(raw)
-        if len(self) >= _MEMO_LIMIT:
+        value = self.make(key)
+        if len(self) >= self.limit:
             self.clear()
-        self[raw] = value
+        self[key] = value
         return value
+
+
+def _typing(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """The typed value of a raw value: None for null, else ``parse``'s."""
+    return lambda raw: None if is_null(raw) else parse(raw)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -249,7 +251,7 @@ class FileLayout:
         kinds = {c.name: c.kind for c in spec.columns}
         #: field index → kind, for the known columns that are not strings
         self.typed: dict[int, str] = {i: kinds[name] for name, i in found.items() if kinds[name] != "string"}
-        self._memos = {index: _Memo(PARSERS[kind]) for index, kind in self.typed.items()}
+        self._memos = {index: Memo(_typing(PARSERS[kind]), _MEMO_LIMIT) for index, kind in self.typed.items()}
         self._distinct: set[int] = set()  # typed fields parsed value by value, not remembered
 
     @classmethod
@@ -290,14 +292,14 @@ class FileLayout:
     def convert(self, index: int, column: Sequence[str], first_row: int) -> list[Any]:
         """Typed values of field ``index``; a bad value raises :class:`CsvFormatError` naming row and column."""
         memo = self._memos[index]
-        typed = memo.each if index in self._distinct else memo.__getitem__
+        typed = memo.make if index in self._distinct else memo.__getitem__
         before = memo.misses
         try:
             out = list(map(typed, column))
         except (ValueError, TypeError, ArithmeticError):
             for offset, raw in enumerate(column):
                 try:
-                    memo.each(raw)
+                    memo.make(raw)
                 except (ValueError, TypeError, ArithmeticError):
                     name = next(n for n, i in self.found.items() if i == index)
                     shown = raw if len(raw) <= 40 else raw[:40] + "..."

@@ -30,7 +30,7 @@ from tap_dockerdvp.dvp.periods import to_date
 from tap_dockerdvp.dvp.views import KEY_PROPERTIES, VIEWS
 from tap_dockerdvp.errors import TapError
 from tap_dockerdvp.http.downloads import Download, storage_session
-from tap_dockerdvp.streams.period_files import Late, PeriodFile, PeriodFilesStream
+from tap_dockerdvp.streams.period_files import Late, PeriodFile, PeriodFilesStream, view_stream
 from tap_dockerdvp.streams.schemas import export_schema
 from tap_dockerdvp.streams.timespans import TimespansStream
 
@@ -170,48 +170,7 @@ class ExportStream(PeriodFilesStream):
             )
 
 
-class SummaryStream(ExportStream):
-    name = "summary"
-    spec = VIEWS["summary"]
-
-
-class RepoSummaryStream(ExportStream):
-    name = "repo_summary"
-    spec = VIEWS["repo-summary"]
-
-
-class NamespaceSummaryStream(ExportStream):
-    name = "namespace_summary"
-    spec = VIEWS["namespace-summary"]
-
-
-class GeoRepoSummaryStream(ExportStream):
-    name = "geo_repo_summary"
-    spec = VIEWS["geo-repo-summary"]
-
-
-class ExtSummaryStream(ExportStream):
-    name = "ext_summary"
-    spec = VIEWS["ext-summary"]
-
-
-class ExtPremiumSummaryStream(ExportStream):
-    name = "ext_premium_summary"
-    spec = VIEWS["ext-premium-summary"]
-
-
-class ExtPremiumGeoStream(ExportStream):
-    name = "ext_premium_geo"
-    spec = VIEWS["ext-premium-geo"]
-
-
-#: one stream per summary data view (the `raw` view is `pull_events`)
-SUMMARY_STREAMS: tuple[type[ExportStream], ...] = (
-    SummaryStream,
-    RepoSummaryStream,
-    NamespaceSummaryStream,
-    GeoRepoSummaryStream,
-    ExtSummaryStream,
-    ExtPremiumSummaryStream,
-    ExtPremiumGeoStream,
+#: one stream per summary data view (the `raw` view is `pull_events`), each a class of its own (`view_stream`)
+SUMMARY_STREAMS: tuple[type[ExportStream], ...] = tuple(
+    view_stream(ExportStream, spec) for view, spec in VIEWS.items() if view != "raw"
 )

@@ -364,3 +364,14 @@ class PeriodFilesStream(DockerHubStream):
             raise DownloadError(
                 f"{exc} (gave up after {failures} tries; the period's bookmark did not move: run again to resume)"
             ) from None
+
+
+_S = t.TypeVar("_S", bound=PeriodFilesStream)
+
+
+def view_stream(base: type[_S], spec: ViewSpec) -> type[_S]:
+    """The stream of ``spec``'s files: a class of its own in ``base``'s module, named after its stream
+    (``repo_summary`` → ``RepoSummaryStream``)."""
+    name = "".join(part.title() for part in spec.stream_name.split("_")) + "Stream"
+    namespace = {"name": spec.stream_name, "spec": spec, "__doc__": spec.description, "__module__": base.__module__}
+    return type(name, (base,), namespace)

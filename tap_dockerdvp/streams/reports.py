@@ -29,7 +29,7 @@ from tap_dockerdvp.http.responses import bearer_of
 from tap_dockerdvp.http.urls import same_host
 from tap_dockerdvp.streams.base import DockerHubStream
 from tap_dockerdvp.streams.completed_periods import CompletedPeriodStream
-from tap_dockerdvp.streams.period_files import FileGone, Late, PeriodFile, PeriodFilesStream
+from tap_dockerdvp.streams.period_files import FileGone, Late, PeriodFile, PeriodFilesStream, view_stream
 from tap_dockerdvp.streams.schemas import report_schema
 
 if t.TYPE_CHECKING:
@@ -326,37 +326,8 @@ class OtherReportStream(ReportStream):
         return constants
 
 
-class ReportSummaryStream(ReportStream):
-    name = "report_summary"
-    spec = REPORT_SPECS["summary"]
-
-
-class ReportTrendsStream(ReportStream):
-    name = "report_trends"
-    spec = REPORT_SPECS["trends"]
-
-
-class ReportTechnographicStream(ReportStream):
-    name = "report_technographic"
-    spec = REPORT_SPECS["technographic"]
-
-
-class ReportTechnographicCompaniesStream(ReportStream):
-    name = "report_technographic_companies"
-    spec = REPORT_SPECS["technographic_companies"]
-
-
-class ReportTrackedCompaniesStream(ReportStream):
-    name = "report_tracked_companies"
-    spec = REPORT_SPECS["tracked_companies"]
-
-
-#: one stream per report type this tap knows, then `report_other`
+#: one stream per report type this tap knows (each a class of its own, `view_stream`), then `report_other`
 REPORT_STREAMS: tuple[type[ReportStream], ...] = (
-    ReportSummaryStream,
-    ReportTrendsStream,
-    ReportTechnographicStream,
-    ReportTechnographicCompaniesStream,
-    ReportTrackedCompaniesStream,
+    *(view_stream(ReportStream, spec) for spec in REPORT_SPECS.values()),
     OtherReportStream,
 )

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import re
-import subprocess
-import sys
 
 import pytest
+from cli_support import JWT, SIGNED_PARAM, run_at_debug
 from tap_harness import tap_config
 
 from dockerdvp_simulator import SimConfig
 
 TOTP_SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 PASSWORD = "dckr_pat_s3cr3t-never-print-me"
-JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}")
-SIGNED_PARAM = re.compile(r"(?i)x-amz-(signature|credential|security-token)=(?!\[REDACTED\])")
 
 SCENARIOS = {
     "2fa-login-and-faults": (
@@ -37,20 +31,6 @@ SCENARIOS = {
 }
 
 
-def run_cli(config: dict, tmp_path, name: str) -> tuple[int, str, str]:
-    config_path = tmp_path / f"{name}.json"
-    config_path.write_text(json.dumps(config))
-    env = {**os.environ, "TAP_DOCKERDVP_LOGLEVEL": "DEBUG", "LOGLEVEL": "DEBUG"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "tap_dockerdvp", "--config", str(config_path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    return proc.returncode, proc.stdout, proc.stderr
-
-
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_no_secret_reaches_any_output(simulator, tmp_path, scenario) -> None:
     sim_overrides, faults, tap_overrides = SCENARIOS[scenario]
@@ -66,7 +46,7 @@ def test_no_secret_reaches_any_output(simulator, tmp_path, scenario) -> None:
     sim = simulator(cfg)
     sim.add_fault(faults)
     config = tap_config(sim, timespan_types=["weeks"], max_retries=2, **tap_overrides)
-    code, stdout, stderr = run_cli(config, tmp_path, scenario)
+    code, stdout, stderr = run_at_debug(config, tmp_path, scenario)
 
     assert "DEBUG" in stderr, "the scenario must run with debug logging"
     secrets = [PASSWORD, TOTP_SEED, tap_overrides.get("password", PASSWORD)]
@@ -105,7 +85,7 @@ def test_no_secret_reaches_any_output(simulator, tmp_path, scenario) -> None:
 )
 def test_bad_configuration_fails_with_one_line_naming_the_setting(simulator, tmp_path, overrides, setting) -> None:
     sim = simulator(SimConfig(weeks=1, rows_per_week=7, end_date=dt.date(2026, 11, 18), namespaces=("acme",)))
-    code, stdout, stderr = run_cli(tap_config(sim, **overrides), tmp_path, setting)
+    code, stdout, stderr = run_at_debug(tap_config(sim, **overrides), tmp_path, setting)
     assert code != 0
     assert stdout == ""
     assert "Traceback" not in stderr

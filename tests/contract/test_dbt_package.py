@@ -1,6 +1,6 @@
 """The dbt package (transform/) as files: generated from the tap, documented, portable, installable, wired in.
 
-No warehouse here (tests/test_dbt_duckdb.py, test_dbt_postgres.py and test_demo_marts.py run it): the staging
+No warehouse here (tests/e2e/test_dbt_duckdb.py, test_dbt_postgres.py and test_demo_marts.py run it): the staging
 models are what scripts/dbt_staging.py makes of the tap's catalog, every model and column is described, the SQL
 keeps to what Snowflake, PostgreSQL and DuckDB all read, the package README tells another dbt project how to
 install it, and meltano.yml runs it in utilities of their own, out of the tap's dependencies.
@@ -17,17 +17,13 @@ from typing import Any
 import pytest
 import yaml
 from dbt_support import TRANSFORM, described, package_models
-from plugin_definitions import MELTANO_YML, ROOT, load_yaml
+from plugin_definitions import MELTANO_YML, ROOT, load_yaml, script
 
 from tap_dockerdvp.tap import TapDockerDVP
 
 
 def staging_script() -> Any:
-    spec = importlib.util.spec_from_file_location("dbt_staging", ROOT / "scripts" / "dbt_staging.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script("dbt_staging")
 
 
 def catalog_streams() -> set[str]:
@@ -91,7 +87,7 @@ def test_every_model_and_column_is_described() -> None:
 
 
 def test_the_docs_check_sees_an_undescribed_column() -> None:
-    """Positive control of `described`, which tests/test_demo_marts.py runs on `dbt docs generate`'s files."""
+    """Positive control of `described`, which tests/e2e/test_demo_marts.py runs on `dbt docs generate`'s files."""
     manifest = {
         "nodes": {
             "model.dockerdvp.m": {

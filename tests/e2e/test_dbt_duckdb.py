@@ -204,7 +204,7 @@ def load(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list[
 @pytest.fixture(scope="module")
 def dbt(load: tuple[Path, list[dict]], tmp_path_factory: pytest.TempPathFactory) -> Dbt:
     path, _events = load
-    # what the dbt-duckdb utility's settings become (tests/test_demo_marts.py runs it through meltano)
+    # what the dbt-duckdb utility's settings become (tests/e2e/test_demo_marts.py runs it through meltano)
     env = {"DBT_DUCKDB_PATH": str(path), "DOCKERDVP_SCHEMA": SOURCE, "DBT_DUCKDB_SCHEMA": MARTS}
     return Dbt(require_dbt("dbt-duckdb"), "dbt-duckdb", tmp_path_factory.mktemp("dbt-run"), env)
 

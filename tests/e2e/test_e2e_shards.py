@@ -26,7 +26,17 @@ from typing import Any
 
 import pytest
 import yaml
-from e2e_support import RUN_TIMEOUT, Meltano, Sim, key_properties, meltano_runner, require_meltano, run_simulator, tail
+from e2e_support import (
+    RUN_TIMEOUT,
+    Meltano,
+    Sim,
+    checked,
+    key_properties,
+    meltano_runner,
+    require_meltano,
+    run_simulator,
+    tail,
+)
 
 from dockerdvp_simulator import data
 
@@ -272,17 +282,8 @@ def test_the_readme_batch_storage_settings_reach_the_tap(meltano: Meltano, tmp: 
     env = {**meltano.env, **own_sys_dir(tmp, "readme-config")}
 
     def in_project(*command: str) -> str:
-        proc = subprocess.run(
-            [meltano.bin, "--environment", "dev", *command],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT,
-            check=False,
-        )
-        assert proc.returncode == 0, f"meltano {' '.join(command)}: {proc.stderr[-3000:]}"
-        return proc.stdout
+        meltano_command = [meltano.bin, "--environment", "dev", *command]
+        return checked(meltano_command, what=f"meltano {' '.join(command)}", cwd=project, env=env, timeout=RUN_TIMEOUT)
 
     in_project(*args)
     params = json.loads(args[-1])

@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from e2e_support import ROOT, base_env, expected_counts, find_meltano, run_simulator
+from e2e_support import ROOT, base_env, checked, expected_counts, find_meltano, run_simulator
 from plugin_definitions import load_yaml
 
 pytestmark = pytest.mark.e2e
@@ -84,17 +84,8 @@ def test_the_readme_install_from_clone_works_in_a_new_project(tmp_path: Path) ->
     lines = install_block()
     script = "\n".join([f"DVP_TAP_CLONE={shlex.quote(str(ROOT))}", *lines[1:]])
     env = {**base_env(), "PATH": f"{Path(meltano).parent}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    assert proc.returncode == 0, f"the README's install block failed:\n{proc.stderr[-4000:]}"
+    bash = ["bash", "-euo", "pipefail", "-c", script]
+    checked(bash, what="the README's install block", cwd=project, env=env, timeout=TIMEOUT)
 
     (extractor,) = load_yaml(project / "meltano.yml")["plugins"]["extractors"]
     assert extractor["name"] == "tap-dockerdvp" and extractor["variant"] == HUB_FILE.stem

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from cli_support import CliRun
+from e2e_support import checked
 
 import tap_dockerdvp
 from dockerdvp_simulator import SimConfig
@@ -30,18 +31,8 @@ TIMEOUT = 600
 
 
 def run(*cmd: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT) -> str:
-    proc = subprocess.run(
-        [str(c) for c in cmd],
-        cwd=cwd,
-        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    assert proc.returncode == 0, f"`{' '.join(map(str, cmd))}` exited with {proc.returncode}:\n{proc.stderr[-4000:]}"
-    return proc.stdout
+    environment = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", **(env or {})}
+    return checked(list(cmd), what=f"`{' '.join(map(str, cmd))}`", cwd=cwd, env=environment, timeout=TIMEOUT)
 
 
 @pytest.fixture(scope="module")

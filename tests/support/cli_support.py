@@ -19,6 +19,9 @@ from typing import Any
 
 # The console script of the environment running the tests (`.venv/bin/tap-dockerdvp` after `make setup`).
 TAP = Path(sys.executable).with_name("tap-dockerdvp")
+# A JWT, and a presigned URL's signature not redacted: neither may reach any output
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}")
+SIGNED_PARAM = re.compile(r"(?i)x-amz-(signature|credential|security-token)=(?!\[REDACTED\])")
 # A log line: "2026-11-29 09:40:47,507 | ERROR    | tap-dockerdvp                  | message"
 LOG_LINE = re.compile(r"^\S+ \S+ \| (?P<level>[A-Z]+) +\| (?P<logger>\S+) *\| (?P<message>.*)$")
 
@@ -101,6 +104,21 @@ def run_cli(
         [*command, *argv], capture_output=True, text=True, env=environment, timeout=timeout, stdin=subprocess.DEVNULL
     )
     return CliRun(argv, proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
+
+
+def run_at_debug(config: dict[str, Any], tmp_path: Path, name: str) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of the tap run with ``config`` at DEBUG, the level that logs the most."""
+    config_path = tmp_path / f"{name}.json"
+    config_path.write_text(json.dumps(config))
+    env = {**os.environ, "TAP_DOCKERDVP_LOGLEVEL": "DEBUG", "LOGLEVEL": "DEBUG"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "tap_dockerdvp", "--config", str(config_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 def closed_port() -> int:

@@ -73,6 +73,25 @@ INTEGER_COLUMNS = [
 ]
 
 
+def checked(
+    command: list[str | Path], *, what: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 600
+) -> str:
+    """Run ``command`` with no stdin, its output captured; its stdout, or a failed test naming ``what`` with the
+    end of its stderr."""
+    proc = subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, f"{what} exited with {proc.returncode}:\n{proc.stderr[-4000:]}"
+    return proc.stdout
+
+
 def base_env() -> dict[str, str]:
     """The environment without any TAP_DOCKERDVP_* / TARGET_* / MELTANO_* of the caller."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIXES)}

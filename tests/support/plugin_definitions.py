@@ -35,14 +35,19 @@ HUB_FILE = ROOT / "hub" / "extractors" / "tap-dockerdvp" / "dockerdvp.yml"
 REQUIRED_CAPABILITIES = {"catalog", "discover", "state", "about", "stream-maps", "schema-flattening", "batch"}
 
 
-@functools.lru_cache(maxsize=1)
-def generator() -> ModuleType:
-    """scripts/hub_definition.py, imported."""
-    spec = importlib.util.spec_from_file_location("hub_definition", ROOT / "scripts" / "hub_definition.py")
+@functools.cache
+def script(name: str) -> ModuleType:
+    """scripts/<name>.py, imported (the scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def generator() -> ModuleType:
+    """scripts/hub_definition.py, imported."""
+    return script("hub_definition")
 
 
 def sdk_is_pinned() -> bool:

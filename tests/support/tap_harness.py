@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import datetime as dt
 import io
 import json
 import typing as t
 
-from dockerdvp_simulator import Simulator
+from dockerdvp_simulator import SimConfig, Simulator
 from dockerdvp_simulator.catalog import select_only
 from tap_dockerdvp.tap import TapDockerDVP
 
@@ -24,10 +25,14 @@ class TapOutput:
 
     @property
     def records(self) -> dict[str, list[dict]]:
-        out: dict[str, list[dict]] = {}
+        return self.by_stream("RECORD", "record")
+
+    def by_stream(self, kind: str, field: str) -> dict[str, list[t.Any]]:
+        """``field`` of each message of type ``kind``, by stream (``by_stream("ACTIVATE_VERSION", "version")``)."""
+        out: dict[str, list[t.Any]] = {}
         for message in self.messages:
-            if message["type"] == "RECORD":
-                out.setdefault(message["stream"], []).append(message["record"])
+            if message["type"] == kind:
+                out.setdefault(message["stream"], []).append(message[field])
         return out
 
     def versioned_records_only(self) -> bool:
@@ -96,3 +101,22 @@ def run_tap_until_error(
         except Exception as exc:
             error = exc
     return TapOutput([json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]), error
+
+
+def weekly_trends(**overrides: t.Any) -> SimConfig:
+    """A simulator with one namespace read from the report catalogue only (`globex`), which lists weekly trends
+    reports and nothing else: two complete weeks of 300 rows before 2026-11-18, the last one kept."""
+    values: dict[str, t.Any] = {
+        "namespaces": ("globex",),
+        "report_only_namespaces": ("globex",),
+        "report_types": ("trend",),
+        "unknown_report_types": (),
+        "report_granularities": ("weekly",),
+        "report_retention": 1,
+        "weeks": 2,
+        "rows_per_week": 300,
+        "end_date": dt.date(2026, 11, 18),
+        "include_partial": False,
+        **overrides,
+    }
+    return SimConfig(**values)

@@ -25,11 +25,7 @@ def sim_config(**overrides) -> SimConfig:
 
 def versions(out: TapOutput) -> dict[str, list[int]]:
     """The versions each stream's ACTIVATE_VERSION messages announce."""
-    found: dict[str, list[int]] = {}
-    for message in out.messages:
-        if message["type"] == "ACTIVATE_VERSION":
-            found.setdefault(message["stream"], []).append(message["version"])
-    return found
+    return out.by_stream("ACTIVATE_VERSION", "version")
 
 
 def test_full_table_streams_announce_one_version_per_run_before_their_records(simulator) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from tap_harness import TapOutput, catalog_selecting, run_tap, tap_config
+from tap_harness import TapOutput, catalog_selecting, run_tap, tap_config, weekly_trends
 
 from dockerdvp_simulator import SimConfig, Simulator
 from dockerdvp_simulator import data as simdata
@@ -31,20 +31,10 @@ EXPORT_FILES = "/_storage/exports/"  # a path fragment only export downloads hav
 
 
 def sim_config(**overrides: t.Any) -> SimConfig:
-    values: dict[str, t.Any] = dict(
-        namespaces=("acme", "globex"),
-        report_only_namespaces=("globex",),  # acme: the legacy export; globex: reports (on the Hub's host)
-        report_types=("trend",),
-        unknown_report_types=(),
-        report_granularities=("weekly",),
-        report_retention=2,
-        weeks=2,
-        rows_per_week=2100,
-        end_date=END,
-        include_partial=False,
+    """acme: the legacy export; globex: reports (on the Hub's host)."""
+    return weekly_trends(
+        **{"namespaces": ("acme", "globex"), "report_retention": 2, "rows_per_week": 2100, **overrides}
     )
-    values.update(overrides)
-    return SimConfig(**values)
 
 
 def batch_config(root: Path, fmt: str, batch_size: int = BATCH_SIZE) -> dict[str, t.Any]:

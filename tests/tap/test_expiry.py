@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tap_harness import TapOutput, catalog_selecting, run_tap, run_tap_until_error, tap_config
+from tap_harness import TapOutput, catalog_selecting, run_tap, run_tap_until_error, tap_config, weekly_trends
 
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
@@ -32,20 +32,7 @@ def export_config(**overrides: object) -> SimConfig:
 
 
 def report_config(**overrides: object) -> SimConfig:
-    values: dict[str, object] = dict(
-        namespaces=("globex",),
-        report_only_namespaces=("globex",),
-        report_types=("trend",),
-        unknown_report_types=(),
-        report_granularities=("weekly",),
-        report_retention=1,
-        weeks=2,
-        rows_per_week=300,
-        end_date=END,
-        include_partial=False,
-    )
-    values.update(overrides)
-    return SimConfig(**values)  # type: ignore[arg-type]
+    return weekly_trends(**overrides)
 
 
 def assert_every_export_row_once(out: TapOutput, cfg: SimConfig) -> None:

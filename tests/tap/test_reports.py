@@ -328,7 +328,7 @@ def test_catalogue_types_file_names_and_periods() -> None:
 
 @pytest.mark.parametrize("style", ["hub", "redirect"])
 def test_no_token_or_signature_in_any_output_at_debug(simulator, tmp_path, style: str) -> None:
-    from test_secrets import JWT, SIGNED_PARAM, run_cli
+    from cli_support import JWT, SIGNED_PARAM, run_at_debug
 
     sim = simulator(sim_config(report_url_style=style, weeks=2, report_types=("trend",), namespaces=("globex",)))
     sim.add_fault(
@@ -337,7 +337,7 @@ def test_no_token_or_signature_in_any_output_at_debug(simulator, tmp_path, style
             {"match": "report-download", "kind": "truncate", "after": 2},
         ]
     )
-    code, stdout, stderr = run_cli(tap_config(sim), tmp_path, style)
+    code, stdout, stderr = run_at_debug(tap_config(sim), tmp_path, style)
     assert code == 0, stderr[-2000:]
     assert sim.stats["faults_injected"] == 2
     assert "DEBUG" in stderr and '"stream":"report_trends"' in stdout.replace(" ", "")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from scripted_storage import Answer, ScriptedStorage
-from tap_harness import catalog_selecting, run_tap, tap_config
+from tap_harness import catalog_selecting, run_tap, tap_config, weekly_trends
 
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
@@ -65,11 +65,7 @@ def test_a_file_replaced_while_it_downloads_is_read_again_whole_not_spliced(simu
     its tail to the old head would make rows of two versions (report files are plain CSV, so nothing else would
     notice): the tap reads the new version from its first byte, and sends again, with their keys, the rows of the
     old version it had sent, so a target that upserts holds the new version only."""
-    cfg = SimConfig(
-        namespaces=("globex",), report_only_namespaces=("globex",), report_types=("trend",), unknown_report_types=(),
-        report_granularities=("weekly",), report_retention=1, weeks=1, rows_per_week=rows, end_date=END,
-        include_partial=False,
-    )  # fmt: skip
+    cfg = weekly_trends(weeks=1, rows_per_week=rows, end_date=END)
     sim = simulator(cfg)
     [entry] = simreports.catalogue_entries(cfg, "globex")
     old = simreports.report_csv(cfg, "globex", "trend", "weekly", entry["start"])
