@@ -113,7 +113,7 @@ def _usage(pid: int, not_yet: tuple[bytes, ...]) -> tuple[float, int]:
 
 def run_measured(argv: list[str], *, stdout: int, stderr: int | None = None, env: dict[str, str] | None = None) -> Run:
     """Run ``argv``: its wall seconds, and the CPU seconds and peak memory of its whole process tree (the tap and
-    its worker processes): each process's CPU time as last seen and its peak resident set (VmHWM), summed, read
+    any process it starts): each process's CPU time as last seen and its peak resident set (VmHWM), summed, read
     from /proc every 50 ms (a tap that ran alone: its exact CPU time when it exits). These reads are cheap
     (no page-table walk, unlike a PSS from smaps every 10 ms, which cost the tap about a tenth of its wall time on
     two cores): the tap keeps both cores, as the bare loop keeps its one."""
