@@ -276,7 +276,8 @@ def context_keys(streams: list[dict[str, t.Any]]) -> dict[str, list[str]]:
 def _names(names: list[str], indent: str) -> list[str]:
     """Quoted column names, a line of them at a time."""
     text = " ".join(f"{name!r}," for name in names)
-    return [indent + line for line in textwrap.wrap(text, width=120 - len(indent), break_on_hyphens=False)]
+    lines = textwrap.wrap(text, width=120 - len(indent), break_long_words=False, break_on_hyphens=False)
+    return [indent + line for line in lines]
 
 
 def columns_sql(streams: list[dict[str, t.Any]]) -> str:
