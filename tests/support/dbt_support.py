@@ -70,23 +70,7 @@ class Dbt:
 
     def meltano(self, *args: str, name: str, env: dict[str, str] | None = None, check: bool = True) -> str:
         """`meltano ARGS` in the project; its output (stdout and stderr) is returned and kept in ``<name>.log``."""
-        log_path = self.tmp / f"{name}.log"
-        with open(log_path, "wb") as out:
-            proc = subprocess.run(
-                [self.meltano_bin, *args],
-                cwd=ROOT,
-                env=self.environment(env),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                timeout=RUN_TIMEOUT,
-                check=False,
-            )
-        if check:
-            assert proc.returncode == 0, (
-                f"`meltano {' '.join(args)}` exited with {proc.returncode}:\n{tail(log_path, 60)}"
-            )
-        return log_path.read_text(errors="replace")
+        return self._run([self.meltano_bin, *args], f"meltano {' '.join(args)}", name=name, env=env, check=check)
 
     def __call__(self, *dbt_args: str, name: str, env: dict[str, str] | None = None, check: bool = True) -> str:
         """`meltano invoke <utility> DBT_ARGS`: dbt itself, as the utility runs it."""
@@ -100,10 +84,16 @@ class Dbt:
             "DBT_PROFILES_DIR": str(TRANSFORM / "profiles" / profile),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         }
+        dbt = str(ROOT / ".meltano" / "utilities" / self.utility / "venv" / "bin" / "dbt")
+        return self._run([dbt, *dbt_args], f"dbt {' '.join(dbt_args)}", name=name, env=env, check=check)
+
+    def _run(self, command: list[str], shown: str, *, name: str, env: dict[str, str] | None, check: bool) -> str:
+        """``command`` in the project with ``self.environment(env)``; its output (stdout and stderr) is returned and
+        kept in ``<name>.log``; with ``check``, it must exit 0 (``shown`` names it in the failure)."""
         log_path = self.tmp / f"{name}.log"
         with open(log_path, "wb") as out:
             proc = subprocess.run(
-                [str(ROOT / ".meltano" / "utilities" / self.utility / "venv" / "bin" / "dbt"), *dbt_args],
+                command,
                 cwd=ROOT,
                 env=self.environment(env),
                 stdout=out,
@@ -113,9 +103,7 @@ class Dbt:
                 check=False,
             )
         if check:
-            assert proc.returncode == 0, (
-                f"`dbt {' '.join(dbt_args)}` exited with {proc.returncode}:\n{tail(log_path, 60)}"
-            )
+            assert proc.returncode == 0, f"`{shown}` exited with {proc.returncode}:\n{tail(log_path, 60)}"
         return log_path.read_text(errors="replace")
 
     def results(self) -> dict[str, Result]:

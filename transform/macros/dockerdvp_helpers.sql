@@ -100,6 +100,14 @@ inner join (
 {% endmacro %}
 
 
+{#- The condition of a join on equal columns: `left.column = right.column` for each of `columns`, and-ed. -#}
+{% macro dockerdvp_join_on(left, right, columns) %}
+{%- for column in columns %}
+    {{- " and " if not loop.first }}{{ left }}.{{ column }} = {{ right }}.{{ column }}
+{%- endfor %}
+{%- endmacro %}
+
+
 {#- `week` / `month` from an export's timespan type (`weeks` / `months`), as the report streams write it. -#}
 {% macro dockerdvp_period_type(timespan_type) %}
 case {{ timespan_type }} when 'weeks' then 'week' when 'months' then 'month' end

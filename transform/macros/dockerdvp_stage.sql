@@ -3,8 +3,11 @@
 
   One stream's table in the source schema (var `dockerdvp_schema`), typed and renamed, one row per key:
 
-  - `columns`: [source column, staging name, type] triples; type is string, integer, float, boolean, date,
+  - `columns`: the stream's columns, by their names in the tap; each is renamed and typed as
+    `dockerdvp_staging_columns` says (generated with the models): string, integer, float, boolean, date,
     timestamp or json (kept as the warehouse loaded it: JSON, VARIANT, jsonb or an array);
+  - `context`: a context of `dockerdvp_staging_contexts` (where a row comes from, e.g. `export`): its columns
+    come first and its key is the model's; else `key`, the stream's key columns (names in the tap);
   - a table that does not exist (a stream that was not selected or not loaded yet) gives an empty model with the
     same columns, and a column the table lacks (a load by an older tap) is null: either is logged, neither
     fails the build;
@@ -16,7 +19,19 @@
   Source column names are taken from the table as the warehouse reports them and quoted, so reserved words
   (`end`, `group`, `values`, `timestamp`) and Snowflake's upper-case names both work.
 #}
-{% macro dockerdvp_stage(stream, columns, key) %}
+{% macro dockerdvp_stage(stream, columns, key=none, context=none) %}
+{%- set rules = dockerdvp_staging_columns() -%}
+{%- set shared = dockerdvp_staging_contexts()[context] if context else {"columns": [], "key": key} -%}
+{#- [source column, staging name, type] of each column, and the key's staging names -#}
+{%- set staged = [] -%}
+{%- for name in shared["columns"] + columns -%}
+    {%- if name not in rules -%}
+        {{ exceptions.raise_compiler_error("dockerdvp_stage: no column " ~ name ~ " in dockerdvp_staging_columns") }}
+    {%- endif -%}
+    {%- do staged.append([name] + rules[name]) -%}
+{%- endfor -%}
+{%- set partition = [] -%}
+{%- for name in shared["key"] -%}{%- do partition.append(rules[name][0]) -%}{%- endfor -%}
 {%- set relation = source('dockerdvp', stream) -%}
 {%- set found = {} -%}
 {%- set exists = false -%}
@@ -34,7 +49,7 @@
 {%- endif -%}
 {%- if exists -%}
     {%- set missing = [] -%}
-    {%- for column in columns if column[0] not in found -%}{%- do missing.append(column[0]) -%}{%- endfor -%}
+    {%- for column in staged if column[0] not in found -%}{%- do missing.append(column[0]) -%}{%- endfor -%}
     {%- if missing -%}
         {{ log("dockerdvp: " ~ relation ~ " has no column " ~ missing | join(", ") ~ ": null in " ~ this.name, info=true) }}
     {%- endif -%}
@@ -44,7 +59,7 @@
     {%- endfor -%}
 with loaded as (
     select
-    {%- for column in columns %}
+    {%- for column in staged %}
         {{ dockerdvp_typed(adapter.quote(found[column[0]]) if column[0] in found else none, column[2]) }} as {{ column[1] }}{{ "," if not loop.last or load_order }}
     {%- endfor %}
     {%- for expression in load_order %}
@@ -60,27 +75,27 @@ ranked as (
     select
         loaded.*,
         row_number() over (
-            partition by {{ key | join(", ") }}
+            partition by {{ partition | join(", ") }}
             order by
             {%- for expression in load_order %}
                 case when dockerdvp_load_order_{{ loop.index }} is null then 1 else 0 end,
                 dockerdvp_load_order_{{ loop.index }} desc{{ "," if not loop.last }}
             {%- else %}
-                {{ key | join(", ") }}
+                {{ partition | join(", ") }}
             {%- endfor %}
         ) as dockerdvp_row_rank
     from loaded
 )
 
 select
-{%- for column in columns %}
+{%- for column in staged %}
     {{ column[1] }}{{ "," if not loop.last }}
 {%- endfor %}
 from ranked
 where dockerdvp_row_rank = 1
 {%- else %}
 select
-{%- for column in columns %}
+{%- for column in staged %}
     {{ dockerdvp_typed(none, column[2]) }} as {{ column[1] }}{{ "," if not loop.last }}
 {%- endfor %}
 from (select 1 as no_table) as empty_source

@@ -1,7 +1,7 @@
 -- The raw pull events, counted per day and per everything the marts group by: one scan of the largest table.
 -- `counted` keeps a day's pulls once when they were loaded from weekly and from monthly raw files (the
 -- `raw_timespan_type` setting changed between runs): the weekly files' rows count.
-with events as (
+with daily as (
     select
         namespace,
         timespan_type,
@@ -17,29 +17,9 @@ with events as (
         cloud_provider,
         ip_type,
         domain,
-        owner
-    from {{ ref("stg_dockerdvp__pull_events") }}
-),
-
-daily as (
-    select
-        namespace,
-        timespan_type,
-        file_period_start,
-        file_period_end,
-        repository,
-        pull_day,
-        action,
-        tag,
-        user_agent_tool,
-        user_agent_version,
-        country,
-        cloud_provider,
-        ip_type,
-        domain,
         owner,
         cast(count(*) as {{ dbt.type_bigint() }}) as events
-    from events
+    from {{ ref("stg_dockerdvp__pull_events") }}
     group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
 )
 

@@ -1,12 +1,15 @@
 -- The technographic report: images pulled together with each of the publisher's images, per period, and how
 -- many companies (domains) the technographic-companies report names for the pair.
-with pairings as (
-    select
+{% set pair_and_period -%}
         namespace,
         {{ dockerdvp_full_repository("dvpp_image", ["namespace"]) }} as repository,
         paired_image,
         granularity as period_type,
-        period_start,
+        period_start
+{%- endset %}
+with pairings as (
+    select
+        {{ pair_and_period }},
         max(period_end) as period_end,
         -- one row per pair and period; max() keeps one should a period's files repeat a pair
         max(users) as users,
@@ -21,11 +24,7 @@ with pairings as (
 
 companies as (
     select
-        namespace,
-        {{ dockerdvp_full_repository("dvpp_image", ["namespace"]) }} as repository,
-        paired_image,
-        granularity as period_type,
-        period_start,
+        {{ pair_and_period }},
         count(distinct domain) as named_companies
     from {{ ref("stg_dockerdvp__report_technographic_companies") }}
     group by 1, 2, 3, 4, 5
@@ -36,8 +35,4 @@ select
     cast(coalesce(companies.named_companies, 0) as {{ dbt.type_bigint() }}) as named_companies
 from pairings
 left join companies
-    on companies.namespace = pairings.namespace
-    and companies.repository = pairings.repository
-    and companies.paired_image = pairings.paired_image
-    and companies.period_type = pairings.period_type
-    and companies.period_start = pairings.period_start
+    on {{ dockerdvp_join_on("companies", "pairings", ["namespace", "repository", "paired_image", "period_type", "period_start"]) }}

@@ -4,44 +4,33 @@
 -- on one side only counts 0 on the other. The test `dockerdvp_raw_pulls_match_summaries` warns on every row that
 -- does not match; docs/reconciliation.md says how to read it.
 with raw_pulls as (
-    select namespace, 'week' as period_type, period_start, repository, pulls_by_tag, pulls_by_digest, version_checks
-    from ({{ dockerdvp_raw_pulls("week") }}) as weekly
-    where is_complete
-    union all
-    select namespace, 'month' as period_type, period_start, repository, pulls_by_tag, pulls_by_digest, version_checks
-    from ({{ dockerdvp_raw_pulls("month") }}) as monthly
+    select *
+    from ({{ dockerdvp_pulls_by_period("pull_events") }}) as by_period
     where is_complete
 ),
 
 summaries as (
     select
-        'repo_summary' as summary_source,
+        source as summary_source,
         namespace,
-        {{ dockerdvp_period_type("timespan_type") }} as period_type,
+        period_type,
         period_start,
-        {{ dockerdvp_full_repository("repository", ["repository_namespace", "namespace"]) }} as repository,
-        {{ dockerdvp_summary_counts() }}
-    from {{ ref("stg_dockerdvp__repo_summary") }}
-    group by 1, 2, 3, 4, 5
-    union all
-    select
-        'report_trends' as summary_source,
-        namespace,
-        granularity as period_type,
-        period_start,
-        {{ dockerdvp_full_repository("image_repository", ["repository_namespace", "namespace"]) }} as repository,
-        {{ dockerdvp_report_counts("tag") }}
-    from {{ ref("stg_dockerdvp__report_trends") }}
-    group by 1, 2, 3, 4, 5
+        repository,
+        pulls_by_tag,
+        pulls_by_digest,
+        version_checks
+    from (
+        {{ dockerdvp_pulls_by_period("repo_summary") }}
+        union all
+        {{ dockerdvp_pulls_by_period("report_trends") }}
+    ) as by_period
 ),
 
 compared_periods as (
     select distinct summaries.summary_source, summaries.namespace, summaries.period_type, summaries.period_start
     from summaries
     inner join {{ ref("int_dockerdvp__raw_coverage") }} as coverage
-        on coverage.namespace = summaries.namespace
-        and coverage.period_type = summaries.period_type
-        and coverage.period_start = summaries.period_start
+        on {{ dockerdvp_join_on("coverage", "summaries", ["namespace", "period_type", "period_start"]) }}
         and coverage.is_complete
 ),
 
@@ -49,17 +38,12 @@ repositories as (
     select compared_periods.*, raw_pulls.repository
     from compared_periods
     inner join raw_pulls
-        on raw_pulls.namespace = compared_periods.namespace
-        and raw_pulls.period_type = compared_periods.period_type
-        and raw_pulls.period_start = compared_periods.period_start
+        on {{ dockerdvp_join_on("raw_pulls", "compared_periods", ["namespace", "period_type", "period_start"]) }}
     union
     select compared_periods.*, summaries.repository
     from compared_periods
     inner join summaries
-        on summaries.summary_source = compared_periods.summary_source
-        and summaries.namespace = compared_periods.namespace
-        and summaries.period_type = compared_periods.period_type
-        and summaries.period_start = compared_periods.period_start
+        on {{ dockerdvp_join_on("summaries", "compared_periods", ["summary_source", "namespace", "period_type", "period_start"]) }}
 ),
 
 compared as (
@@ -81,16 +65,11 @@ compared as (
         coalesce(summaries.version_checks, 0) as summary_version_checks
     from repositories
     left join raw_pulls
-        on raw_pulls.namespace = repositories.namespace
-        and raw_pulls.period_type = repositories.period_type
-        and raw_pulls.period_start = repositories.period_start
-        and raw_pulls.repository = repositories.repository
+        on {{ dockerdvp_join_on("raw_pulls", "repositories", ["namespace", "period_type", "period_start", "repository"]) }}
     left join summaries
-        on summaries.summary_source = repositories.summary_source
-        and summaries.namespace = repositories.namespace
-        and summaries.period_type = repositories.period_type
-        and summaries.period_start = repositories.period_start
-        and summaries.repository = repositories.repository
+        on {{ dockerdvp_join_on(
+            "summaries", "repositories", ["summary_source", "namespace", "period_type", "period_start", "repository"]
+        ) }}
 )
 
 select

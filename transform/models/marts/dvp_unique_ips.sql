@@ -2,60 +2,18 @@
 -- has none for a period, from the JSON pull statistics. Unique counts do not add up across repositories or
 -- periods: each row is Docker's own count.
 with candidates as (
-    select
-        namespace,
-        'repository' as level,
-        {{ dockerdvp_full_repository("repository", ["repository_namespace", "namespace"]) }} as repository,
-        {{ dockerdvp_period_type("timespan_type") }} as period_type,
-        period_start,
-        max(period_end) as period_end,
-        -- rows of one repository and period differ by Owner, whose IPs are distinct
-        cast(sum(unique_ip_count) as {{ dbt.type_bigint() }}) as unique_ips,
-        'repo_summary' as source,
-        true as is_complete
-    from {{ ref("stg_dockerdvp__repo_summary") }}
-    group by 1, 2, 3, 4, 5
+    -- rows of one repository and period differ by Owner, whose IPs are distinct: they add up
+    {{ dockerdvp_unique_ips(
+        "repo_summary", "sum(unique_ip_count)", dockerdvp_full_repository("repository", ["repository_namespace", "namespace"])
+    ) }}
     union all
-    select
-        namespace,
-        'namespace' as level,
-        cast(null as {{ dbt.type_string() }}) as repository,
-        {{ dockerdvp_period_type("timespan_type") }} as period_type,
-        period_start,
-        max(period_end) as period_end,
-        cast(sum(unique_ip_count) as {{ dbt.type_bigint() }}) as unique_ips,
-        'namespace_summary' as source,
-        true as is_complete
-    from {{ ref("stg_dockerdvp__namespace_summary") }}
-    group by 1, 2, 3, 4, 5
+    {{ dockerdvp_unique_ips("namespace_summary", "sum(unique_ip_count)") }}
     union all
-    select
-        namespace,
-        'repository' as level,
-        {{ dockerdvp_full_repository("repo", ["namespace"]) }} as repository,
-        {{ dockerdvp_period_type("timespan_type") }} as period_type,
-        period_start,
-        max(period_end) as period_end,
-        cast(max(ip_count) as {{ dbt.type_bigint() }}) as unique_ips,
-        'repository_pull_stats' as source,
-        true as is_complete
-    from {{ ref("stg_dockerdvp__repository_pull_stats") }}
-    where country = '*'
-    group by 1, 2, 3, 4, 5
+    {{ dockerdvp_unique_ips(
+        "repository_pull_stats", "max(ip_count)", dockerdvp_full_repository("repo", ["namespace"]), where="country = '*'"
+    ) }}
     union all
-    select
-        namespace,
-        'namespace' as level,
-        cast(null as {{ dbt.type_string() }}) as repository,
-        {{ dockerdvp_period_type("timespan_type") }} as period_type,
-        period_start,
-        max(period_end) as period_end,
-        cast(max(ip_count) as {{ dbt.type_bigint() }}) as unique_ips,
-        'namespace_pull_stats' as source,
-        true as is_complete
-    from {{ ref("stg_dockerdvp__namespace_pull_stats") }}
-    where repo = '*' and country = '*'
-    group by 1, 2, 3, 4, 5
+    {{ dockerdvp_unique_ips("namespace_pull_stats", "max(ip_count)", where="repo = '*' and country = '*'") }}
 ),
 
 preferred as (
