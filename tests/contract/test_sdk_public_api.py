@@ -191,3 +191,55 @@ def test_every_pending_rewrite_entry_still_excuses_something() -> None:
         _exempt(path, name, used)
     stale = sorted(set(PENDING_REWRITE) - used)
     assert not stale, f"PENDING_REWRITE entries with nothing left to excuse (remove them): {stale}"
+
+
+def final_overrides(classes: list[type]) -> list[str]:
+    """Methods the classes define that a singer_sdk base marks `@typing.final` (it sets `__final__`)."""
+    found = []
+    for cls in classes:
+        for name in vars(cls):
+            for base in cls.__mro__[1:]:
+                if _is_sdk(base) and getattr(_function(vars(base).get(name)), "__final__", False):
+                    found.append(f"{cls.__module__}.{cls.__qualname__}.{name} (final in {base.__qualname__})")
+    return found
+
+
+# The SDK's own attributes the tap must not reach into: its settings' storage, and its state writer (an internal
+# the SDK's docs do not show; the tap writes STATE with the public `write_message`).
+PRIVATE_MEMBERS = re.compile(r"\._config\b|\.state_writer\b|\._state_writer\b")
+
+
+def private_members(files: list[Path]) -> list[str]:
+    return [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if PRIVATE_MEMBERS.search(line)
+    ]
+
+
+def test_no_method_the_sdk_marks_final_is_overridden() -> None:
+    found = final_overrides(sdk_subclasses())
+    assert not found, "overrides of @final singer_sdk methods:\n  " + "\n  ".join(found)
+
+
+def test_no_sdk_settings_storage_or_state_writer_is_reached() -> None:
+    found = private_members(sorted(PACKAGE_DIR.rglob("*.py")))
+    assert not found, "SDK internals reached:\n  " + "\n  ".join(found)
+
+
+def test_the_final_and_member_checks_can_fail(tmp_path: Path) -> None:
+    """Positive controls: a class overriding `Tap.sync_all` (final in the SDK) is found, and so are writes to
+    `_config` and calls into `state_writer`."""
+    from singer_sdk import Tap
+
+    class Overriding(Tap):
+        name = "overriding"
+
+        def sync_all(self) -> None:  # type: ignore[misc]
+            pass
+
+    assert final_overrides([Overriding]) == [f"{__name__}.{Overriding.__qualname__}.sync_all (final in Tap)"]
+    sample = tmp_path / "sample.py"
+    sample.write_text("self._config['x'] = 1\nself._tap.state_writer.write_state(s)\nself.config\n")
+    assert [line.split(":")[1] for line in private_members([sample])] == ["1", "2"]
