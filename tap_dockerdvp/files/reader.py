@@ -6,6 +6,10 @@ The pipeline is incremental, so memory is bounded by the chunk and batch sizes, 
 
     chunks → gunzip (multi-member) → text (UTF-8, the byte rule) → lines → csv.reader → batches of rows
 
+Its twin, kept for speed, is :mod:`tap_dockerdvp.files.arrow.lane`: Arrow splits the lines, the values still come
+from the parsers here, and any chunk Arrow cannot settle comes back to :func:`read_batches`. One table of cases
+(``tests/unit/test_record_outputs.py``'s ``CASES``) drives both, byte for byte.
+
 Rules (each exists only here):
 
 * **Compression**: a stream starting with the gzip magic ``1f 8b`` is gunzipped (members are concatenated; zero
