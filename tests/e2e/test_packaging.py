@@ -23,6 +23,7 @@ from e2e_support import checked
 
 import tap_dockerdvp
 from dockerdvp_simulator import SimConfig
+from dockerdvp_simulator import data as simdata
 
 pytestmark = pytest.mark.e2e
 
@@ -107,7 +108,9 @@ def test_pip_install_gives_a_working_tap_dockerdvp(wheel: Path, tmp_path: Path, 
 
     # pyarrow is an extra: without it, parquet batch files stop the run in one line that names the extra
     assert subprocess.run([venv / "bin" / "python", "-c", "import pyarrow"], capture_output=True).returncode == 1
-    sim = simulator(SimConfig(namespaces=("acme",), weeks=1, rows_per_week=5, include_partial=False))
+    sim = simulator(
+        SimConfig(namespaces=("acme",), weeks=1, rows_per_week=3000, files_per_timespan=3, include_partial=False)
+    )
     config = tmp_path / "config.json"
     config.write_text(
         json.dumps(
@@ -127,6 +130,25 @@ def test_pip_install_gives_a_working_tap_dockerdvp(wheel: Path, tmp_path: Path, 
     CliRun(args, proc.returncode, proc.stdout, proc.stderr, 0.0).assert_fails_in_one_line(
         "batch_config.encoding.format", "pip install 'tap-dockerdvp[arrow]'"
     )
+
+    # a default install reads every file with the reader in its own process: the same records, in the same order,
+    # as this checkout's tap gives with pyarrow (the Arrow lane)
+    settings = json.loads(config.read_text())
+    del settings["batch_config"]
+    config.write_text(json.dumps(settings))
+    without = run(venv / "bin" / "tap-dockerdvp", *args, cwd=tmp_path)
+    with_arrow = run(sys.executable, "-m", "tap_dockerdvp", *args, cwd=tmp_path)
+    events = [pull_events(without), pull_events(with_arrow)]
+    assert len(events[0]) == sum(
+        simdata.expected_rows(sim.config, "acme", "raw", "weeks", y, n)
+        for y, n, _s, _e in simdata.complete_timespans(sim.config, "acme", "weeks")
+    )
+    assert events[0] and events[0] == events[1]
+
+
+def pull_events(stdout: str) -> list[dict]:
+    messages = (json.loads(line) for line in stdout.splitlines())
+    return [m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == "pull_events"]
 
 
 def test_pipx_install_gives_a_working_tap_dockerdvp(wheel: Path, tmp_path: Path) -> None:
