@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from tap_dockerdvp.dvp.periods import Period
-from tap_dockerdvp.dvp.views import Column, ViewSpec, normalise_header
+from tap_dockerdvp.dvp.views import ViewSpec, column, normalise_header
 
 OTHER = "other"
 WEEK, MONTH = "week", "month"
@@ -35,30 +35,20 @@ REPORT_KEY_PROPERTIES: tuple[str, ...] = (
 )
 
 
-def _c(name: str, kind: str = "string", *aliases: str) -> Column:
-    """A column that also matches its spellings without ``_`` (``DATAdownloads`` style headers)."""
-    spellings: list[str] = []
-    for spelling in (name, *aliases):
-        for variant in (spelling, spelling.replace("_", "")):
-            if variant != name and variant not in spellings:
-                spellings.append(variant)
-    return Column(name, kind, tuple(spellings))
-
-
-_GRANULARITY = _c("date_granularity", "string", "granularity")
-_REFERENCE_DATE = _c("date_reference", "date", "reference_date", "period_start")
-_PUBLISHER = _c("publisher_name", "string", "publisher")
-_IMAGE_REPOSITORY = _c("image_repository", "string", "repository", "image_repo")
-_COUNTRY = _c("ip_country", "string", "country")
-_CSP = _c("cloud_service_provider", "string", "csp", "cloud_provider")
-_USER_AGENT = _c("user_agent", "string")
-_DOWNLOADS = _c("data_downloads", "integer", "downloads")
-_VERSION_CHECKS = _c("version_checks", "integer", "version_check")
-_PULLS = _c("pulls", "integer", "pull_count")
-_AUTH_USERS = _c("unique_authenticated_users", "integer")
-_DOMAIN = _c("domain", "string", "company_domain")
-_DVPP_IMAGE = _c("dvpp_image", "string", "dvp_image")
-_PAIRED_IMAGE = _c("paired_image", "string")
+_GRANULARITY = column("date_granularity", "string", "granularity")
+_REFERENCE_DATE = column("date_reference", "date", "reference_date", "period_start")
+_PUBLISHER = column("publisher_name", "string", "publisher")
+_IMAGE_REPOSITORY = column("image_repository", "string", "repository", "image_repo")
+_COUNTRY = column("ip_country", "string", "country")
+_CSP = column("cloud_service_provider", "string", "csp", "cloud_provider")
+_USER_AGENT = column("user_agent", "string")
+_DOWNLOADS = column("data_downloads", "integer", "downloads")
+_VERSION_CHECKS = column("version_checks", "integer", "version_check")
+_PULLS = column("pulls", "integer", "pull_count")
+_AUTH_USERS = column("unique_authenticated_users", "integer")
+_DOMAIN = column("domain", "string", "company_domain")
+_DVPP_IMAGE = column("dvpp_image", "string", "dvp_image")
+_PAIRED_IMAGE = column("paired_image", "string")
 _COMMON = (_GRANULARITY, _REFERENCE_DATE)
 
 REPORT_SPECS: dict[str, ViewSpec] = {
@@ -71,11 +61,11 @@ REPORT_SPECS: dict[str, ViewSpec] = {
             columns=(
                 *_COMMON,
                 _PUBLISHER,
-                _c("level", "string"),
-                _c("reference", "string"),
+                column("level", "string"),
+                column("reference", "string"),
                 _DOWNLOADS,
                 _VERSION_CHECKS,
-                _c("event_count", "integer", "events"),
+                column("event_count", "integer", "events"),
             ),
             description="Summary report: the same totals at several LEVELs (every row and its LEVEL are kept).",
         ),
@@ -88,16 +78,16 @@ REPORT_SPECS: dict[str, ViewSpec] = {
                 _PUBLISHER,
                 _IMAGE_REPOSITORY,
                 # The file's NAMESPACE column; the record's `namespace` is the catalogue's namespace.
-                _c("repository_namespace", "string", "namespace", "image_namespace"),
+                column("repository_namespace", "string", "namespace", "image_namespace"),
                 _COUNTRY,
                 _CSP,
                 _USER_AGENT,
-                _c("tag", "string"),
+                column("tag", "string"),
                 _DOWNLOADS,
                 _VERSION_CHECKS,
                 _PULLS,
                 _AUTH_USERS,
-                _c("unique_unauthenticated_users", "integer"),
+                column("unique_unauthenticated_users", "integer"),
             ),
             description="Trends report: pulls by repository, country, cloud, user agent, tag (null tag: by digest).",
         ),
@@ -107,16 +97,16 @@ REPORT_SPECS: dict[str, ViewSpec] = {
             dataset="reports",
             columns=(
                 *_COMMON,
-                _c("publisher_id", "string"),
+                column("publisher_id", "string"),
                 _PUBLISHER,
                 _DVPP_IMAGE,
                 _PAIRED_IMAGE,
-                _c("users", "integer"),
-                _c("total_pullers", "integer"),
-                _c("pct_users", "number", "percent_users", "users_pct"),
-                _c("domains", "integer"),
-                _c("total_domains", "integer"),
-                _c("pct_domains", "number", "percent_domains", "domains_pct"),
+                column("users", "integer"),
+                column("total_pullers", "integer"),
+                column("pct_users", "number", "percent_users", "users_pct"),
+                column("domains", "integer"),
+                column("total_domains", "integer"),
+                column("pct_domains", "number", "percent_domains", "domains_pct"),
             ),
             description="Technographic report: images pulled together with the publisher's images.",
         ),
@@ -138,7 +128,7 @@ REPORT_SPECS: dict[str, ViewSpec] = {
                 _COUNTRY,
                 _CSP,
                 _USER_AGENT,
-                _c("inferred_use_case", "string", "use_case"),
+                column("inferred_use_case", "string", "use_case"),
                 _IMAGE_REPOSITORY,
                 _DOWNLOADS,
                 _VERSION_CHECKS,

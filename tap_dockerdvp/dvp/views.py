@@ -26,6 +26,7 @@ __all__ = [
     "VIEWS",
     "Column",
     "ViewSpec",
+    "column",
     "normalise_header",
 ]
 
@@ -149,20 +150,20 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
 }
 
 
-def _col(name: str, kind: str = "string", *aliases: str) -> Column:
-    """A column whose aliases also include every spelling without separators (``TotalInstalls``)."""
-    out: list[str] = []
+def column(name: str, kind: str = "string", *aliases: str) -> Column:
+    """A column whose aliases also include every spelling without ``_`` (``TotalInstalls``, ``DATAdownloads``)."""
+    spellings: list[str] = []
     for spelling in (name, *aliases):
         for variant in (spelling, spelling.replace("_", "")):
-            if variant != name and variant not in out:
-                out.append(variant)
-    return Column(name, kind, tuple(out))
+            if variant != name and variant not in spellings:
+                spellings.append(variant)
+    return Column(name, kind, tuple(spellings))
 
 
 # --- shared columns -------------------------------------------------------------------------------
 # The file's own Namespace column: usually the exported namespace, but rows of `extraRepos` repositories carry
 # the repository's namespace. The record's `namespace` (part of the key) is always the exported namespace.
-_NAMESPACE = _col(
+_NAMESPACE = column(
     "repository_namespace",
     "string",
     "namespace",
@@ -175,7 +176,7 @@ _NAMESPACE = _col(
     "publisher",
     "hub_namespace",
 )
-_REPOSITORY = _col(
+_REPOSITORY = column(
     "repository",
     "string",
     "repo",
@@ -186,12 +187,12 @@ _REPOSITORY = _col(
     "image",
     "image_name",
 )
-_REFERENCE = _col("reference", "string", "ref", "image_reference", "reference_name")
-_TAG = _col("tag", "string", "tag_name", "image_tag")
-_DIGEST = _col("digest", "string", "image_digest", "manifest_digest", "digest_sha", "sha256")
-_OWNER = _col("owner", "string", "owner_name", "ip_owner", "org_owner")
-_COUNTRY = _col("country", "string", "country_code", "country_name", "geo", "geo_country", "ip_country")
-_UNIQUE_IP = _col(
+_REFERENCE = column("reference", "string", "ref", "image_reference", "reference_name")
+_TAG = column("tag", "string", "tag_name", "image_tag")
+_DIGEST = column("digest", "string", "image_digest", "manifest_digest", "digest_sha", "sha256")
+_OWNER = column("owner", "string", "owner_name", "ip_owner", "org_owner")
+_COUNTRY = column("country", "string", "country_code", "country_name", "geo", "geo_country", "ip_country")
+_UNIQUE_IP = column(
     "unique_ip_count",
     "integer",
     "unique_ip_address",
@@ -206,7 +207,7 @@ _UNIQUE_IP = _col(
     "distinct_ips",
     "distinct_ip_count",
 )
-_PULL_BY_TAG = _col(
+_PULL_BY_TAG = column(
     "pull_by_tag",
     "integer",
     "pulls_by_tag",
@@ -215,7 +216,7 @@ _PULL_BY_TAG = _col(
     "tag_pulls",
     "pull_by_tags",
 )
-_PULL_BY_DIGEST = _col(
+_PULL_BY_DIGEST = column(
     "pull_by_digest",
     "integer",
     "pulls_by_digest",
@@ -224,7 +225,7 @@ _PULL_BY_DIGEST = _col(
     "digest_pulls",
     "pull_by_digests",
 )
-_VERSION_CHECK = _col(
+_VERSION_CHECK = column(
     "version_check",
     "integer",
     "version_checks",
@@ -234,10 +235,10 @@ _VERSION_CHECK = _col(
 
 # --- raw (one row per action) ---------------------------------------------------------------------
 _RAW_COLUMNS = (
-    _col("type", "string", "ip_type", "type_of_ip", "network_type", "ip_address_type", "connection_type"),
-    _col("host", "string", "cloud_provider", "cloud_service_provider", "csp", "host_provider", "cloud", "provider"),
+    column("type", "string", "ip_type", "type_of_ip", "network_type", "ip_address_type", "connection_type"),
+    column("host", "string", "cloud_provider", "cloud_service_provider", "csp", "host_provider", "cloud", "provider"),
     _COUNTRY,
-    _col(
+    column(
         "timestamp",
         "date-time",
         "time",
@@ -250,15 +251,15 @@ _RAW_COLUMNS = (
         "event_timestamp",
         "pull_time",
     ),
-    _col("action_day", "date", "day", "date", "action_date", "event_day", "event_date", "pull_day", "pull_date"),
+    column("action_day", "date", "day", "date", "action_date", "event_day", "event_date", "pull_day", "pull_date"),
     _NAMESPACE,
     _REPOSITORY,
     _REFERENCE,
     _DIGEST,
     _TAG,
-    _col("http_method", "string", "method", "request_method", "http_verb", "verb"),
-    _col("action", "string", "action_type", "event", "event_type", "pull_type"),
-    _col(
+    column("http_method", "string", "method", "request_method", "http_verb", "verb"),
+    column("action", "string", "action_type", "event", "event_type", "pull_type"),
+    column(
         "user_agent_tool",
         "string",
         "user_agent",
@@ -270,7 +271,7 @@ _RAW_COLUMNS = (
         "client_tool",
         "agent",
     ),
-    _col(
+    column(
         "user_agent_version",
         "string",
         "ua_version",
@@ -279,14 +280,14 @@ _RAW_COLUMNS = (
         "client_version",
         "agent_version",
     ),
-    _col("domain", "string", "ip_domain", "domain_name", "ip_domain_name"),
+    column("domain", "string", "ip_domain", "domain_name", "ip_domain_name"),
     _OWNER,
 )
 
 _COUNT_COLUMNS = (_UNIQUE_IP, _PULL_BY_TAG, _PULL_BY_DIGEST, _VERSION_CHECK)
 
 # --- extensions -----------------------------------------------------------------------------------
-_EXTENSION = _col(
+_EXTENSION = column(
     "extension",
     "string",
     "extension_name",
@@ -302,12 +303,12 @@ _EXTENSION = _col(
     "image",
     "image_name",
 )
-_INSTALLS = _col("installs", "integer", "install", "install_count", "installs_count", "num_installs")
-_UNINSTALLS = _col("uninstalls", "integer", "uninstall", "uninstall_count", "uninstalls_count", "num_uninstalls")
-_TOTAL_INSTALLS = _col(
+_INSTALLS = column("installs", "integer", "install", "install_count", "installs_count", "num_installs")
+_UNINSTALLS = column("uninstalls", "integer", "uninstall", "uninstall_count", "uninstalls_count", "num_uninstalls")
+_TOTAL_INSTALLS = column(
     "total_installs", "integer", "total_install", "installs_total", "cumulative_installs", "total_install_count"
 )
-_TOTAL_UNINSTALLS = _col(
+_TOTAL_UNINSTALLS = column(
     "total_uninstalls",
     "integer",
     "total_uninstall",
@@ -315,11 +316,11 @@ _TOTAL_UNINSTALLS = _col(
     "cumulative_uninstalls",
     "total_uninstall_count",
 )
-_UPDATES = _col("updates", "integer", "update", "update_count", "updates_count", "num_updates")
-_UNIQUE_INSTALLS = _col(
+_UPDATES = column("updates", "integer", "update", "update_count", "updates_count", "num_updates")
+_UNIQUE_INSTALLS = column(
     "unique_installs", "integer", "unique_install", "unique_installs_count", "distinct_installs", "unique_installers"
 )
-_UNIQUE_UNINSTALLS = _col(
+_UNIQUE_UNINSTALLS = column(
     "unique_uninstalls",
     "integer",
     "unique_uninstall",
@@ -327,8 +328,8 @@ _UNIQUE_UNINSTALLS = _col(
     "distinct_uninstalls",
     "unique_uninstallers",
 )
-_USAGE = _col("usage", "integer", "usages", "usage_count", "uses", "use_count")
-_UNIQUE_USERS = _col(
+_USAGE = column("usage", "integer", "usages", "usage_count", "uses", "use_count")
+_UNIQUE_USERS = column(
     "unique_users", "integer", "unique_user", "unique_users_count", "distinct_users", "users", "user_count"
 )
 

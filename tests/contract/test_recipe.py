@@ -38,7 +38,7 @@ CFG = SimConfig(namespaces=("acme",), weeks=1, rows_per_week=300, end_date=dt.da
 def follow_the_recipe(monkeypatch: pytest.MonkeyPatch) -> None:
     """The recipe's edit, made at run time: the `raw` view's ViewSpec with one more column, and its description."""
     old = views.VIEWS["raw"]
-    new = dataclasses.replace(old, columns=(*old.columns, views._col(NEW, "integer", "ip_protocol_version")))
+    new = dataclasses.replace(old, columns=(*old.columns, views.column(NEW, "integer", "ip_protocol_version")))
     monkeypatch.setitem(views.VIEWS, "raw", new)
     holders = [stream for stream in STREAMS if getattr(stream, "spec", None) is old]
     assert [stream.name for stream in holders] == ["pull_events"]  # the one stream of the view holds the spec
