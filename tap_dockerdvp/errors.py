@@ -67,5 +67,5 @@ def error_detail(body: t.Any, limit: int = 200) -> str:
 
 
 # What ends a run with its message alone (no traceback unless at DEBUG): the tap's own errors, and the SDK's
-# API errors, whose messages the streams word (`client.DockerHubStream.response_error_message`).
+# API errors, whose messages the streams word (`streams.base.DockerHubStream.response_error_message`).
 ONE_LINE_ERRORS: tuple[type[Exception], ...] = (TapError, FatalAPIError, RetriableAPIError)

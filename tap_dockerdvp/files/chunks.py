@@ -61,21 +61,3 @@ class LineChunks:
 def quotes_closed(chunk: bytes) -> bool:
     """Whether a chunk that starts outside quotes ends outside them: an even count of quote characters."""
     return chunk.count(b'"') % 2 == 0
-
-
-def has_blank_line(pieces: list[bytes | memoryview]) -> bool:
-    """Whether a chunk of whole lines (:meth:`LineChunks.next`'s pieces, end to end) holds an empty line (``\n`` or
-    ``\r\n`` alone, or one inside a quoted value), searched in place: no piece is copied."""
-    before = b"\n"  # a chunk starts where a line does
-    for piece in pieces:
-        data = t.cast("bytes", piece.obj) if isinstance(piece, memoryview) else piece  # a view starts its block
-        end = len(piece)
-        if not end:
-            continue
-        seam = before + bytes(data[: min(end, 2)])
-        if b"\n\n" in seam or b"\n\r\n" in seam:
-            return True
-        if data.find(b"\n\n", 0, end) >= 0 or data.find(b"\n\r\n", 0, end) >= 0:
-            return True
-        before = bytes(data[max(0, end - 2) : end])
-    return False

@@ -206,21 +206,3 @@ def test_quotes_closed_counts_the_quote_characters() -> None:
     assert not chunks.quotes_closed(b'a,"b\n')
     assert chunks.quotes_closed(b'a,"say ""hi""",d\n')
 
-
-@pytest.mark.parametrize(
-    ("pieces", "blank"),
-    [
-        ([b"a,b\nc,d\n"], False),
-        ([b"\na,b\n"], True),  # the chunk starts with an empty line
-        ([b"\r\na,b\n"], True),
-        ([b"a,b\n\nc,d\n"], True),
-        ([b"a,b\r\n\r\nc,d\r\n"], True),
-        ([b"a,b\n", b"\nc,d\n"], True),  # across two pieces
-        ([b"a,b\r", b"\n\r\nc\n"], True),
-        ([b"a,b\n", memoryview(b"c,d\n\ne,f\n")[:4]], False),  # the empty line lies after the view's end
-        ([b"a,b\n", memoryview(b"c,d\n\ne,f\n")[:6]], True),
-        ([b"a,b\n", memoryview(b"\nc\n")[:2]], True),
-    ],
-)
-def test_a_blank_line_is_found_in_a_chunk_however_its_pieces_fall(pieces, blank) -> None:
-    assert chunks.has_blank_line(pieces) is blank
