@@ -266,11 +266,6 @@ SCHEMA: dict[str, t.Any] = th.PropertiesList(
 ).to_dict()
 
 
-#: Keys Meltano writes into a plugin's config on its own; extras (`_select`, ...) start with `_` and are not warned
-#: about either.
-MELTANO_KEYS: frozenset[str] = frozenset()
-
-
 def problems(config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]) -> list[str]:
     """Everything wrong with ``config``, one line each naming the setting: the JSON schema's rules, then the
     checks it cannot express (those only on values the schema accepts)."""
@@ -300,7 +295,7 @@ def unknown_keys(config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]) -
     known = list(schema.get("properties", {}))
     lines = []
     for key in sorted(config):
-        if key in known or key.startswith("_") or key in MELTANO_KEYS:
+        if key in known or key.startswith("_"):  # Meltano's extras (`_select`, ...) start with `_`
             continue
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         hint = f"did you mean `{close[0]}`?" if close else "`tap-dockerdvp --about` lists the settings"

@@ -53,16 +53,17 @@ class TapDockerDVP(Tap):
 
     def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any) -> None:
         logs.install_levels(self.logger)  # before the SDK builds the streams and logs each child stream
+        known = self.known_settings()
         try:
             super().__init__(*args, validate_config=validate_config, **kwargs)  # validates, fills in defaults
         except ConfigValidationError:
-            raise ConfigError("\n".join(settings.problems(self.config, self.known_settings()))) from None
+            raise ConfigError("\n".join(settings.problems(self.config, known))) from None
         if validate_config:  # checked before anything runs: every problem, one line each naming its setting
-            problems = settings.problems(self.config, self.known_settings())
+            problems = settings.problems(self.config, known)
             if problems:
                 raise ConfigError("\n".join(problems))
             self.check_catalog()
-        for line in settings.unknown_keys(self.config, self.known_settings()):
+        for line in settings.unknown_keys(self.config, known):
             self.logger.warning("%s", line)
         self.urls = Urls.of(self.config)
         if self.urls.hub_url_derived:
@@ -245,6 +246,7 @@ class TapDockerDVP(Tap):
     @cached_property
     def authenticator(self) -> DockerHubAuthenticator:
         """One authenticator per run, so every stream shares the JWT and its refreshes."""
+        setting, where, _ = self.urls.setting_of(self.urls.hub_url)
         return DockerHubAuthenticator(
             hub_url=self.urls.hub_url,
             username=self.config["username"],
@@ -255,6 +257,6 @@ class TapDockerDVP(Tap):
             retry_base_seconds=float(self.config["retry_base_seconds"]),
             user_agent=self.config.get("user_agent") or f"tap-dockerdvp/{__version__}",
             logger=self.logger,
-            where=self.urls.setting_of(self.urls.hub_url)[1],
-            setting=self.urls.setting_of(self.urls.hub_url)[0],
+            setting=setting,
+            where=where,
         )

@@ -59,6 +59,10 @@ def load_catalogue(stream: DockerHubStream, namespace: str, *, refresh: bool = F
 # streams
 
 
+#: what a report period's context holds, and every row of its files carries
+PERIOD_KEYS = ("namespace", "report_type", "granularity", "period_start", "period_end")
+
+
 class ReportsStream(CompletedPeriodStream):
     """One record per listed report period, per (namespace, report type, granularity) partition, oldest first.
 
@@ -138,7 +142,7 @@ class ReportsStream(CompletedPeriodStream):
 
     @override
     def child_context(self, record: dict) -> dict:
-        return {k: record[k] for k in ("namespace", "report_type", "granularity", "period_start", "period_end")}
+        return {k: record[k] for k in PERIOD_KEYS}
 
     @override
     def period_label(self, record: dict) -> str:
@@ -302,7 +306,7 @@ class ReportStream(PeriodFilesStream):
 
     @override
     def row_constants(self, context: Context, files: list[PeriodFile], index: int) -> dict[str, t.Any]:
-        constants = {k: context[k] for k in ("namespace", "report_type", "granularity", "period_start", "period_end")}
+        constants = {k: context[k] for k in PERIOD_KEYS}
         constants["file_index"] = index
         constants["file_name"] = files[index].name
         return constants
