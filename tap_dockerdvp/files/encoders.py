@@ -69,14 +69,6 @@ def _texts(column: tuple[str, ...]) -> Iterable[str]:
 _LONGEST_NULL = max(map(len, NULL_TOKENS))
 
 
-class _FileState:
-    """What the batches of one file share: value pieces per column, and which columns hardly repeat."""
-
-    def __init__(self) -> None:
-        self.pieces: dict[int, Memo] = {}
-        self.unique: set[int] = set()  # text columns whose values are mostly distinct: escaped, not remembered
-
-
 class JsonRows:
     """The JSON text of each row of a batch, with the keys ``keys`` in that order, each line wrapped in
     ``prefix``/``suffix`` (``prefix`` may be a callable, called once per batch)."""
@@ -85,13 +77,13 @@ class JsonRows:
         self.keys = tuple(keys)
         self.extra_key = extra_key
         self._layout: object = None
-        self._state = _FileState()
+        self._pieces: dict[int, Memo] = {}  # value pieces per column of the file
 
     def encode(self, batch: RowBatch, constants: Mapping[str, t.Any], *, prefix: str = "", suffix: str = "\n") -> str:
         """One line per row of ``batch``; ``constants`` are the context fields every row carries."""
         layout = batch.layout
         if layout is not self._layout:  # a new file: new pieces
-            self._layout, self._state = layout, _FileState()
+            self._layout, self._pieces = layout, {}
         count = batch.count
         pending = [prefix]  # constant text since the last value column
         columns: list[Iterable[str]] = []  # per row: constant, value, constant, value, ..., constant
@@ -126,20 +118,13 @@ class JsonRows:
 
     def _column(self, batch: RowBatch, index: int) -> Iterable[str]:
         """The JSON text of each value of field ``index``."""
-        state = self._state
         typed = batch.typed.get(index)
-        if typed is not None and index in state.unique:
-            return list(map(json_value, typed))
-        if typed is None and index in state.unique:
-            return _texts(batch.columns[index])
-        pieces = state.pieces.get(index)
+        pieces = self._pieces.get(index)
         if pieces is None:
-            pieces = state.pieces[index] = Memo(text_piece if typed is None else json_value, _MEMO_LIMIT)
-        before = pieces.misses
-        out = list(map(pieces.__getitem__, batch.columns[index] if typed is None else typed))
-        if pieces.misses - before > batch.count // 4:
-            state.unique.add(index)  # mostly distinct values: stop remembering them
-        return out
+            pieces = self._pieces[index] = Memo(text_piece if typed is None else json_value, _MEMO_LIMIT)
+        if typed is None and pieces.distinct:
+            return _texts(batch.columns[index])  # escaped in C, one by one
+        return pieces.each(batch.columns[index] if typed is None else typed)
 
     def _extra(self, batch: RowBatch) -> list[str] | None:
         """The ``extra_columns`` object of each row, or None when no row has one."""

@@ -190,15 +190,15 @@ PARSERS: dict[str, Callable[[str], Any]] = {
 
 
 class Memo(dict):
-    """``memo[x]`` is ``make(x)``, made once while ``x`` repeats (Docker's values repeat a lot); ``misses`` counts the
-    makings, so a caller can tell a column of mostly distinct values (timestamps), where remembering only costs.
-    At most ``limit`` values are remembered."""
+    """``memo[x]`` is ``make(x)``, made once while ``x`` repeats (Docker's values repeat a lot). At most ``limit``
+    values are remembered. :meth:`each` stops remembering for good once a call makes more than a quarter of its
+    values anew: a column of mostly distinct values (timestamps) only churns the memo (``distinct``)."""
 
-    __slots__ = ("limit", "make", "misses")
+    __slots__ = ("distinct", "limit", "make", "misses")
 
     def __init__(self, make: Callable[[Any], Any], limit: int) -> None:
         super().__init__()
-        self.make, self.limit, self.misses = make, limit, 0
+        self.make, self.limit, self.misses, self.distinct = make, limit, 0, False
 
     def __missing__(self, key: Any) -> Any:
         self.misses += 1
@@ -207,6 +207,15 @@ class Memo(dict):
             self.clear()
         self[key] = value
         return value
+
+    def each(self, keys: Sequence[Any]) -> list[Any]:
+        """``make`` of each key: remembered while the keys repeat, made one by one once they are ``distinct``."""
+        if self.distinct:
+            return list(map(self.make, keys))
+        before = self.misses
+        out = list(map(self.__getitem__, keys))
+        self.distinct = self.misses - before > len(keys) // 4
+        return out
 
 
 def _typing(parse: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -256,7 +265,6 @@ class FileLayout:
         #: field index → kind, for the known columns that are not strings
         self.typed: dict[int, str] = {i: kinds[name] for name, i in found.items() if kinds[name] != "string"}
         self._memos = {index: Memo(_typing(PARSERS[kind]), _MEMO_LIMIT) for index, kind in self.typed.items()}
-        self._distinct: set[int] = set()  # typed fields parsed value by value, not remembered
 
     @classmethod
     def of(
@@ -296,10 +304,8 @@ class FileLayout:
     def convert(self, index: int, column: Sequence[str], first_row: int) -> list[Any]:
         """Typed values of field ``index``; a bad value raises :class:`CsvFormatError` naming row and column."""
         memo = self._memos[index]
-        typed = memo.make if index in self._distinct else memo.__getitem__
-        before = memo.misses
         try:
-            out = list(map(typed, column))
+            return memo.each(column)
         except (ValueError, TypeError, ArithmeticError):
             for offset, raw in enumerate(column):
                 try:
@@ -313,9 +319,6 @@ class FileLayout:
                         f"{self.typed[index]}",
                     ) from None
             raise  # pragma: no cover - the failing value was found above
-        if memo.misses - before > len(column) // 4:
-            self._distinct.add(index)  # mostly distinct values (timestamps): remembering them only costs
-        return out
 
 
 class BadValue(CsvFormatError):
