@@ -42,7 +42,6 @@ if t.TYPE_CHECKING:
 
 
 CONTEXT_FIELDS = ("namespace", "timespan_type", "year", "timespan", "timespan_start", "timespan_end")
-DOCUMENTED_DATASET = endpoints.DOCUMENTED_DATASET
 
 
 class ExportStream(PeriodFilesStream):
@@ -108,9 +107,9 @@ class ExportStream(PeriodFilesStream):
         """The view's file listing; None when it answers 404 under every path the view may live under."""
         metadata = self.tap.namespace_metadata()[context["namespace"]]
         dataset = dataset_offering(metadata, view=self.spec.view, timespan_type=context["timespan_type"])
-        dataset = dataset or DOCUMENTED_DATASET
+        dataset = dataset or endpoints.DOCUMENTED_DATASET
         known = self.tap.run.view_paths.get(dataset)
-        tries = [known] if known else list(dict.fromkeys((DOCUMENTED_DATASET, dataset)))
+        tries = [known] if known else list(dict.fromkeys((endpoints.DOCUMENTED_DATASET, dataset)))
         for segment in tries:
             listing = self.get_json(
                 endpoints.VIEW_FILES.format(**context, dataset=segment, view=self.spec.view), context, not_found_ok=True
@@ -118,7 +117,7 @@ class ExportStream(PeriodFilesStream):
             if listing is not None:
                 if known is None:
                     self.tap.run.view_paths[dataset] = segment
-                    if segment != DOCUMENTED_DATASET:
+                    if segment != endpoints.DOCUMENTED_DATASET:
                         self.logger.info(
                             "Views of the %s dataset answer under /%s/exports/ (not /pulls/): using it this run",
                             dataset,

@@ -33,7 +33,6 @@ if t.TYPE_CHECKING:
 
     from tap_dockerdvp.streams.repositories import RepositoriesStream
 
-MAX_REPOS_PER_REQUEST = endpoints.MAX_REPOS_PER_REQUEST
 ALL = "*"  # the key value of a column the API did not group by
 _KNOWN_FIELDS = {"start", "end", "repo", "namespace", "country", "pullCount", "ipCount"}
 
@@ -154,8 +153,8 @@ class RepositoryPullStatsStream(PullStatsStream):
         api, base = self._plane(namespace)
         repos = self._repositories(namespace)
         empty = 0
-        for first in range(0, len(repos), MAX_REPOS_PER_REQUEST):
-            batch = repos[first : first + MAX_REPOS_PER_REQUEST]
+        for first in range(0, len(repos), endpoints.MAX_REPOS_PER_REQUEST):
+            batch = repos[first : first + endpoints.MAX_REPOS_PER_REQUEST]
             params = [("repos", name) for name in batch] + self._params(None)
             body = self._get(f"{base}/repos/pulls", params, context)
             answered = (body or {}).get("repos") if isinstance(body, dict) else None

@@ -19,8 +19,6 @@ if t.TYPE_CHECKING:
 
     from tap_dockerdvp.streams.completed_periods import PeriodWindow
 
-EXPORTS = endpoints.EXPORT_YEARS
-
 
 class TimespansStream(CompletedPeriodStream):
     """Complete timespans per (namespace, timespan type), oldest first.
@@ -32,7 +30,7 @@ class TimespansStream(CompletedPeriodStream):
     """
 
     name = "timespans"
-    path = EXPORTS
+    path = endpoints.EXPORT_YEARS
     partition_keys = ("namespace", "timespan_type")
     primary_keys = ("namespace", "timespan_type", "year", "timespan")
     replication_key = "timespan_start"
@@ -92,7 +90,7 @@ class TimespansStream(CompletedPeriodStream):
     def _complete_timespans(self, context: Context, window: PeriodWindow) -> list[Timespan]:
         """The complete timespans of the years the window reaches, plus, for the lookback, as many earlier years
         as it takes to find its timespans (the API lists only timespans with data)."""
-        base = EXPORTS.format(namespace=context["namespace"])
+        base = endpoints.EXPORT_YEARS.format(namespace=context["namespace"])
         years = sorted(int(y["year"]) for y in (self.get_json(base, context) or {}).get("years") or [])
         # Every timespan of a year starts between 29 December of the year before (ISO week 1) and 31 December.
         if window.end_date is not None:
@@ -112,7 +110,9 @@ class TimespansStream(CompletedPeriodStream):
     def _listed_timespans(self, context: Context, year: int, window: PeriodWindow) -> list[Timespan]:
         """The complete timespans the API lists for ``year`` that start before `end_date`."""
         namespace, timespan_type = context["namespace"], context["timespan_type"]
-        listing = self.get_json(f"{EXPORTS.format(namespace=namespace)}/{year}/{timespan_type}", context) or {}
+        listing = (
+            self.get_json(f"{endpoints.EXPORT_YEARS.format(namespace=namespace)}/{year}/{timespan_type}", context) or {}
+        )
         today = utc_today()
         found = []
         for item in listing.get(timespan_type) or []:
