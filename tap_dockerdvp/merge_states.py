@@ -45,35 +45,40 @@ def singer_state(value: t.Any, name: str) -> dict[str, t.Any]:
 def merge(states: dict[str, dict[str, t.Any]]) -> dict[str, t.Any]:
     """One Singer state with every stream's partitions from every state in ``states`` (name -> state)."""
     bookmarks: dict[str, dict[str, t.Any]] = {}
-    where: dict[tuple[str, str], str] = {}  # (stream, partition context) -> the input it came from
+    seen: dict[tuple[str, str], tuple[dict[str, t.Any], str]] = {}  # (stream, context) -> (partition, its input)
     for name, state in states.items():
         for stream, bookmark in (state.get("bookmarks") or {}).items():
             merged = bookmarks.setdefault(stream, {})
             for key, value in bookmark.items():
-                if key in TRANSIENT:
-                    continue
-                if key != "partitions":
+                if key == "partitions":
+                    for partition in value:
+                        _add_partition(merged.setdefault("partitions", []), seen, stream, partition, name)
+                elif key not in TRANSIENT:
                     if key in merged and merged[key] != value:
                         raise MergeError(f"{stream}.{key} differs between the states: they overlap")
                     merged[key] = value
-                    continue
-                partitions = merged.setdefault("partitions", [])
-                for partition in value:
-                    clean = {k: v for k, v in partition.items() if k not in TRANSIENT}
-                    context = json.dumps(clean.get("context"), sort_keys=True)
-                    seen = next(
-                        (p for p in partitions if json.dumps(p.get("context"), sort_keys=True) == context), None
-                    )
-                    if seen is None:
-                        partitions.append(clean)
-                        where[(stream, context)] = name
-                    elif seen != clean:
-                        raise MergeError(
-                            f"{stream} partition {context} has different bookmarks in {where[(stream, context)]} and "
-                            f"{name}: these shards overlap (time windows?); take over the latest window's state "
-                            "with `meltano state copy` instead"
-                        )
     return {"bookmarks": bookmarks}
+
+
+def _add_partition(
+    partitions: list[dict[str, t.Any]],
+    seen: dict[tuple[str, str], tuple[dict[str, t.Any], str]],
+    stream: str,
+    partition: dict[str, t.Any],
+    name: str,
+) -> None:
+    """Add ``partition`` (from input ``name``) once; the same context with another bookmark is an error."""
+    clean = {k: v for k, v in partition.items() if k not in TRANSIENT}
+    context = json.dumps(clean.get("context"), sort_keys=True)
+    first = seen.get((stream, context))
+    if first is None:
+        partitions.append(clean)
+        seen[(stream, context)] = (clean, name)
+    elif first[0] != clean:
+        raise MergeError(
+            f"{stream} partition {context} has different bookmarks in {first[1]} and {name}: these shards overlap "
+            "(time windows?); take over the latest window's state with `meltano state copy` instead"
+        )
 
 
 def run(argv: list[str]) -> int:
