@@ -37,6 +37,7 @@ class WholeTableStream(DockerHubStream):
     """A full-table stream whose rows are all fetched before its sync announces a new table version."""
 
     replication_key = None
+    prefetched = False  # whether `prefetch` ran
 
     def fetch_rows(self, context: Context | None) -> t.Iterable[dict]:
         """The records of a partition, read from the API."""
@@ -80,8 +81,6 @@ class WholeTableStream(DockerHubStream):
         contexts: list[dict | None] = [*(self.partitions or [])] or [None]
         for context in contexts:
             self.fetched[_key(context)] = list(self.fetch_rows(context))
-
-    prefetched = False
 
     @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
