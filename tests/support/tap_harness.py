@@ -11,6 +11,7 @@ import json
 import typing as t
 
 from dockerdvp_simulator import SimConfig, Simulator
+from dockerdvp_simulator import data as simdata
 from dockerdvp_simulator.catalog import select_only
 from tap_dockerdvp.tap import TapDockerDVP
 
@@ -66,6 +67,16 @@ def tap_config(sim: Simulator, **overrides: t.Any) -> dict[str, t.Any]:
     }
     config.update(overrides)
     return config
+
+
+def raw_rows_served(cfg: SimConfig) -> int:
+    """The pull_events rows the simulator serves for the complete weeks of all its namespaces (a run's total with
+    `timespan_types: ["weeks"]`)."""
+    return sum(
+        simdata.expected_rows(cfg, ns, "raw", "weeks", y, n)
+        for ns in cfg.namespaces
+        for y, n, _s, _e in simdata.complete_timespans(cfg, ns, "weeks")
+    )
 
 
 def catalog_selecting(config: dict[str, t.Any], streams: t.Iterable[str]) -> dict[str, t.Any]:
