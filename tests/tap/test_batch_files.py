@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pyarrow.parquet as pq
 import pytest
-from tap_harness import catalog_selecting, run_tap, tap_config
+from tap_harness import VERSIONED_STREAMS, catalog_selecting, run_tap, tap_config
 
 from dockerdvp_simulator import SimConfig
 
@@ -82,7 +82,7 @@ def test_batch_files_hold_the_rows_of_the_record_messages(simulator, tmp_path, f
     out = run_tap({**config, "batch_config": batch}, catalog=catalog)
     # the full-table streams that announce a table version send RECORD messages carrying it; the rest BATCH files
     versioned = {m["stream"] for m in expected.messages if m["type"] == "ACTIVATE_VERSION"}
-    assert versioned == {"namespaces", "repositories", "namespace_pull_stats", "repository_pull_stats"} & set(STREAMS)
+    assert versioned == VERSIONED_STREAMS & set(STREAMS)
     records = [m for m in out.messages if m["type"] == "RECORD"]
     assert {m["stream"] for m in records} == versioned and all(m.get("version") for m in records)
     got = {**rows_of(out.messages, fmt), **out.records}
