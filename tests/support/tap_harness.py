@@ -6,6 +6,7 @@ import contextlib
 import copy
 import dataclasses
 import datetime as dt
+import gzip
 import io
 import json
 import typing as t
@@ -41,6 +42,16 @@ class TapOutput:
         records = [m for m in self.messages if m["type"] == "RECORD"]
         return all(m["stream"] in VERSIONED_STREAMS and m.get("version") for m in records)
 
+    def batch_records(self) -> dict[str, list[dict]]:
+        """The records in the files the BATCH messages name, by stream, each file read as its message's `encoding`
+        says."""
+        out: dict[str, list[dict]] = {}
+        for message in self.messages:
+            if message["type"] == "BATCH":
+                for url in message["manifest"]:
+                    out.setdefault(message["stream"], []).extend(read_batch_file(url, message["encoding"]["format"]))
+        return out
+
     def counts(self) -> dict[str, int]:
         return {stream: len(rows) for stream, rows in self.records.items()}
 
@@ -54,6 +65,19 @@ class TapOutput:
 
     def schemas(self) -> dict[str, dict]:
         return {m["stream"]: m for m in self.messages if m["type"] == "SCHEMA"}
+
+
+def read_batch_file(url: str, fmt: str) -> list[dict[str, t.Any]]:
+    """The records of one local batch file (``jsonl``: gzip JSON lines; ``parquet``), as an SDK target reads them
+    (`Sink.process_batch_files`)."""
+    assert url.startswith("file://"), url
+    path = url.removeprefix("file://")
+    if fmt == "jsonl":
+        with gzip.open(path, "rb") as handle:
+            return [json.loads(line) for line in handle]
+    import pyarrow.parquet as pq  # only here: the tests that write parquet need pyarrow, the others do not
+
+    return t.cast("list[dict[str, t.Any]]", pq.read_table(path).to_pylist())
 
 
 def tap_config(sim: Simulator, **overrides: t.Any) -> dict[str, t.Any]:
