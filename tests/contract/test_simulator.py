@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from sim_process import wait_for_url
 
 from dockerdvp_simulator import SimConfig, Simulator
 from dockerdvp_simulator import data as simdata
@@ -632,12 +633,7 @@ def test_cli_process(tmp_path):
            "--header-style", "snake", "--login-mode", "token-only"]  # fmt: skip
     with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:  # closes the pipe
         try:
-            deadline = time.monotonic() + 20
-            while not url_file.exists():
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
-            url = url_file.read_text().strip()
+            url = wait_for_url(proc, url_file, timeout=20, output=lambda: proc.stderr.read() if proc.stderr else "")
             config = http_get(url + "/_sim/config").json()
             cfg = SimConfig(**config)
             assert cfg.namespaces == ("one", "two") and cfg.weeks == 2

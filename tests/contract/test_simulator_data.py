@@ -9,12 +9,12 @@ import io
 import re
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from sim_process import wait_for_url
 from test_simulator import export_urls, http_get, login, small
 
 from dockerdvp_simulator import SimConfig
@@ -227,12 +227,7 @@ def test_cli_flags_reach_the_config(tmp_path):
            "--extra-listed-weeks", "2025-53,2026-0"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 20
-        while not url_file.exists():
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        url = url_file.read_text().strip()
+        url = wait_for_url(proc, url_file, timeout=20, output=lambda: proc.stderr.read() if proc.stderr else "")
         cfg = SimConfig(**http_get(url + "/_sim/config").json())
     finally:
         proc.terminate()

@@ -15,7 +15,7 @@ every column of every row; the flattened loads the same rows, with every catch-a
 ``values``, ``extra_fields``) and array kept whole as JSON text. One difference is the target's, and asserted
 as such: MeltanoLabs' target-postgres (the SDK's ``process_batch_files``) adds no ``_sdc_*`` metadata to rows it
 reads from batch files, so those columns are NULL after a BATCH load; except in the full-table streams
-(``FULL_TABLE``), which send RECORD messages carrying their table version in every mode
+(``VERSIONED_STREAMS``), which send RECORD messages carrying their table version in every mode
 (tests/tap/test_batch_versions.py).
 
 The target's sessions run in UTC (``PGTZ``), as on a default server. In another session time zone the loads
@@ -35,6 +35,7 @@ from typing import Any
 
 import pytest
 from e2e_support import Sim, key_properties, meltano_runner, require_meltano, run_simulator
+from tap_harness import VERSIONED_STREAMS
 
 from dockerdvp_simulator import data
 from dockerdvp_simulator import reports as simreports
@@ -57,7 +58,6 @@ TAP_ENV = {"TAP_DOCKERDVP_DATA_SOURCE": "both"}  # globex: the legacy export and
 TIME_ZONE = "UTC"  # see the module docstring
 MODES = ("record", "jsonl", "parquet", "flat_target", "flat_tap")
 JSON_TYPES = {"jsonb", "json", "ARRAY"}
-FULL_TABLE = {"namespaces", "repositories", "namespace_pull_stats", "repository_pull_stats"}  # RECORD in every mode
 
 
 def mode_env(mode: str, batch_root: Path) -> dict[str, str]:
@@ -191,7 +191,7 @@ def test_a_batch_load_has_the_record_loads_rows(loads: dict[str, Load], mode: st
         ((null_rows, rows),) = batch.pg.query(
             f'SELECT count(*) FILTER (WHERE _sdc_batched_at IS NULL), count(*) FROM "{batch.pg.schema}"."{table}"'  # noqa: S608
         )
-        if table in FULL_TABLE:
+        if table in VERSIONED_STREAMS:
             assert null_rows == 0, f"{table}: {null_rows} rows without _sdc_batched_at: not loaded from RECORD"
         else:
             assert null_rows == rows, f"{table}: {rows - null_rows} rows with _sdc_batched_at: not loaded from BATCH"

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from e2e_support import ROOT, Sim, base_env, require_meltano, run_simulator, tail
+from tap_harness import VERSIONED_STREAMS
 
 from dockerdvp_simulator import data
 
@@ -45,7 +46,6 @@ pytestmark = pytest.mark.e2e
 SNOWFLAKE_PYTHON = ROOT / ".venv-snowflake" / "bin" / "python"
 SHIM = ROOT / "tests" / "support" / "fakesnow_target.py"
 DATABASE, SCHEMA = "WAREHOUSE", "DVP"
-FULL_TABLE = ("namespaces", "repositories", "namespace_pull_stats", "repository_pull_stats")
 BATCH = {"encoding": {"format": "jsonl", "compression": "gzip"}}
 TIMEOUT = 600
 
@@ -277,12 +277,12 @@ def test_a_deleted_repository_leaves_the_warehouse(warehouse: Warehouse, runs, m
         stats=stats,
         # the period streams came as BATCH files in BATCH mode: the SDK targets add no metadata to those rows
         from_files=("pull_events", "_sdc_batched_at IS NULL"),
-        **{f"{t}@version": (t, f"_sdc_table_version = {first.version}") for t in FULL_TABLE},
+        **{f"{t}@version": (t, f"_sdc_table_version = {first.version}") for t in VERSIONED_STREAMS},
     )
     loaded = {table: got[table] for table in tables}
     assert loaded == dict(first.rows), f"{warehouse.name}, {mode}: rows loaded != rows sent"
     assert got["repository"] == 1 and got["stats"] > 0
-    assert {t: got[f"{t}@version"] for t in FULL_TABLE} == {t: first.rows[t] for t in FULL_TABLE}
+    assert {t: got[f"{t}@version"] for t in VERSIONED_STREAMS} == {t: first.rows[t] for t in VERSIONED_STREAMS}
     assert first.rows["pull_events"] > 0
     assert got["from_files"] == (first.rows["pull_events"] if mode == "batch" else 0)
 
@@ -297,16 +297,16 @@ def test_a_deleted_repository_leaves_the_warehouse(warehouse: Warehouse, runs, m
         repository_marked=(repository[0], f"{repository[1]} AND _sdc_deleted_at IS NOT NULL"),
         stats_marked=(stats[0], f"{stats[1]} AND _sdc_deleted_at IS NOT NULL"),
         globex=("repositories", "namespace = 'globex' AND _sdc_deleted_at IS NULL"),
-        **{f"{t}@live": (t, "_sdc_deleted_at IS NULL") for t in FULL_TABLE},
+        **{f"{t}@live": (t, "_sdc_deleted_at IS NULL") for t in VERSIONED_STREAMS},
         **{
             f"{t}@version": (t, f"_sdc_table_version = {second.version} AND _sdc_deleted_at IS NULL")
-            for t in FULL_TABLE
+            for t in VERSIONED_STREAMS
         },
     )
     after = {table: got[table] for table in tables}
     # no period row deleted or added
-    assert {t: n for t, n in after.items() if t not in FULL_TABLE} == {
-        t: n for t, n in loaded.items() if t not in FULL_TABLE
+    assert {t: n for t, n in after.items() if t not in VERSIONED_STREAMS} == {
+        t: n for t, n in loaded.items() if t not in VERSIONED_STREAMS
     }
     gone = loaded["repository_pull_stats"] - second.rows["repository_pull_stats"]
     assert gone > 0
@@ -318,8 +318,8 @@ def test_a_deleted_repository_leaves_the_warehouse(warehouse: Warehouse, runs, m
         assert after == loaded
         assert got["repository_marked"] == 1 and got["stats_marked"] == gone
     # every other row is the second run's, and none is marked deleted
-    assert {t: got[f"{t}@live"] for t in FULL_TABLE} == {t: second.rows[t] for t in FULL_TABLE}
-    assert {t: got[f"{t}@version"] for t in FULL_TABLE} == {t: second.rows[t] for t in FULL_TABLE}
+    assert {t: got[f"{t}@live"] for t in VERSIONED_STREAMS} == {t: second.rows[t] for t in VERSIONED_STREAMS}
+    assert {t: got[f"{t}@version"] for t in VERSIONED_STREAMS} == {t: second.rows[t] for t in VERSIONED_STREAMS}
     assert got["globex"] == len(data.repo_names(cfg, "globex")) > 0
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ from e2e_support import (
     expected_counts,
     meltano_runner,
     require_meltano,
-    run_simulator,
 )
 from jsonschema import Draft7Validator
 
@@ -34,12 +32,6 @@ pytestmark = pytest.mark.e2e
 MESSAGE_TYPES = {"SCHEMA", "RECORD", "STATE", "ACTIVATE_VERSION", "BATCH"}
 SUMMARY_SELECT = ["*summary.*"]  # what `meltano select tap-dockerdvp '*summary' '*'` writes
 DOMAIN_MAP = {"pull_events": {"domain": "md5(domain) if domain else None"}}
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
-    with run_simulator(tmp_path_factory.mktemp("simulator")) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,6 @@ from e2e_support import (  # noqa: E402
     key_properties,
     meltano_runner,
     require_meltano,
-    run_simulator,
 )
 
 pytestmark = pytest.mark.e2e
@@ -43,12 +41,6 @@ pytestmark = pytest.mark.e2e
 SCHEMA = "dvp"
 STATE_ID = "dev:tap-dockerdvp-to-target-duckdb"
 INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
-    with run_simulator(tmp_path_factory.mktemp("simulator")) as running:
-        yield running
 
 
 @dataclass

@@ -58,12 +58,6 @@ def postgres() -> Iterator[Postgres]:
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
-    with run_simulator(tmp_path_factory.mktemp("simulator")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def meltano(postgres: Postgres, sim: Sim, tmp_path_factory: pytest.TempPathFactory) -> Meltano:
     meltano_bin = require_meltano(("extractors", "tap-dockerdvp"), ("loaders", "target-postgres"))
     return meltano_runner(meltano_bin, sim, tmp_path_factory.mktemp("meltano"), **postgres.target_env())

@@ -19,7 +19,6 @@ import json
 import shlex
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,6 @@ from e2e_support import (
     key_properties,
     meltano_runner,
     require_meltano,
-    run_simulator,
     tail,
 )
 
@@ -48,12 +46,6 @@ JOB = "dev:tap-dockerdvp-to-target-jsonl"  # the state ID of `meltano run tap-do
 # The streams that describe the present, not a timespan: in a window shard they come from one shard only.
 SNAPSHOT_STREAMS = ("namespaces", "repositories", "namespace_pull_stats", "repository_pull_stats")
 PERIOD_SELECT = json.dumps(["*.*", *(f"!{stream}.*" for stream in SNAPSHOT_STREAMS)])
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
-    with run_simulator(tmp_path_factory.mktemp("simulator")) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from typing import Any
 
 import pytest
 import requests
+from sim_process import wait_for_url
 
 from dockerdvp_simulator import data
 from tap_dockerdvp.dvp.views import VIEWS
@@ -197,16 +197,7 @@ def run_simulator(tmp: Path, **options: Any) -> Iterator[Sim]:
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 30
-            url = ""
-            while not url.startswith("http"):
-                if proc.poll() is not None:
-                    pytest.fail(f"simulator exited with {proc.returncode}:\n{tail(log_path)}")
-                if time.monotonic() > deadline:
-                    pytest.fail(f"simulator wrote no URL within 30 s:\n{tail(log_path)}")
-                time.sleep(0.1)
-                url = url_file.read_text().strip() if url_file.exists() else ""
-            url = url.rstrip("/")
+            url = wait_for_url(proc, url_file, timeout=30, output=lambda: tail(log_path)).rstrip("/")
             cfg = data.SimConfig(**sim_call(url, "/_sim/config"))
             served = {name: getattr(cfg, name) for name in wanted}
             assert served == wanted, f"the simulator serves {served}, not {wanted}"

@@ -6,11 +6,13 @@ import contextlib
 import copy
 import dataclasses
 import datetime as dt
+import gzip
 import io
 import json
 import typing as t
 
 from dockerdvp_simulator import SimConfig, Simulator
+from dockerdvp_simulator import data as simdata
 from dockerdvp_simulator.catalog import select_only
 from tap_dockerdvp.tap import TapDockerDVP
 
@@ -40,6 +42,16 @@ class TapOutput:
         records = [m for m in self.messages if m["type"] == "RECORD"]
         return all(m["stream"] in VERSIONED_STREAMS and m.get("version") for m in records)
 
+    def batch_records(self) -> dict[str, list[dict]]:
+        """The records in the files the BATCH messages name, by stream, each file read as its message's `encoding`
+        says."""
+        out: dict[str, list[dict]] = {}
+        for message in self.messages:
+            if message["type"] == "BATCH":
+                for url in message["manifest"]:
+                    out.setdefault(message["stream"], []).extend(read_batch_file(url, message["encoding"]["format"]))
+        return out
+
     def counts(self) -> dict[str, int]:
         return {stream: len(rows) for stream, rows in self.records.items()}
 
@@ -55,6 +67,19 @@ class TapOutput:
         return {m["stream"]: m for m in self.messages if m["type"] == "SCHEMA"}
 
 
+def read_batch_file(url: str, fmt: str) -> list[dict[str, t.Any]]:
+    """The records of one local batch file (``jsonl``: gzip JSON lines; ``parquet``), as an SDK target reads them
+    (`Sink.process_batch_files`)."""
+    assert url.startswith("file://"), url
+    path = url.removeprefix("file://")
+    if fmt == "jsonl":
+        with gzip.open(path, "rb") as handle:
+            return [json.loads(line) for line in handle]
+    import pyarrow.parquet as pq  # only here: the tests that write parquet need pyarrow, the others do not
+
+    return t.cast("list[dict[str, t.Any]]", pq.read_table(path).to_pylist())
+
+
 def tap_config(sim: Simulator, **overrides: t.Any) -> dict[str, t.Any]:
     config = {
         "username": sim.config.username,
@@ -66,6 +91,16 @@ def tap_config(sim: Simulator, **overrides: t.Any) -> dict[str, t.Any]:
     }
     config.update(overrides)
     return config
+
+
+def raw_rows_served(cfg: SimConfig) -> int:
+    """The pull_events rows the simulator serves for the complete weeks of all its namespaces (a run's total with
+    `timespan_types: ["weeks"]`)."""
+    return sum(
+        simdata.expected_rows(cfg, ns, "raw", "weeks", y, n)
+        for ns in cfg.namespaces
+        for y, n, _s, _e in simdata.complete_timespans(cfg, ns, "weeks")
+    )
 
 
 def catalog_selecting(config: dict[str, t.Any], streams: t.Iterable[str]) -> dict[str, t.Any]:

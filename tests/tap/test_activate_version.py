@@ -7,14 +7,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tap_harness import TapOutput, run_tap, run_tap_until_error, tap_config
+from tap_harness import VERSIONED_STREAMS, TapOutput, run_tap, run_tap_until_error, tap_config
 
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
 from tap_dockerdvp.tap import TapDockerDVP
 
 END = dt.date(2026, 11, 18)
-FULL_TABLE = ("namespaces", "repositories", "namespace_pull_stats", "repository_pull_stats")
 
 
 def sim_config(**overrides) -> SimConfig:
@@ -34,10 +33,10 @@ def test_full_table_streams_announce_one_version_per_run_before_their_records(si
     out = run_tap(tap_config(sim))
 
     announced = versions(out)
-    assert set(announced) == set(FULL_TABLE)  # no incremental stream, no period file stream
+    assert set(announced) == VERSIONED_STREAMS  # no incremental stream, no period file stream
     assert all(len(v) == 1 for v in announced.values()), announced
     (version,) = {v[0] for v in announced.values()}  # one version for the whole run
-    for stream in FULL_TABLE:
+    for stream in VERSIONED_STREAMS:
         positions = [i for i, m in enumerate(out.messages) if m.get("stream") == stream]
         kinds = [out.messages[i]["type"] for i in positions]
         first_record = kinds.index("RECORD")
@@ -49,7 +48,7 @@ def test_full_table_streams_announce_one_version_per_run_before_their_records(si
     assert {m["record"]["namespace"] for m in repositories} == set(cfg.namespaces)
     # incremental streams and their children: no version on the records
     for message in out.messages:
-        if message["type"] == "RECORD" and message["stream"] not in FULL_TABLE:
+        if message["type"] == "RECORD" and message["stream"] not in VERSIONED_STREAMS:
             assert message.get("version") is None, message["stream"]
 
 
@@ -80,7 +79,7 @@ def test_a_catalog_that_forces_full_table_on_a_period_stream_sends_no_version(si
             entry["replication_method"] = "FULL_TABLE"
     out = run_tap(config, catalog=catalog)
     assert out.counts()["timespans"] == 2
-    assert set(versions(out)) == set(FULL_TABLE)
+    assert set(versions(out)) == VERSIONED_STREAMS
 
 
 @pytest.mark.parametrize("deleted", [("acme/{first}",), ()])

@@ -9,20 +9,18 @@ files here hold 2,100 rows and ``batch_size`` is 1,000, so two batch files are f
 from __future__ import annotations
 
 import datetime as dt
-import gzip
-import json
 import typing as t
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from tap_harness import TapOutput, catalog_selecting, run_tap, tap_config, weekly_trends
+from tap_harness import TapOutput, catalog_selecting, read_batch_file, run_tap, tap_config, weekly_trends
 
 from dockerdvp_simulator import SimConfig, Simulator
 from dockerdvp_simulator import data as simdata
 from dockerdvp_simulator.faults import FAULT_KINDS
 
-pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow is in the dev extra (tap-dockerdvp[parquet])")
+pytest.importorskip("pyarrow.parquet", reason="pyarrow is in the dev extra (tap-dockerdvp[parquet])")
 
 END = dt.date(2026, 11, 18)
 BATCH_SIZE = 1000
@@ -64,13 +62,8 @@ def batch_files(out: TapOutput, fmt: str, batch_size: int = BATCH_SIZE) -> dict[
         if message["type"] != "BATCH":
             continue
         for url in message["manifest"]:
-            path = Path(urlsplit(url).path)
-            if fmt == "jsonl":
-                with gzip.open(path, "rt") as lines:
-                    rows = [json.loads(line) for line in lines]
-            else:
-                rows = pq.read_table(path).to_pylist()
-            assert 0 < len(rows) <= batch_size, f"{path.name}: {len(rows)} rows"
+            rows = read_batch_file(url, fmt)
+            assert 0 < len(rows) <= batch_size, f"{Path(urlsplit(url).path).name}: {len(rows)} rows"
             files.setdefault(message["stream"], []).append(rows)
     return files
 

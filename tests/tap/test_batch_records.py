@@ -11,7 +11,6 @@ equal). Also: ``batch_size`` caps the rows of each file, and parquet without pya
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import json
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from types import SimpleNamespace
 
 import pytest
 from cli_support import CliRun
-from tap_harness import VERSIONED_STREAMS, TapOutput, run_tap, tap_config
+from tap_harness import VERSIONED_STREAMS, TapOutput, read_batch_file, run_tap, tap_config
 
 from dockerdvp_simulator import SimConfig
 
@@ -50,16 +49,6 @@ def sim_config() -> SimConfig:
 def batch_config(root: Path, fmt: str) -> dict[str, t.Any]:
     encoding = {"format": fmt, "compression": "gzip"} if fmt == "jsonl" else {"format": fmt}
     return {"encoding": encoding, "storage": {"root": root.as_uri(), "prefix": f"{fmt}-"}, "batch_size": BATCH_SIZE}
-
-
-def read_batch_file(url: str, fmt: str) -> list[dict[str, t.Any]]:
-    """The records of one batch file, as an SDK target reads them (`Sink.process_batch_files`)."""
-    assert url.startswith("file://"), url
-    path = url.removeprefix("file://")
-    if fmt == "jsonl":
-        with gzip.open(path, "rb") as handle:
-            return [json.loads(line) for line in handle]
-    return pq.read_table(path).to_pylist()
 
 
 def value_of(value: t.Any, prop: dict[str, t.Any]) -> t.Any:
@@ -158,10 +147,7 @@ def test_flattened_batch_files_declare_every_key_and_keep_the_unknown_values(ser
     flat = {"flattening_enabled": True, "flattening_max_depth": 1}
     out = run_tap({**config, **flat, "batch_config": batch_config(tmp_path, fmt)})
     schemas = out.schemas()
-    got: dict[str, list[dict]] = {}
-    for message in (m for m in out.messages if m["type"] == "BATCH"):
-        for url in message["manifest"]:
-            got.setdefault(message["stream"], []).extend(read_batch_file(url, fmt))
+    got = out.batch_records()
     assert not set(got) & VERSIONED_STREAMS and out.versioned_records_only()
     got.update(out.records)  # flattened by the SDK, as RECORD messages
     assert got.keys() == record_run.records.keys()

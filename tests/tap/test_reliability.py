@@ -7,7 +7,7 @@ import logging
 import time
 
 import pytest
-from tap_harness import TapOutput, catalog_selecting, run_tap, run_tap_until_error, tap_config
+from tap_harness import TapOutput, catalog_selecting, raw_rows_served, run_tap, run_tap_until_error, tap_config
 
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
@@ -22,14 +22,6 @@ def sim_config(**overrides) -> SimConfig:
     )
     values.update(overrides)
     return SimConfig(**values)
-
-
-def raw_rows_served(cfg: SimConfig) -> int:
-    return sum(
-        simdata.expected_rows(cfg, ns, "raw", "weeks", y, n)
-        for ns in cfg.namespaces
-        for y, n, _s, _e in simdata.complete_timespans(cfg, ns, "weeks")
-    )
 
 
 def assert_exactly_once(out: TapOutput, cfg: SimConfig) -> None:

@@ -4,8 +4,6 @@ leaves, for the export timespans and the report periods."""
 from __future__ import annotations
 
 import datetime as dt
-import gzip
-import json
 import logging
 from collections import defaultdict
 
@@ -307,12 +305,7 @@ def test_lookback_in_batch_mode(simulator, tmp_path) -> None:
     first = run_tap(tap_config(sim, timespan_types=["weeks"], end_date=weeks[3].isoformat()), catalog=catalog)
     second = run_tap(tap_config(sim, timespan_types=["weeks"], batch_config=batch, lookback_timespans=2),
                      catalog=catalog, state=first.final_state)  # fmt: skip
-    read: dict[str, list[dict]] = defaultdict(list)
-    for message in second.messages:
-        if message["type"] == "BATCH":
-            for uri in message["manifest"]:
-                with gzip.open(uri.removeprefix("file://"), "rt") as handle:
-                    read[message["stream"]].extend(json.loads(line) for line in handle)
+    read = second.batch_records()
     assert [r["timespan_start"][:10] for r in read["timespans"]] == [w.isoformat() for w in weeks[1:]]
     by_week = defaultdict(int)
     for row in read["pull_events"]:
