@@ -205,4 +205,3 @@ def test_quotes_closed_counts_the_quote_characters() -> None:
     assert chunks.quotes_closed(b'a,"b, c",d\n')
     assert not chunks.quotes_closed(b'a,"b\n')
     assert chunks.quotes_closed(b'a,"say ""hi""",d\n')
-
