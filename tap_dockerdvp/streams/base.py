@@ -326,9 +326,8 @@ class DockerHubStream(RESTStream):
             if pending:
                 for url in write():
                     yield batch_config.encoding, [url]
-            last = writer.close()
-            if last:
-                yield batch_config.encoding, [last]
+            for url in writer.close():
+                yield batch_config.encoding, [url]
 
     @cached_property
     @override

@@ -257,6 +257,5 @@ class CompletedPeriodStream(DockerHubStream):
                 # One file per period: the bookmark that follows must not pass a period record still buffered.
                 writer = BatchFiles(batch_config, tap_name=self.tap_name, stream_name=self.name)
                 writer.add_rows(shape.rows([record]), shape.keys, shape.schema)
-                url = writer.close()
-                if url:
+                for url in writer.close():
                     yield batch_config.encoding, [url]

@@ -247,10 +247,13 @@ class PeriodFilesStream(DockerHubStream):
                     self.tap.progress.add_rows(self.name, part.count)
                     for url in writer.add(part):
                         yield batch_config.encoding, [url]
-            last = writer.close()
+            # a batch file never spans two source files; it is written while the next file is read
+            finished = writer.finish()
             writer.source_done()
-            if last:
-                yield batch_config.encoding, [last]
+            for url in finished:
+                yield batch_config.encoding, [url]
+        for url in writer.close():
+            yield batch_config.encoding, [url]
 
     # -- files --------------------------------------------------------------------------------------
     def files_of(self, context: Context) -> list[PeriodFile]:

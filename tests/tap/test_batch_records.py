@@ -225,7 +225,7 @@ def test_a_parquet_batch_file_holds_more_than_one_row_group(tmp_path: Path) -> N
     done = []
     for first in range(0, 2 * PARQUET_ROW_GROUP + 5, chunk):
         done += writer.add_table(pa.table({"row_number": pa.array(range(first, first + chunk), pa.int64())}))
-    done.append(writer.close())
+    done += writer.close()
     assert len(done) == 1, done
     table = pq.read_table(done[0].removeprefix("file://"))
     assert table.column("row_number").to_pylist() == list(range(5 * chunk))
@@ -255,7 +255,8 @@ def test_parquet_dictionaries_where_values_repeat_and_statistics_for_numbers(tmp
         "extra": pa.StructArray.from_arrays([pa.array([f"{i:032x}" for i in range(rows)])], names=["IP hash"]),
     })  # fmt: skip
     writer.add_table(table)
-    path = writer.close().removeprefix("file://")
+    (url,) = writer.close()
+    path = url.removeprefix("file://")
     assert pq.read_table(path).to_pylist() == table.to_pylist()
     group = pq.ParquetFile(path).metadata.row_group(0)
     columns = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
@@ -285,3 +286,44 @@ def test_a_failed_parquet_write_is_raised_not_lost(tmp_path: Path, monkeypatch: 
         for first in range(0, 4 * PARQUET_ROW_GROUP, 10_000):
             writer.add_table(pa.table({"row_number": pa.array(range(first, first + 10_000), pa.int64())}))
         writer.close()
+
+
+def test_a_parquet_file_is_handed_out_only_once_written_while_the_next_rows_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full file is finished by the writer thread while rows go on into the next one; its URL comes out only
+    when its footer is written (a slow disk here), in order, and the last file's too when the writer closes."""
+    import threading
+
+    import pyarrow as pa
+
+    from tap_dockerdvp.files.batch_files import BatchFiles
+
+    footer_may_go = threading.Event()
+    real_close = pq.ParquetWriter.close
+
+    def slow_close(self: pq.ParquetWriter) -> None:
+        footer_may_go.wait(10)
+        real_close(self)
+
+    monkeypatch.setattr(pq.ParquetWriter, "close", slow_close)
+    config = SimpleNamespace(
+        encoding=SimpleNamespace(format="parquet", compression=None),
+        storage=SimpleNamespace(root=tmp_path.as_uri(), prefix="", params=None),
+        batch_size=1000,
+    )
+    writer = BatchFiles(config, tap_name="tap-dockerdvp", stream_name="pull_events")
+
+    def rows(first: int) -> pa.Table:
+        return pa.table({"row_number": pa.array(range(first, first + 500), pa.int64())})
+
+    handed: list[str] = []
+    for first in range(0, 1500, 500):  # the first file fills at 1,000 rows; the third table opens the second
+        handed += writer.add_table(rows(first))
+    assert handed == []  # the first file's footer is not written yet: its URL stays back, the rows went on
+    assert writer.rows == 500
+    footer_may_go.set()
+    handed += writer.close()
+    assert len(handed) == 2
+    tables = [pq.read_table(url.removeprefix("file://")) for url in handed]
+    assert [table.column("row_number").to_pylist() for table in tables] == [list(range(1000)), list(range(1000, 1500))]
