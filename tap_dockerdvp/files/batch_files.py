@@ -316,7 +316,7 @@ class BatchFiles:
         self.files += 1
         suffix = {"jsonl": ".jsonl.gz" if self.compression == "gzip" else ".jsonl", "parquet": ".parquet"}
         self._path = self.root / f"{self.prefix}{self.sync_id}-{self.files}{suffix[self.format]}"
-        if self.root.protocol in LOCAL_PROTOCOLS:
+        if self.files == 1 and self.root.protocol in LOCAL_PROTOCOLS:  # every file of a sync is in one folder
             self._path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = self._path.open("wb")
 
