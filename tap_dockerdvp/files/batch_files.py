@@ -398,8 +398,10 @@ class BatchFiles:
     def _added(self, rows: int, *, close: bool = False) -> list[str]:
         self.rows += rows
         if close or self.rows >= self.batch_size:
-            self.source_rows += self.rows
-            return self.finish()
+            written = self.rows
+            urls = self.finish()
+            self.source_rows += written  # rows in files handed to the writer: a re-read skips them
+            return urls
         return self._finished(wait=False)
 
     def rollback(self, restart: bool = False) -> int:
@@ -416,8 +418,8 @@ class BatchFiles:
 
     def finish(self) -> list[str]:
         """Finish the open file without waiting: a parquet file's last row group and footer are written by the
-        writer thread while the next rows are read (waiting here stalled the parsing at every file, a third of
-        the wall time at the default batch_size). The URLs of the files finished by now, in order."""
+        writer thread while the next rows are read (waiting here stalled the parsing at every file: a third of
+        the main thread's time at the default batch_size). The URLs of the files finished by now, in order."""
         if self._handle is not None or self._pending:
             if self.format == "parquet":
                 self._flush_table()
