@@ -8,6 +8,16 @@ from tap_dockerdvp.dvp.views import KEY_PROPERTIES, VIEWS, Column, ViewSpec, nor
 from tap_dockerdvp.streams.schemas import export_schema
 
 COUNTS = ["unique_ip_count", "pull_by_tag", "pull_by_digest", "version_check"]
+PREMIUM = [
+    "repository_namespace",
+    "extension",
+    "installs",
+    "unique_installs",
+    "uninstalls",
+    "unique_uninstalls",
+    "usage",
+    "unique_users",
+]
 EXPECTED_COLUMNS = {
     "raw": [
         "type",
@@ -40,27 +50,8 @@ EXPECTED_COLUMNS = {
         "total_uninstalls",
         "updates",
     ],
-    "ext-premium-summary": [
-        "repository_namespace",
-        "extension",
-        "installs",
-        "unique_installs",
-        "uninstalls",
-        "unique_uninstalls",
-        "usage",
-        "unique_users",
-    ],
-    "ext-premium-geo": [
-        "repository_namespace",
-        "extension",
-        "installs",
-        "unique_installs",
-        "uninstalls",
-        "unique_uninstalls",
-        "usage",
-        "unique_users",
-        "country",
-    ],
+    "ext-premium-summary": PREMIUM,
+    "ext-premium-geo": [*PREMIUM, "country"],
 }
 STREAMS = {
     "raw": "pull_events",
