@@ -8,7 +8,7 @@ fsspec filesystem its own package. :func:`check_storage` writes and deletes a pr
 data, so a missing bucket, refused credentials or an endpoint that does not answer end the run at once, in one line
 naming the setting. A file never spans two source files,
 so a batch's rows share one schema. Files are written as the rows come (gzip at a fast level, parquet row groups
-of 8,192 rows): memory does not grow with the file. The manifest (the file's URL) is handed out only once
+of at most 8,192 rows): memory does not grow with the file. The manifest (the file's URL) is handed out only once
 the file is complete; a file abandoned half-way (a download to read again) is deleted.
 """
 
@@ -35,9 +35,10 @@ if t.TYPE_CHECKING:
     from tap_dockerdvp.files.arrow.lane import TablePart
 
 FORMATS = ("jsonl", "parquet")
-#: Rows per parquet row group: the writer holds them about twice (rows coming in, rows being written), which
-#: sets parquet's peak memory. 8,192 wide rows (about 5 MiB) keep the tap's peak RSS under 150 MiB, no slower than
-#: 16,384 (measured), and the file a few percent larger.
+#: Rows per parquet row group at most: the writer holds them about twice (rows coming in, rows being written),
+#: which sets parquet's peak memory. 8,192 wide rows (about 5 MiB) keep the tap's peak RSS under 150 MiB, no slower
+#: than 16,384 (measured), and the file a few percent larger. A batch file's rows are split evenly
+#: (:func:`row_group_rows`).
 PARQUET_ROW_GROUP = 1 << 13
 PARQUET_EXTRA = "tap-dockerdvp[arrow]"
 # fsspec protocols whose filesystem package one of the tap's extras installs
@@ -48,6 +49,16 @@ PARAMS_SETTING = "batch_config.storage.params"
 # keys of `storage.params` (at any depth) whose values are credentials: kept out of logs and errors
 _SECRET_KEY = re.compile(r"(?i)secret|token|password|passwd|key|credential|sas|connection_string|signature")
 _PUBLIC_KEY = re.compile(r"(?i)^(endpoint_url|endpoint|region_name|region|client_kwargs|config_kwargs)$")
+
+
+def row_group_rows(batch_size: int) -> int:
+    """Rows per row group of a full batch file: its rows split evenly in as few groups as ``PARQUET_ROW_GROUP``
+    allows (the SDK's default 10,000: two of 5,000). A small last group (8,192 + 1,808) was ready moments after the
+    big one went to the writer thread, so the reading stopped until that was written, at every file; and a row
+    group costs the writer the same for few rows as for many. Measured: 0.1 to 0.15 s less of 2.4 to 2.9 for 1M
+    rows, 1 to 50 source files, the same memory."""
+    groups = -(-batch_size // PARQUET_ROW_GROUP)
+    return -(-batch_size // groups)
 
 
 def require_pyarrow() -> None:
@@ -290,6 +301,7 @@ class BatchFiles:
         self.format = check_format(batch_config)
         self.compression = (encoding.compression or "").lower() or None
         self.batch_size = max(1, int(batch_config.batch_size))
+        self.row_group = row_group_rows(self.batch_size)
         self.root = storage_root(batch_config)
         self.prefix = batch_config.storage.prefix or ""
         self.sync_id = f"{tap_name}--{stream_name}-{uuid.uuid4()}"
@@ -360,20 +372,20 @@ class BatchFiles:
             done += self._added(0, close=True)
         self._pending.append(table)
         self._pending_rows += table.num_rows
-        while self._pending_rows >= PARQUET_ROW_GROUP:
+        while self._pending_rows >= self.row_group:
             self._flush_table()
         return done + self._added(table.num_rows if rows is None else rows)
 
     def _flush_table(self) -> None:
-        """Write a row group of the pending rows: PARQUET_ROW_GROUP of them, or all when there are fewer."""
+        """Write a row group of the pending rows: ``row_group`` of them, or all when there are fewer."""
         if not self._pending:
             return
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         table = pa.concat_tables(self._pending) if len(self._pending) > 1 else self._pending[0]
-        rest = table.slice(PARQUET_ROW_GROUP)  # no copy: slices of the same buffers
-        table = table.slice(0, PARQUET_ROW_GROUP)
+        rest = table.slice(self.row_group)  # no copy: slices of the same buffers
+        table = table.slice(0, self.row_group)
         self._pending, self._pending_rows = ([rest] if rest.num_rows else []), rest.num_rows
         if self._parquet is None:
             if self._handle is None:
@@ -386,7 +398,7 @@ class BatchFiles:
             self._schema = table.schema
         # Parquet encoding and compression release the GIL: the writer thread writes while the next rows
         # are parsed, one write at a time, at most one waiting (memory stays bounded).
-        self._writes.append(_writer().submit(self._parquet.write_table, table, row_group_size=PARQUET_ROW_GROUP))
+        self._writes.append(_writer().submit(self._parquet.write_table, table, row_group_size=self.row_group))
         while len(self._writes) > 1:
             self._writes.popleft().result()
 

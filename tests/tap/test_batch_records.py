@@ -234,6 +234,48 @@ def test_a_parquet_batch_file_holds_more_than_one_row_group(tmp_path: Path) -> N
     assert groups == [PARQUET_ROW_GROUP, PARQUET_ROW_GROUP, 5 * chunk - 2 * PARQUET_ROW_GROUP]  # cut exactly
 
 
+@pytest.mark.parametrize(
+    ("batch_size", "rows", "expected"),
+    [
+        (10_000, 25_000, [[5_000, 5_000], [5_000, 5_000], [5_000]]),  # the SDK's default: no 1,808-row tail group
+        (20_000, 20_000, [[6_667, 6_667, 6_666]]),
+        (1 << 14, 1 << 14, [[1 << 13, 1 << 13]]),
+        (3_000, 7_000, [[3_000], [3_000], [1_000]]),
+    ],
+    ids=["default", "three-groups", "two-full-groups", "small-batches"],
+)
+def test_a_full_parquet_batch_file_is_split_evenly_into_row_groups(
+    tmp_path: Path, batch_size: int, rows: int, expected: list[list[int]]
+) -> None:
+    """A full file's rows go into as few row groups as the 8,192-row cap allows, all the same size: no small last
+    group after a big one (the reading would wait for the big one's write at every file)."""
+    import pyarrow as pa
+
+    from tap_dockerdvp.files.batch_files import BatchFiles
+
+    config = SimpleNamespace(
+        encoding=SimpleNamespace(format="parquet", compression=None),
+        storage=SimpleNamespace(root=tmp_path.as_uri(), prefix="", params=None),
+        batch_size=batch_size,
+    )
+    writer = BatchFiles(config, tap_name="tap-dockerdvp", stream_name="pull_events")
+    done = []
+    for first in range(0, rows, 1_500):  # parts as the Arrow lane gives them, cut at the files' boundaries
+        part = pa.table({"row_number": pa.array(range(first, min(first + 1_500, rows)), pa.int64())})
+        while part.num_rows:
+            take = min(writer.room, part.num_rows)
+            done += writer.add_table(part.slice(0, take))
+            part = part.slice(take)
+    done += writer.close()
+    groups = []
+    for url in done:
+        metadata = pq.ParquetFile(url.removeprefix("file://")).metadata
+        groups.append([metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)])
+    assert groups == expected
+    read = [n for url in done for n in pq.read_table(url.removeprefix("file://")).column("row_number").to_pylist()]
+    assert read == list(range(rows))
+
+
 def test_parquet_dictionaries_where_values_repeat_and_statistics_for_numbers(tmp_path: Path) -> None:
     """No dictionary for a column of distinct values; min/max statistics for numbers, none for text."""
     import pyarrow as pa
