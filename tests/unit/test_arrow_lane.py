@@ -193,6 +193,9 @@ def test_plain_date_times_are_typed_by_arrow_and_checked(monkeypatch) -> None:
     assert lane(with_t, step=1 << 20)[0] == got_plain and not parsed
 
 
+PROCESS_SETTINGS = ("ARROW_DEFAULT_MEMORY_POOL", "JE_ARROW_MALLOC_CONF", "OPENBLAS_NUM_THREADS")
+
+
 @pytest.mark.parametrize("set_by_user", [None, "system"])
 def test_arrow_buffers_go_to_jemalloc_unless_the_user_chose(set_by_user) -> None:
     """pyarrow reads ARROW_DEFAULT_MEMORY_POOL and jemalloc JE_ARROW_MALLOC_CONF when they load: the command line
@@ -202,12 +205,12 @@ def test_arrow_buffers_go_to_jemalloc_unless_the_user_chose(set_by_user) -> None
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if k not in ("ARROW_DEFAULT_MEMORY_POOL", "JE_ARROW_MALLOC_CONF")}
+    env = {k: v for k, v in os.environ.items() if k not in PROCESS_SETTINGS}
     if set_by_user:
         env["ARROW_DEFAULT_MEMORY_POOL"] = set_by_user
         env["JE_ARROW_MALLOC_CONF"] = "narenas:2"
     code = (
-        "import os, tap_dockerdvp.cli; tap_dockerdvp.cli.prepare_process(); import pyarrow; "
+        "import os, tap_dockerdvp.__main__ as m; m.prepare_process(); import pyarrow; "
         "pyarrow.allocate_buffer(1 << 20); "
         "print(pyarrow.default_memory_pool().backend_name); "
         "print(os.environ.get('JE_ARROW_MALLOC_CONF'))"
@@ -223,3 +226,39 @@ def test_arrow_buffers_go_to_jemalloc_unless_the_user_chose(set_by_user) -> None
         assert conf == "narenas:2"
     elif ours:
         assert conf == "narenas:1,muzzy_decay_ms:0,tcache:false"
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="threads counted in /proc")
+@pytest.mark.parametrize("set_by_user", [None, "2"])
+def test_the_command_starts_no_blas_threads_unless_the_user_asked(set_by_user) -> None:
+    """numpy loads with the SDK, and its OpenBLAS starts threads that spin: the command sets one BLAS thread
+    before the tap (and so numpy) loads, never over the user's own value. A process without the set-up has more
+    threads on a machine of several cores (the check can fail)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in PROCESS_SETTINGS}
+    if set_by_user:
+        env["OPENBLAS_NUM_THREADS"] = set_by_user
+
+    def threads(set_up: bool) -> tuple[int, str]:
+        code = (
+            "import os, sys\n"
+            "if sys.argv[1] == 'yes':\n"
+            "    import tap_dockerdvp.__main__ as m; m.prepare_process()\n"
+            "import tap_dockerdvp.tap\n"
+            "print(len(os.listdir('/proc/self/task')), os.environ.get('OPENBLAS_NUM_THREADS'))"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code, "yes" if set_up else "no"], env=env, capture_output=True, text=True, check=True
+        )
+        count, value = done.stdout.split()
+        return int(count), value
+
+    count, value = threads(set_up=True)
+    assert value == (set_by_user or "1")
+    if set_by_user is None:
+        assert count == 1
+        if len(os.sched_getaffinity(0)) > 1:
+            assert threads(set_up=False)[0] > 1  # the control: numpy's threads are there without the set-up
