@@ -51,6 +51,18 @@ def batch_config(root: Path, fmt: str) -> dict[str, t.Any]:
     return {"encoding": encoding, "storage": {"root": root.as_uri(), "prefix": f"{fmt}-"}, "batch_size": BATCH_SIZE}
 
 
+def parquet_files(root: Path, batch_size: int) -> t.Any:
+    """A parquet ``BatchFiles`` for ``pull_events`` under ``root``, from what the SDK's BatchConfig holds."""
+    from tap_dockerdvp.files.batch_files import BatchFiles
+
+    config = SimpleNamespace(
+        encoding=SimpleNamespace(format="parquet", compression=None),
+        storage=SimpleNamespace(root=root.as_uri(), prefix="", params=None),
+        batch_size=batch_size,
+    )
+    return BatchFiles(config, tap_name="tap-dockerdvp", stream_name="pull_events")
+
+
 def value_of(value: t.Any, prop: dict[str, t.Any]) -> t.Any:
     """``value`` as a value of ``prop``: date-time and date strings parsed, objects and arrays element-wise."""
     if value is None:
@@ -213,14 +225,9 @@ def test_a_parquet_batch_file_holds_more_than_one_row_group(tmp_path: Path) -> N
     """Rows past the first row group go into the same file (the writer's schema is checked for each table)."""
     import pyarrow as pa
 
-    from tap_dockerdvp.files.batch_files import PARQUET_ROW_GROUP, BatchFiles
+    from tap_dockerdvp.files.batch_files import PARQUET_ROW_GROUP
 
-    config = SimpleNamespace(  # what the SDK's BatchConfig holds
-        encoding=SimpleNamespace(format="parquet", compression=None),
-        storage=SimpleNamespace(root=tmp_path.as_uri(), prefix="", params=None),
-        batch_size=3 * PARQUET_ROW_GROUP,
-    )
-    writer = BatchFiles(config, tap_name="tap-dockerdvp", stream_name="pull_events")
+    writer = parquet_files(tmp_path, 3 * PARQUET_ROW_GROUP)
     chunk = PARQUET_ROW_GROUP // 2 + 1
     done = []
     for first in range(0, 2 * PARQUET_ROW_GROUP + 5, chunk):
@@ -251,21 +258,13 @@ def test_a_full_parquet_batch_file_is_split_evenly_into_row_groups(
     group after a big one (the reading would wait for the big one's write at every file)."""
     import pyarrow as pa
 
-    from tap_dockerdvp.files.batch_files import BatchFiles
+    from tap_dockerdvp.files.arrow.lane import TablePart
 
-    config = SimpleNamespace(
-        encoding=SimpleNamespace(format="parquet", compression=None),
-        storage=SimpleNamespace(root=tmp_path.as_uri(), prefix="", params=None),
-        batch_size=batch_size,
-    )
-    writer = BatchFiles(config, tap_name="tap-dockerdvp", stream_name="pull_events")
+    writer = parquet_files(tmp_path, batch_size)
     done = []
-    for first in range(0, rows, 1_500):  # parts as the Arrow lane gives them, cut at the files' boundaries
+    for first in range(0, rows, 1_500):  # parts as the Arrow lane gives them; `add` cuts them at the files' ends
         part = pa.table({"row_number": pa.array(range(first, min(first + 1_500, rows)), pa.int64())})
-        while part.num_rows:
-            take = min(writer.room, part.num_rows)
-            done += writer.add_table(part.slice(0, take))
-            part = part.slice(take)
+        done += writer.add(TablePart(part, first_row=first + 1))
     done += writer.close()
     groups = []
     for url in done:
@@ -280,14 +279,7 @@ def test_parquet_dictionaries_where_values_repeat_and_statistics_for_numbers(tmp
     """No dictionary for a column of distinct values; min/max statistics for numbers, none for text."""
     import pyarrow as pa
 
-    from tap_dockerdvp.files.batch_files import BatchFiles
-
-    config = SimpleNamespace(
-        encoding=SimpleNamespace(format="parquet", compression=None),
-        storage=SimpleNamespace(root=tmp_path.as_uri(), prefix="", params=None),
-        batch_size=10_000,
-    )
-    writer = BatchFiles(config, tap_name="tap-dockerdvp", stream_name="pull_events")
+    writer = parquet_files(tmp_path, 10_000)
     rows = 1000
     agents = [f"containerd/v1.7.{i % 9} (linux; amd64) go/go1.23.{i % 5} kernel/6.{i % 3}-generic" for i in range(rows)]
     table = pa.table({
@@ -312,18 +304,13 @@ def test_a_failed_parquet_write_is_raised_not_lost(tmp_path: Path, monkeypatch: 
     """Parquet writes run in a thread behind the reader: an error there still ends the file (and the run)."""
     import pyarrow as pa
 
-    from tap_dockerdvp.files.batch_files import PARQUET_ROW_GROUP, BatchFiles
+    from tap_dockerdvp.files.batch_files import PARQUET_ROW_GROUP
 
     def full(self: pq.ParquetWriter, table: pa.Table, row_group_size: int | None = None) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
-    config = SimpleNamespace(
-        encoding=SimpleNamespace(format="parquet", compression=None),
-        storage=SimpleNamespace(root=tmp_path.as_uri(), prefix="", params=None),
-        batch_size=10 * PARQUET_ROW_GROUP,
-    )
-    writer = BatchFiles(config, tap_name="tap-dockerdvp", stream_name="pull_events")
+    writer = parquet_files(tmp_path, 10 * PARQUET_ROW_GROUP)
     with pytest.raises(OSError, match="No space left"):
         for first in range(0, 4 * PARQUET_ROW_GROUP, 10_000):
             writer.add_table(pa.table({"row_number": pa.array(range(first, first + 10_000), pa.int64())}))
@@ -339,8 +326,6 @@ def test_a_parquet_file_is_handed_out_only_once_written_while_the_next_rows_go_o
 
     import pyarrow as pa
 
-    from tap_dockerdvp.files.batch_files import BatchFiles
-
     footer_may_go = threading.Event()
     real_close = pq.ParquetWriter.close
 
@@ -349,12 +334,7 @@ def test_a_parquet_file_is_handed_out_only_once_written_while_the_next_rows_go_o
         real_close(self)
 
     monkeypatch.setattr(pq.ParquetWriter, "close", slow_close)
-    config = SimpleNamespace(
-        encoding=SimpleNamespace(format="parquet", compression=None),
-        storage=SimpleNamespace(root=tmp_path.as_uri(), prefix="", params=None),
-        batch_size=1000,
-    )
-    writer = BatchFiles(config, tap_name="tap-dockerdvp", stream_name="pull_events")
+    writer = parquet_files(tmp_path, 1000)
 
     def rows(first: int) -> pa.Table:
         return pa.table({"row_number": pa.array(range(first, first + 500), pa.int64())})
