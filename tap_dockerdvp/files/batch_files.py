@@ -8,7 +8,7 @@ fsspec filesystem its own package. :func:`check_storage` writes and deletes a pr
 data, so a missing bucket, refused credentials or an endpoint that does not answer end the run at once, in one line
 naming the setting. A file never spans two source files,
 so a batch's rows share one schema. Files are written as the rows come (gzip at a fast level, parquet row groups
-of at most 8,192 rows): memory does not grow with the file. The manifest (the file's URL) is handed out only once
+of at most 8,192 rows through a 1 MiB buffer): memory does not grow with the file. The manifest (the file's URL) is handed out only once
 the file is complete; a file abandoned half-way (a download to read again) is deleted.
 """
 
@@ -277,10 +277,53 @@ def column_options(table: pa.Table) -> dict[str, list[str]]:
 _WRITER: list[ThreadPoolExecutor] = []
 
 
-def _close(parquet: t.Any, handle: t.Any) -> None:
-    """A parquet file's footer written and its handle closed (in the writer thread)."""
+#: Bytes of a parquet file gathered in Arrow's memory before they go to the storage's file object in one write.
+#: Unbuffered, the writer thread took the interpreter's lock for every page header and page it wrote (thousands
+#: a run), and the parser waited for it: 0.15 to 0.18 CPU s and 0.07 s less for 1M rows (measured).
+PARQUET_BUFFER = 1 << 20
+
+
+class _StorageFile:
+    """The storage's file object behind a parquet file's buffer. What it raises is kept, and raised by the writer
+    thread's task (:meth:`check`), not inside Arrow: Arrow would print it again, traceback and all, when it lets
+    the buffer go. Bytes after an error go nowhere: the file is not handed out."""
+
+    def __init__(self, handle: t.Any) -> None:
+        self.handle, self.closed = handle, False
+        self.error: Exception | None = None
+
+    def write(self, data: t.Any) -> int:
+        if self.error is None:
+            try:
+                self.handle.write(data)
+            except Exception as exc:
+                self.error = exc
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            try:
+                self.handle.close()  # where an object store uploads
+            except Exception as exc:
+                self.error = self.error or exc
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+def _write(parquet: t.Any, table: pa.Table, rows: int, storage: _StorageFile) -> None:
+    """A row group written (in the writer thread)."""
+    parquet.write_table(table, row_group_size=rows)
+    storage.check()
+
+
+def _close(parquet: t.Any, sink: t.Any, storage: _StorageFile) -> None:
+    """A parquet file's footer written, its last bytes flushed and its file closed (in the writer thread)."""
     parquet.close()
-    handle.close()
+    sink.close()  # closes the storage's file object too
+    storage.check()
 
 
 def _writer() -> ThreadPoolExecutor:
@@ -310,6 +353,8 @@ class BatchFiles:
         self._path: t.Any = None
         self._handle: t.Any = None
         self._parquet: t.Any = None
+        self._sink: t.Any = None  # the open parquet file's buffer in front of ``_handle``
+        self._storage: t.Any = None  # ``_handle`` as the buffer writes to it
         self._pending: list[pa.Table] = []
         self._schema: pa.Schema | None = None  # the open parquet file's
         self._pending_rows = 0
@@ -393,11 +438,13 @@ class BatchFiles:
             options = self._options.get(table.schema)
             if options is None:  # from the first rows of the stream's first file of this schema
                 options = self._options[table.schema] = column_options(table)
-            self._parquet = pq.ParquetWriter(self._handle, table.schema, compression=codec, **options)
+            self._storage = _StorageFile(self._handle)
+            self._sink = pa.BufferedOutputStream(pa.PythonFile(self._storage, mode="w"), buffer_size=PARQUET_BUFFER)
+            self._parquet = pq.ParquetWriter(self._sink, table.schema, compression=codec, **options)
             self._schema = table.schema
         # Parquet encoding and compression release the GIL: the writer thread writes while the next rows
         # are parsed, one write at a time, at most one waiting (memory stays bounded).
-        self._writes.append(_writer().submit(self._parquet.write_table, table, row_group_size=self.row_group))
+        self._writes.append(_writer().submit(_write, self._parquet, table, self.row_group, self._storage))
         while len(self._writes) > 1:
             self._writes.popleft().result()
 
@@ -441,10 +488,10 @@ class BatchFiles:
                     handle.close()
                     done.set_result(None)
                 else:
-                    done = _writer().submit(_close, parquet, handle)
+                    done = _writer().submit(_close, parquet, self._sink, self._storage)
                     self._writes.append(done)
                 self._finishing.append((done, str(self._path.as_uri())))
-            self._handle = self._parquet = self._schema = None
+            self._handle = self._parquet = self._sink = self._storage = self._schema = None
             self.rows = 0
         return self._finished(wait=False)
 
@@ -468,7 +515,11 @@ class BatchFiles:
         self.rows = 0  # a parquet file opens at its first row group: its first rows may have no file yet
         with contextlib.suppress(Exception):  # the file is deleted anyway
             self._written()
-        self._parquet = self._schema = None
+        self._parquet = self._schema = None  # the writer, let go, writes its footer in the buffer
+        if self._sink is not None:
+            with contextlib.suppress(Exception):
+                self._sink.close()  # its bytes go to the file about to be deleted, not to a closed one
+            self._sink = self._storage = None
         if self._handle is not None:
             try:
                 self._handle.close()

@@ -11,6 +11,7 @@ equal). Also: ``batch_size`` caps the rows of each file, and parquet without pya
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import subprocess
 import sys
@@ -349,3 +350,117 @@ def test_a_parquet_file_is_handed_out_only_once_written_while_the_next_rows_go_o
     assert len(handed) == 2
     tables = [pq.read_table(url.removeprefix("file://")) for url in handed]
     assert [table.column("row_number").to_pylist() for table in tables] == [list(range(1000)), list(range(1000, 1500))]
+
+
+class StorageFile(io.RawIOBase):
+    """The storage's file object, watched: the size of every write it takes, and a disk that fills at ``full``."""
+
+    def __init__(self, inner: t.Any, full: bool = False) -> None:
+        self.inner, self.full, self.writes = inner, full, []  # type: list[int]
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: t.Any) -> int:
+        if self.full:
+            raise OSError(28, "No space left on device")
+        self.writes.append(len(data))
+        return self.inner.write(data)
+
+    def tell(self) -> int:
+        return self.inner.tell()
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
+
+
+def watched_storage(monkeypatch: pytest.MonkeyPatch, *, full: bool = False) -> list[StorageFile]:
+    """Every file object a ``BatchFiles`` opens, wrapped in a :class:`StorageFile` (in the order opened)."""
+    from tap_dockerdvp.files.batch_files import BatchFiles
+
+    opened: list[StorageFile] = []
+    real_open = BatchFiles._open
+
+    def watched_open(self: BatchFiles) -> None:
+        real_open(self)
+        self._handle = StorageFile(self._handle, full)
+        opened.append(self._handle)
+
+    monkeypatch.setattr(BatchFiles, "_open", watched_open)
+    return opened
+
+
+def wide_rows(first: int, count: int) -> t.Any:
+    import pyarrow as pa
+
+    return pa.table({
+        "row_number": pa.array(range(first, first + count), pa.int64()),
+        "digest": pa.array([f"sha256:{i * 7919:064x}" for i in range(first, first + count)]),
+        "country": pa.array(["US", "DE", "CN", "FR"] * (count // 4)),
+    })  # fmt: skip
+
+
+def test_a_parquet_file_goes_to_the_storage_in_a_few_large_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer thread gathers a file's bytes in Arrow's memory and hands them to the storage's file object a
+    megabyte at a time: one write per page took the interpreter's lock thousands of times a run."""
+    from tap_dockerdvp.files.batch_files import PARQUET_BUFFER
+
+    opened = watched_storage(monkeypatch)
+    writer = parquet_files(tmp_path, 40_000)
+    urls: list[str] = []
+    for first in range(0, 60_000, 5_000):  # a full file of 8 row groups, then half of one
+        urls += writer.add_table(wide_rows(first, 5_000))
+    urls += writer.close()
+    assert len(urls) == len(opened) == 2
+    for url, storage in zip(urls, opened, strict=True):
+        size = Path(url.removeprefix("file://")).stat().st_size
+        assert storage.closed and sum(storage.writes) == size
+        assert len(storage.writes) <= size // PARQUET_BUFFER + 1, storage.writes
+    assert pq.ParquetFile(urls[0].removeprefix("file://")).metadata.num_row_groups > 1
+    rows = [pq.read_table(url.removeprefix("file://")).column("row_number").to_pylist() for url in urls]
+    assert rows == [list(range(40_000)), list(range(40_000, 60_000))]
+
+
+def test_a_storage_that_refuses_a_parquet_files_bytes_is_raised_not_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A disk that is full when the buffered bytes go out (at the latest when the file is finished): the error the
+    storage raised ends the file, its URL is never handed out, and it is said once (Arrow prints nothing of it
+    when it lets the buffer go)."""
+    import gc
+
+    watched_storage(monkeypatch, full=True)
+    writer = parquet_files(tmp_path, 10_000)
+    handed: list[str] = []
+    with pytest.raises(OSError, match="No space left on device"):
+        for first in range(0, 20_000, 5_000):
+            handed += writer.add_table(wide_rows(first, 5_000))
+        handed += writer.close()
+    assert handed == []
+    del writer
+    gc.collect()
+    assert capfd.readouterr().err == ""
+
+
+def test_a_parquet_file_abandoned_with_rows_in_its_buffer_is_deleted_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A download read again: the open file, whose row groups are still in the writer's buffer, is deleted, and
+    Arrow prints nothing (it would complain of a buffer flushed into a closed file)."""
+    import gc
+
+    opened = watched_storage(monkeypatch)
+    writer = parquet_files(tmp_path, 40_000)
+    for first in range(0, 25_000, 5_000):
+        writer.add_table(wide_rows(first, 5_000))
+    assert writer.rollback(restart=True) == 0
+    gc.collect()
+    assert len(opened) == 1 and opened[0].closed
+    assert list(tmp_path.iterdir()) == []
+    assert capfd.readouterr().err == ""
+    writer.add_table(wide_rows(0, 5_000))  # the rows read again go to a new file
+    (url,) = writer.close()
+    assert pq.read_table(url.removeprefix("file://")).column("row_number").to_pylist() == list(range(5_000))
