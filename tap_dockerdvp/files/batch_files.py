@@ -6,10 +6,10 @@
 file names, ``params`` for the filesystem: endpoint, credentials, region). S3 needs s3fs, the ``s3`` extra; any other
 fsspec filesystem its own package. :func:`check_storage` writes and deletes a probe file before a run reads any
 data, so a missing bucket, refused credentials or an endpoint that does not answer end the run at once, in one line
-naming the setting. A file never spans two source files,
-so a batch's rows share one schema. Files are written as the rows come (gzip at a fast level, parquet row groups
-of at most 8,192 rows through a 1 MiB buffer): memory does not grow with the file. The manifest (the file's URL) is handed out only once
-the file is complete; a file abandoned half-way (a download to read again) is deleted.
+naming the setting. A file never spans two source files, so a batch's rows share one schema. Files are written
+as the rows come (gzip at a fast level, parquet row groups of at most 8,192 rows through a 1 MiB buffer): memory
+does not grow with the file. The manifest (the file's URL) is handed out only once the file is complete; a file
+abandoned half-way (a download to read again) is deleted.
 """
 
 from __future__ import annotations
