@@ -281,15 +281,21 @@ def compressed(pieces: Iterable[Piece], depth: int = 2) -> Iterator[Piece]:
 
     with cf.ThreadPoolExecutor(1, thread_name_prefix="tap-dockerdvp-gzip") as pool:
         pending: deque[cf.Future[Piece]] = deque()
+        error: Exception | None = None
         try:
             try:
                 for piece in pieces:
                     pending.append(pool.submit(member, piece))
                     if len(pending) > depth:
                         yield pending.popleft().result()
-            finally:  # the source is done, or raised: what it made before goes out first
-                while pending:
-                    yield pending.popleft().result()
+            except GeneratorExit:  # the caller stopped (it failed, or has what it needs): nothing more goes out
+                raise
+            except Exception as exc:  # the source raised: what it made before goes out first
+                error = exc
+            while pending:
+                yield pending.popleft().result()
+            if error is not None:
+                raise error
         finally:
             for future in pending:
                 future.cancel()
