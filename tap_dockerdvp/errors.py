@@ -36,6 +36,11 @@ class FileChangedError(TruncatedFileError):
     """A file was replaced while it was being downloaded (another ETag): read the new one from its first row."""
 
 
+class StorageError(TapError):
+    """A BATCH file could not be written after the storage's check passed (a full disk, an upload refused, a lost
+    connection); the message names the setting to look at and holds no secret."""
+
+
 class InputFileError(TapError):
     """A `--config`, `--catalog` or `--state` file is missing, not JSON, or of the wrong shape; the message names it."""
 

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import re
 import socket
+import sys
 import typing as t
 import uuid
 from collections import deque
@@ -25,11 +26,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from tap_dockerdvp.errors import ConfigError
+from tap_dockerdvp.errors import ConfigError, StorageError
 from tap_dockerdvp.files.compression import gzip_member
 from tap_dockerdvp.files.encoders import Piece, cut, dumps
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import pyarrow as pa
 
     from tap_dockerdvp.files.arrow.lane import TablePart
@@ -301,7 +304,8 @@ class _StorageFile:
         return len(data)
 
     def close(self) -> None:
-        if not self.closed:
+        # at the interpreter's exit s3fs's event loop is gone, and an upload would wait for it for ever
+        if not self.closed and not sys.is_finalizing():
             self.closed = True
             try:
                 self.handle.close()  # where an object store uploads
@@ -340,6 +344,7 @@ class BatchFiles:
 
     def __init__(self, batch_config: t.Any, *, tap_name: str, stream_name: str) -> None:
         encoding = batch_config.encoding
+        self.batch_config = batch_config
         self.format = check_format(batch_config)
         self.compression = (encoding.compression or "").lower() or None
         self.batch_size = max(1, int(batch_config.batch_size))
@@ -362,19 +367,39 @@ class BatchFiles:
         self._finishing: deque[tuple[Future[None], str]] = deque()  # files handed out once written
         self._options: dict[pa.Schema, dict[str, list[str]]] = {}  # column options by schema, chosen once
 
+    def __enter__(self) -> BatchFiles:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        """A sync that failed (or was stopped) abandons its open file, so nothing is left waiting to be written when
+        the process ends; the files it finished stay unannounced, and the rows are read again by the next run."""
+        if kind is not None:
+            with contextlib.suppress(Exception):
+                self.discard()
+
     @property
     def room(self) -> int:
         """Rows the open file (or the next one) still takes."""
         return self.batch_size - self.rows
 
     # -- writing ------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """What the storage raises while files are written (a full disk, an upload refused), as one line naming
+        the setting, without a secret."""
+        try:
+            yield
+        except OSError as exc:
+            raise StorageError(storage_problem(exc, self.batch_config)) from exc
+
     def _open(self) -> None:
         self.files += 1
         suffix = {"jsonl": ".jsonl.gz" if self.compression == "gzip" else ".jsonl", "parquet": ".parquet"}
         self._path = self.root / f"{self.prefix}{self.sync_id}-{self.files}{suffix[self.format]}"
-        if self.files == 1 and self.root.protocol in LOCAL_PROTOCOLS:  # every file of a sync is in one folder
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = self._path.open("wb")
+        with self._writing():
+            if self.files == 1 and self.root.protocol in LOCAL_PROTOCOLS:  # every file of a sync is in one folder
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = self._path.open("wb")
 
     def add(self, part: Piece | TablePart) -> list[str]:
         """Rows as the file engine made them: encoded JSON lines (jsonl; a gzip member as it is, a gzip file is
@@ -383,7 +408,9 @@ class BatchFiles:
         if isinstance(part, Piece):
             if self._handle is None:
                 self._open()
-            self._handle.write(gzip_member(part.data) if self.compression == "gzip" and not part.gzip else part.data)
+            data = gzip_member(part.data) if self.compression == "gzip" and not part.gzip else part.data
+            with self._writing():
+                self._handle.write(data)
             return self._added(part.count)
         done: list[str] = []
         for piece in cut(part, self.batch_size):
@@ -445,8 +472,9 @@ class BatchFiles:
         # Parquet encoding and compression release the GIL: the writer thread writes while the next rows
         # are parsed, one write at a time, at most one waiting (memory stays bounded).
         self._writes.append(_writer().submit(_write, self._parquet, table, self.row_group, self._storage))
-        while len(self._writes) > 1:
-            self._writes.popleft().result()
+        with self._writing():
+            while len(self._writes) > 1:
+                self._writes.popleft().result()
 
     def _written(self) -> None:
         """Wait for the writer thread's tasks (row groups, files being finished); raises what one raised."""
@@ -485,7 +513,8 @@ class BatchFiles:
                 handle, parquet = self._handle, self._parquet
                 done: Future[None] = Future()
                 if parquet is None:  # jsonl: written as it came
-                    handle.close()
+                    with self._writing():
+                        handle.close()
                     done.set_result(None)
                 else:
                     done = _writer().submit(_close, parquet, self._sink, self._storage)
@@ -505,7 +534,8 @@ class BatchFiles:
         urls: list[str] = []
         while self._finishing and (wait or self._finishing[0][0].done()):
             done, url = self._finishing.popleft()
-            done.result()
+            with self._writing():
+                done.result()
             urls.append(url)
         return urls
 

@@ -312,7 +312,7 @@ class DockerHubStream(RESTStream):
             counter.increment(len(rows))
             return writer.add_rows(rows, shape.keys, shape.schema)
 
-        with self.get_record_counter() as counter:
+        with writer, self.get_record_counter() as counter:  # a sync that fails abandons its open file
             partitions: list[Context | None] = [context] if context else [*(self.partitions or ())] or [None]
             for partition in partitions:
                 for record in self.get_records(partition):

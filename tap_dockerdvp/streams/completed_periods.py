@@ -255,7 +255,8 @@ class CompletedPeriodStream(DockerHubStream):
                 if record is None or not self.selected:
                     continue
                 # One file per period: the bookmark that follows must not pass a period record still buffered.
-                writer = BatchFiles(batch_config, tap_name=self.tap_name, stream_name=self.name)
-                writer.add_rows(shape.rows([record]), shape.keys, shape.schema)
-                for url in writer.close():
+                with BatchFiles(batch_config, tap_name=self.tap_name, stream_name=self.name) as writer:
+                    writer.add_rows(shape.rows([record]), shape.keys, shape.schema)
+                    urls = writer.close()
+                for url in urls:
                     yield batch_config.encoding, [url]

@@ -229,31 +229,32 @@ class PeriodFilesStream(DockerHubStream):
                 "%s: stream maps or flattening apply: its BATCH rows are mapped record by record (slower)",
                 self.name,
             )
-        for index in range(len(files)):
-            constants = self.row_constants(context, files, index)
-            if mapped:  # stream maps or flattening: the SDK's mapper, record by record
-                for batch in self.read_file(context, files, index, Output("batches"), rollback=writer.rollback):
-                    self.tap.progress.add_rows(self.name, batch.count)
-                    for part in cut(batch, writer.batch_size):
-                        rows = shape.rows(records(part, self.property_order, constants, extra_key=self.extra_key))
-                        for url in writer.add_rows(rows, keys, schema, source_rows=part.count):
+        with writer:  # a sync that fails abandons its open file
+            for index in range(len(files)):
+                constants = self.row_constants(context, files, index)
+                if mapped:  # stream maps or flattening: the SDK's mapper, record by record
+                    for batch in self.read_file(context, files, index, Output("batches"), rollback=writer.rollback):
+                        self.tap.progress.add_rows(self.name, batch.count)
+                        for part in cut(batch, writer.batch_size):
+                            rows = shape.rows(records(part, self.property_order, constants, extra_key=self.extra_key))
+                            for url in writer.add_rows(rows, keys, schema, source_rows=part.count):
+                                yield batch_config.encoding, [url]
+                else:  # straight from the engine: JSON lines (gzip members) or Arrow tables
+                    output = Output(
+                        writer.format, keys, tuple(constants.items()), extra_key=self.extra_key,
+                        cut_every=writer.batch_size, gzip=writer.compression == "gzip", schema=schema,
+                    )  # fmt: skip
+                    for part in self.read_file(context, files, index, output, rollback=writer.rollback):
+                        self.tap.progress.add_rows(self.name, part.count)
+                        for url in writer.add(part):
                             yield batch_config.encoding, [url]
-            else:  # straight from the engine: JSON lines (gzip members) or Arrow tables
-                output = Output(
-                    writer.format, keys, tuple(constants.items()), extra_key=self.extra_key,
-                    cut_every=writer.batch_size, gzip=writer.compression == "gzip", schema=schema,
-                )  # fmt: skip
-                for part in self.read_file(context, files, index, output, rollback=writer.rollback):
-                    self.tap.progress.add_rows(self.name, part.count)
-                    for url in writer.add(part):
-                        yield batch_config.encoding, [url]
-            # a batch file never spans two source files; it is written while the next file is read
-            finished = writer.finish()
-            writer.source_done()
-            for url in finished:
+                # a batch file never spans two source files; it is written while the next file is read
+                finished = writer.finish()
+                writer.source_done()
+                for url in finished:
+                    yield batch_config.encoding, [url]
+            for url in writer.close():
                 yield batch_config.encoding, [url]
-        for url in writer.close():
-            yield batch_config.encoding, [url]
 
     # -- files --------------------------------------------------------------------------------------
     def files_of(self, context: Context) -> list[PeriodFile]:

@@ -25,6 +25,7 @@ from cli_support import CliRun
 from tap_harness import VERSIONED_STREAMS, TapOutput, read_batch_file, run_tap, tap_config
 
 from dockerdvp_simulator import SimConfig
+from tap_dockerdvp.errors import StorageError
 
 pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow is in the dev extra (tap-dockerdvp[arrow])")
 
@@ -312,7 +313,7 @@ def test_a_failed_parquet_write_is_raised_not_lost(tmp_path: Path, monkeypatch: 
 
     monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
     writer = parquet_files(tmp_path, 10 * PARQUET_ROW_GROUP)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(StorageError, match=r"^setting `batch_config.storage.root`: .*\(No space left on device\)$"):
         for first in range(0, 4 * PARQUET_ROW_GROUP, 10_000):
             writer.add_table(pa.table({"row_number": pa.array(range(first, first + 10_000), pa.int64())}))
         writer.close()
@@ -428,14 +429,14 @@ def test_a_storage_that_refuses_a_parquet_files_bytes_is_raised_not_lost(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     """A disk that is full when the buffered bytes go out (at the latest when the file is finished): the error the
-    storage raised ends the file, its URL is never handed out, and it is said once (Arrow prints nothing of it
-    when it lets the buffer go)."""
+    storage raised ends the file in one line naming the setting, its URL is never handed out, and it is said once
+    (Arrow prints nothing of it when it lets the buffer go)."""
     import gc
 
     watched_storage(monkeypatch, full=True)
     writer = parquet_files(tmp_path, 10_000)
     handed: list[str] = []
-    with pytest.raises(OSError, match="No space left on device"):
+    with pytest.raises(StorageError, match=r"^setting `batch_config.storage.root`: .*\(No space left on device\)$"):
         for first in range(0, 20_000, 5_000):
             handed += writer.add_table(wide_rows(first, 5_000))
         handed += writer.close()
@@ -464,3 +465,18 @@ def test_a_parquet_file_abandoned_with_rows_in_its_buffer_is_deleted_quietly(
     writer.add_table(wide_rows(0, 5_000))  # the rows read again go to a new file
     (url,) = writer.close()
     assert pq.read_table(url.removeprefix("file://")).column("row_number").to_pylist() == list(range(5_000))
+
+
+def test_a_sync_that_fails_abandons_its_open_parquet_file(tmp_path: Path) -> None:
+    """A stream's sync that raises (or is stopped) leaves no half-written batch file behind, and nothing for the
+    interpreter's exit to write (an object store's upload then waited for ever)."""
+
+    class Stopped(Exception):
+        pass
+
+    writer = parquet_files(tmp_path, 40_000)
+    with pytest.raises(Stopped), writer:
+        for first in range(0, 25_000, 5_000):
+            writer.add_table(wide_rows(first, 5_000))
+        raise Stopped
+    assert list(tmp_path.iterdir()) == []

@@ -208,6 +208,56 @@ def test_setting_the_s3_storage_through_meltano_names_and_env(sim: Any, s3: Moto
     assert s3.params()["secret"] not in run.stderr
 
 
+@pytest.mark.parametrize("encoding", sorted(ENCODINGS))
+def test_a_bucket_deleted_while_the_tap_writes_ends_the_run_in_one_line(
+    simulator: Any, s3: MotoServer, tmp_path: Path, encoding: str
+) -> None:
+    """The storage fails after its check passed: the bucket goes once the first batch file is in it. The upload of
+    the next file (at its close, through the parquet writer's thread too) ends the run in one line naming the root
+    and the storage's own words, no traceback, no credential, and no BATCH message for a file that is not there."""
+    import threading
+
+    bucket = f"dvp-vanishing-{encoding}"
+    s3.create_bucket(bucket)
+    sim = simulator(SimConfig(namespaces=("acme",), weeks=2, rows_per_week=5_000, end_date=END, include_partial=False))
+    config = s3_config(sim, s3, "run", ENCODINGS[encoding])
+    config["batch_config"]["storage"]["root"] = f"s3://{bucket}/run"
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps(catalog_selecting(config, ["pull_events"])))
+    client, done, deleted = s3.client(), threading.Event(), threading.Event()
+
+    def delete_the_bucket_after_the_first_file() -> None:
+        while not done.is_set():
+            keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
+            if any("probe" not in key for key in keys):
+                break
+            time.sleep(0.01)
+        while not done.is_set():  # files keep coming while the bucket is emptied
+            for key in [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])]:
+                client.delete_object(Bucket=bucket, Key=key)
+            try:
+                client.delete_bucket(Bucket=bucket)
+            except client.exceptions.ClientError:
+                continue
+            deleted.set()
+            return
+
+    watcher = threading.Thread(target=delete_the_bucket_after_the_first_file, daemon=True)
+    watcher.start()
+    try:
+        run = run_cli("--catalog", catalog, config=config, tmp_path=tmp_path)
+    finally:
+        done.set()
+        watcher.join(10)
+    assert deleted.is_set(), "the bucket was not deleted while the tap ran: the test proves nothing"
+    line = run.assert_fails_in_one_line("`batch_config.storage.root`", f"s3://{bucket}/run", "does not exist")
+    assert "NoSuchBucket" in line
+    params = s3.params()
+    assert params["secret"] not in run.stderr and params["key"] not in run.stderr
+    manifests = [url for out in run.stdout.splitlines() for url in json.loads(out).get("manifest", [])]
+    assert len(manifests) < 100  # 10,000 rows in files of 100: the run stopped on the way
+
+
 # -------------------------------------------------------------------------------------------------
 # One line, before any request to Docker
 # -------------------------------------------------------------------------------------------------

@@ -421,3 +421,37 @@ def record_lines_written(monkeypatch) -> list[int]:
 
     monkeypatch.setattr(engine, "read", read)
     return calls
+
+
+def test_gzip_members_come_in_order_and_a_source_error_after_the_pieces_before_it() -> None:
+    """`compressed` (BATCH gzip JSONL): one member per piece, in order; the source's error comes after every piece
+    it made; and a caller that stops early (a storage that failed) closes it quietly, with nothing more made."""
+    from tap_dockerdvp.files.encoders import Piece, compressed
+
+    class Broken(Exception):
+        pass
+
+    made: list[int] = []
+
+    def pieces(count: int, fail: bool = False):
+        for index in range(count):
+            made.append(index)
+            yield Piece(f'{{"row": {index}}}\n'.encode(), index + 1, 1)
+        if fail:
+            raise Broken("connection reset")
+
+    out = list(compressed(pieces(7)))
+    assert [gzip.decompress(piece.data) for piece in out] == [f'{{"row": {i}}}\n'.encode() for i in range(7)]
+    assert all(piece.gzip for piece in out) and [piece.first_row for piece in out] == list(range(1, 8))
+
+    got = []
+    with pytest.raises(Broken):
+        for piece in compressed(pieces(5, fail=True)):
+            got.append(piece.first_row)
+    assert got == [1, 2, 3, 4, 5]
+
+    made.clear()
+    stream = compressed(pieces(100))
+    assert next(stream).first_row == 1
+    stream.close()  # was: RuntimeError("generator ignored GeneratorExit"), printed with a traceback at exit
+    assert len(made) <= 4  # the pieces already made, and not one more
