@@ -288,10 +288,8 @@ def compressed(pieces: Iterable[Piece], depth: int = 2) -> Iterator[Piece]:
                     pending.append(pool.submit(member, piece))
                     if len(pending) > depth:
                         yield pending.popleft().result()
-            except GeneratorExit:  # the caller stopped (it failed, or has what it needs): nothing more goes out
-                raise
-            except Exception as exc:  # the source raised: what it made before goes out first
-                error = exc
+            except Exception as exc:  # the source raised: what it made before goes out first (not GeneratorExit,
+                error = exc  # the caller stopping: then nothing more goes out)
             while pending:
                 yield pending.popleft().result()
             if error is not None:

@@ -31,7 +31,7 @@ from typing_extensions import override
 from tap_dockerdvp.dvp.periods import utc_today
 from tap_dockerdvp.errors import DownloadError, FileChangedError, TruncatedFileError
 from tap_dockerdvp.files import engine
-from tap_dockerdvp.files.batch_files import BatchFiles
+from tap_dockerdvp.files.batch_files import BatchFiles, BatchShape
 from tap_dockerdvp.files.encoders import Output, StdoutSink, cut
 from tap_dockerdvp.files.progress import CHECK_EVERY_ROWS, FileProgress
 from tap_dockerdvp.files.reader import CsvFormatError, Reading, records
@@ -220,8 +220,7 @@ class PeriodFilesStream(DockerHubStream):
             return
         writer = BatchFiles(batch_config, tap_name=self.tap_name, stream_name=self.name)
         shape = self.batch_shape()
-        keys, schema, mapped = shape.keys, shape.schema, shape.mapper is not None
-        if mapped:
+        if shape.mapper is not None:
             self.tap.run.log_once(
                 self.logger,
                 ("batch-mapped", self.name),
@@ -231,23 +230,8 @@ class PeriodFilesStream(DockerHubStream):
             )
         with writer:  # a sync that fails abandons its open file
             for index in range(len(files)):
-                constants = self.row_constants(context, files, index)
-                if mapped:  # stream maps or flattening: the SDK's mapper, record by record
-                    for batch in self.read_file(context, files, index, Output("batches"), rollback=writer.rollback):
-                        self.tap.progress.add_rows(self.name, batch.count)
-                        for part in cut(batch, writer.batch_size):
-                            rows = shape.rows(records(part, self.property_order, constants, extra_key=self.extra_key))
-                            for url in writer.add_rows(rows, keys, schema, source_rows=part.count):
-                                yield batch_config.encoding, [url]
-                else:  # straight from the engine: JSON lines (gzip members) or Arrow tables
-                    output = Output(
-                        writer.format, keys, tuple(constants.items()), extra_key=self.extra_key,
-                        cut_every=writer.batch_size, gzip=writer.compression == "gzip", schema=schema,
-                    )  # fmt: skip
-                    for part in self.read_file(context, files, index, output, rollback=writer.rollback):
-                        self.tap.progress.add_rows(self.name, part.count)
-                        for url in writer.add(part):
-                            yield batch_config.encoding, [url]
+                for url in self.file_batches(context, files, index, writer, shape):
+                    yield batch_config.encoding, [url]
                 # a batch file never spans two source files; it is written while the next file is read
                 finished = writer.finish()
                 writer.source_done()
@@ -255,6 +239,28 @@ class PeriodFilesStream(DockerHubStream):
                     yield batch_config.encoding, [url]
             for url in writer.close():
                 yield batch_config.encoding, [url]
+
+    def file_batches(
+        self, context: Context, files: list[PeriodFile], index: int, writer: BatchFiles, shape: BatchShape
+    ) -> t.Iterator[str]:
+        """The rows of file ``index`` into ``writer``: the URLs of the batch files this completed."""
+        keys, schema = shape.keys, shape.schema
+        constants = self.row_constants(context, files, index)
+        if shape.mapper is not None:  # stream maps or flattening: the SDK's mapper, record by record
+            for batch in self.read_file(context, files, index, Output("batches"), rollback=writer.rollback):
+                self.tap.progress.add_rows(self.name, batch.count)
+                for part in cut(batch, writer.batch_size):
+                    rows = shape.rows(records(part, self.property_order, constants, extra_key=self.extra_key))
+                    yield from writer.add_rows(rows, keys, schema, source_rows=part.count)
+            return
+        # straight from the engine: JSON lines (gzip members) or Arrow tables
+        output = Output(
+            writer.format, keys, tuple(constants.items()), extra_key=self.extra_key,
+            cut_every=writer.batch_size, gzip=writer.compression == "gzip", schema=schema,
+        )  # fmt: skip
+        for part in self.read_file(context, files, index, output, rollback=writer.rollback):
+            self.tap.progress.add_rows(self.name, part.count)
+            yield from writer.add(part)
 
     # -- files --------------------------------------------------------------------------------------
     def files_of(self, context: Context) -> list[PeriodFile]:
