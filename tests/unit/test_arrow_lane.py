@@ -86,6 +86,30 @@ def test_plain_rows_stay_in_the_arrow_lane(monkeypatch) -> None:
     assert [r["row_number"] for r in lane(plain, skip=25)[0]] == list(range(26, 41))
 
 
+def _plain_rows(count: int, *, odd: dict[int, bytes] | None = None) -> bytes:
+    odd = odd or {}
+    return CASES["awkward"].split(b"\n")[0] + b"\n" + b"".join(
+        odd.get(i, b"pull_by_tag,2026-11-09,US,sha256:ab,GET,aws,acme,latest,server,latest,2026-11-09 00:00:00,isp,"
+                b'docker,27.3.1,x.io,"Acme, Inc.",h%d,m' % i) + b"\n"
+        for i in range(count)
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("where", [0, 30, 80, 119])
+def test_a_chunk_the_lane_cannot_read_goes_to_the_reader_with_every_chunk_cut_after_it(monkeypatch, where) -> None:
+    """The parser works ahead of the caller: from a chunk the lane cannot read (a ragged row here, then a bad date)
+    the reader reads on, with every chunk cut after it, and gives the same rows and error."""
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 200)  # about one row a chunk: a dozen chunks cut after the odd one
+    calls = []
+    original = ArrowLane._reader
+    monkeypatch.setattr(ArrowLane, "_reader", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    data = _plain_rows(120, odd={where: b"pull_by_tag,2026-11-09,US", min(where + 12, 119): b"x,9th Nov,US"})
+    expected, error = reference(data)
+    got, got_error, _stats, _edges = lane(data)
+    assert got_error == error and error is not None and "9th Nov" in error
+    assert got == expected and len(got) == min(where + 12, 119) and len(calls) == 1
+
+
 # printable ASCII that JSON escapes (quotes, backslashes, null tokens with a backslash) stays in the Arrow lane
 PRINTABLE = (
     CASES["awkward"].split(b"\n")[0]
