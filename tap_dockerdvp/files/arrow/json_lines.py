@@ -142,18 +142,22 @@ def _value_data(column: pa.Array) -> pa.Buffer | bytes:
     return data.slice(start, end - start) if data is not None and end > start else b""
 
 
+def one_value(buffer: pa.Buffer, kind: pa.DataType) -> pa.Array:
+    """``buffer`` as the one value of a text or binary array (no copy), for a kernel to see its bytes at once."""
+    import pyarrow as pa
+
+    return pa.Array.from_buffers(kind, 1, [None, pa.py_buffer(struct.pack("<ii", 0, buffer.size)), buffer])
+
+
 def _printable_ascii(data: pa.Buffer | bytes) -> bool:
     """Whether a column's values end to end are printable ASCII only: then so is each value. Checked as one value
     by Arrow's kernel (value by value it took twice as long: 0.12 CPU s more for 1M wide rows)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    size = len(data)
-    if not size:
+    if not len(data):  # no values, or only nulls (``_value_data``'s empty bytes)
         return True
-    buffer = data if isinstance(data, pa.Buffer) else pa.py_buffer(data)
-    whole = pa.Array.from_buffers(pa.string(), 1, [None, pa.py_buffer(struct.pack("<ii", 0, size)), buffer])
-    return bool(pc.ascii_is_printable(whole)[0].as_py())
+    return bool(pc.ascii_is_printable(one_value(data, pa.string()))[0].as_py())
 
 
 class ArrowJsonRows:
@@ -248,4 +252,4 @@ class ArrowJsonRows:
         return part.take_typed(index, texts)
 
 
-__all__ = ["ArrowJsonRows", "TextPart", "TypedField", "leading", "plain_times"]
+__all__ = ["ArrowJsonRows", "TextPart", "TypedField", "leading", "one_value", "plain_times"]

@@ -19,13 +19,19 @@ from __future__ import annotations
 import concurrent.futures as cf
 import csv
 import io
-import struct
 import typing as t
 from collections import deque
 from itertools import chain
 
 from tap_dockerdvp.files import chunks
-from tap_dockerdvp.files.arrow.json_lines import ArrowJsonRows, TextPart, TypedField, leading, plain_times
+from tap_dockerdvp.files.arrow.json_lines import (
+    ArrowJsonRows,
+    TextPart,
+    TypedField,
+    leading,
+    one_value,
+    plain_times,
+)
 from tap_dockerdvp.files.arrow.tables import ArrowRows, arrow_column, arrow_type
 from tap_dockerdvp.files.chunks import LineChunks, quotes_closed
 from tap_dockerdvp.files.compression import decompressed
@@ -129,9 +135,8 @@ def _utf8(buffer: pa.Buffer) -> bool:
     """Whether ``buffer`` is valid UTF-8 (checked in C++, the bytes not copied)."""
     import pyarrow as pa
 
-    offsets = pa.py_buffer(struct.pack("<ii", 0, buffer.size))
     try:
-        pa.Array.from_buffers(pa.binary(), 1, [None, offsets, buffer]).cast(pa.string())
+        one_value(buffer, pa.binary()).cast(pa.string())
     except pa.ArrowInvalid:
         return False
     return True
