@@ -7,14 +7,17 @@
 For each row count and file count the simulator generates one namespace with one complete ISO week holding N raw
 rows split into F files (Docker splits a large export into several), in its realistic wide shape
 (`row_shape="wide"`: all 16 columns filled, long user agents, 64-hex digests in both Reference and Digest, long
-tags, domains and owners, plus an unknown column). Then, alternately:
+tags, domains and owners, plus an unknown column). The tap runs as a user installs it: this checkout installed by
+pip with the `arrow` extra in a venv of its own (made once in the workdir, dependencies from the package index),
+not the checkout's dev venv, whose numpy (a dev dependency) pyarrow would import at every start. Then, alternately:
 
 - bare:    Python `gzip` + `csv.DictReader` + `orjson.dumps` of each row, one line per row, reading the files from
            disk one after the other, output to /dev/null (a subprocess of the same interpreter);
 - record:  the tap (only `pull_events` selected) against the running simulator: download, gunzip, parse, type,
            RECORD messages to stdout = /dev/null; pyarrow installed, so every file goes through the Arrow lane;
 - record-noarrow: the same as a default install (no pyarrow) runs it: the reader in the tap's process. pyarrow is
-           hidden from the tap (a `pyarrow` package on PYTHONPATH that raises ImportError, as a missing one does);
+           hidden from the installed tap (a `pyarrow` package on PYTHONPATH that raises ImportError, as a missing
+           one does);
 - jsonl:   the same with `batch_config` gzip JSONL files in a local directory (BATCH messages to /dev/null);
 - parquet: the same with `batch_config` parquet files.
 
@@ -43,7 +46,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_support import machine, tap_executable
+from bench_support import installed_tap, machine
 
 from dockerdvp_simulator import SimConfig, Simulator
 from dockerdvp_simulator import data as simdata
@@ -172,7 +175,7 @@ def batch_rows(root: Path, mode: str) -> int:
     return total
 
 
-def bench(rows: int, files: int, repeat: int, workdir: Path, modes: tuple[str, ...]) -> dict:
+def bench(rows: int, files: int, repeat: int, workdir: Path, modes: tuple[str, ...], tap: str) -> dict:
     cfg = SimConfig(namespaces=(NAMESPACE,), weeks=1, rows_per_week=rows, end_date=END, include_partial=False,
                     row_shape="wide", files_per_timespan=files)  # fmt: skip
     ((year, week, _start, _end),) = simdata.complete_timespans(cfg, NAMESPACE, "weeks")
@@ -199,7 +202,7 @@ def bench(rows: int, files: int, repeat: int, workdir: Path, modes: tuple[str, .
         config_path = workdir / "config.json"
         config_path.write_text(json.dumps(base))
         discovered = subprocess.run(
-            [tap_executable(), "--config", str(config_path), "--discover"], check=True, capture_output=True, text=True
+            [tap, "--config", str(config_path), "--discover"], check=True, capture_output=True, text=True
         )
         catalog_path = workdir / "catalog.json"
         catalog_path.write_text(json.dumps(select_only(json.loads(discovered.stdout), ["pull_events"])))
@@ -230,7 +233,7 @@ def bench(rows: int, files: int, repeat: int, workdir: Path, modes: tuple[str, .
                     with open(log, "wb") as err:
                         runs[mode].append(
                             run_measured(
-                                [tap_executable(), "--config", str(mode_config), "--catalog", str(catalog_path)],
+                                [tap, "--config", str(mode_config), "--catalog", str(catalog_path)],
                                 stdout=devnull,
                                 stderr=err.fileno(),
                                 env=env,
@@ -281,7 +284,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-pull-events-") as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        results = [bench(n, f, repeat, workdir, tuple(args.modes)) for n in counts for f in layouts]
+        print("installing the tap as a user does (pip install '.[arrow]' in a venv of its own) ...", flush=True)
+        tap = installed_tap(workdir)
+        results = [bench(n, f, repeat, workdir, tuple(args.modes), tap) for n in counts for f in layouts]
 
     print()
     print(

@@ -16,9 +16,9 @@ def prepare_process() -> None:
     runs in a few threads taking turns, and freed pages given back at once (8 to 10 MiB less at the peak); no
     thread caches (5 to 7 MiB less). Both measured no slower.
 
-    One OpenBLAS thread: numpy loads only because the SDK (through joblib) and pyarrow import it, and the tap does
-    no linear algebra; OpenBLAS's own threads spin when it loads (0.08 CPU s) and hold 2 MiB. A value the user set
-    stays.
+    One OpenBLAS thread: numpy is no dependency of the tap, but where it is installed anyway pyarrow and the SDK
+    (through joblib) import it, and the tap does no linear algebra; OpenBLAS's own threads spin when it loads
+    (0.08 CPU s) and hold 2 MiB. A value the user set stays.
     """
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if sys.platform.startswith("linux") and platform.machine() == "x86_64":
@@ -29,7 +29,7 @@ def prepare_process() -> None:
 def main() -> None:
     """Run the tap's command line in a process set up for it."""
     prepare_process()
-    from tap_dockerdvp.tap import TapDockerDVP  # only now: it loads the SDK, and with it numpy
+    from tap_dockerdvp.tap import TapDockerDVP  # only now: it loads the SDK, and numpy where it is installed
 
     TapDockerDVP.cli()
 
