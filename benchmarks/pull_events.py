@@ -8,8 +8,9 @@ For each row count and file count the simulator generates one namespace with one
 rows split into F files (Docker splits a large export into several), in its realistic wide shape
 (`row_shape="wide"`: all 16 columns filled, long user agents, 64-hex digests in both Reference and Digest, long
 tags, domains and owners, plus an unknown column). The tap runs as a user installs it: this checkout installed by
-pip with the `arrow` extra in a venv of its own (made once in the workdir, dependencies from the package index),
-not the checkout's dev venv, whose numpy (a dev dependency) pyarrow would import at every start. Then, alternately:
+pip with the `arrow` extra in a venv of its own (made once per workdir, dependencies from the package index, the
+tap installed again at every run), not the checkout's dev venv, whose numpy (a dev dependency) pyarrow would
+import at every start. Then, alternately:
 
 - bare:    Python `gzip` + `csv.DictReader` + `orjson.dumps` of each row, one line per row, reading the files from
            disk one after the other, output to /dev/null (a subprocess of the same interpreter);
