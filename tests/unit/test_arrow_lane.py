@@ -217,6 +217,42 @@ def test_plain_date_times_are_typed_by_arrow_and_checked(monkeypatch) -> None:
     assert lane(with_t, step=1 << 20)[0] == got_plain and not parsed
 
 
+#: What `plain_form` checks, as a pattern: the oracle its byte-position checks must agree with
+PLAIN_TIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d")
+
+
+def _near_misses(value: str) -> list[str]:
+    """``value`` with one byte changed, added or dropped, at every position, by each byte that could confuse a
+    position check: digits, the marks, a letter, a line break, a non-ASCII letter."""
+    out = []
+    for at in range(len(value) + 1):
+        for byte in "0 9-: Tx\né":
+            out += [value[:at] + byte + value[at + 1 :], value[:at] + byte + value[at:]]
+        out.append(value[:at] + value[at + 1 :])
+    return out
+
+
+def test_the_plain_form_check_agrees_with_the_pattern_value_by_value() -> None:
+    """`plain_form` checks Docker's `YYYY-MM-DD HH:MM:SS` a byte position at a time over a column's values end to
+    end; one odd value anywhere in the column (first, middle, last, in a slice) must fail the column exactly when
+    the pattern fails it."""
+    import pyarrow as pa
+
+    from tap_dockerdvp.files.arrow.json_lines import plain_form
+
+    good = ["2026-11-09 13:17:59", "2026-11-09T00:00:00", "1999-12-31 23:59:59"]
+    assert plain_form(pa.array(good)) and plain_form(pa.array(["x", *good]).slice(1))
+    checked = failed = 0
+    for odd in _near_misses("2026-11-09 13:17:59"):
+        expected = PLAIN_TIME.fullmatch(odd) is not None
+        for values in ([odd], [odd, *good], [*good, odd], [good[0], odd, good[1]]):
+            assert plain_form(pa.array(values)) is expected, values
+            assert plain_form(pa.array(["2026-11-09 13:17:59", *values]).slice(1)) is expected, values
+            checked += 1
+        failed += not expected
+    assert failed > 300 and checked - failed * 4 > 100  # both answers were asked for, many times
+
+
 PROCESS_SETTINGS = ("ARROW_DEFAULT_MEMORY_POOL", "JE_ARROW_MALLOC_CONF", "OPENBLAS_NUM_THREADS")
 
 

@@ -66,9 +66,11 @@ class TextPart:
         return TextPart([c.slice(count) for c in self.columns], self.first_row + count, self.typed, times)
 
     def row_numbers(self) -> pa.Array:
+        import pyarrow as pa
         import pyarrow.compute as pc
 
-        return pc.add(_counting(self.count), self.first_row)
+        # a typed scalar: pyarrow's inference of a Python int's type took five sixths of the call's time
+        return pc.add(_counting(self.count), pa.scalar(self.first_row, pa.int64()))
 
     def take_typed(self, index: int, values: pa.Array) -> pa.Array:
         """``values`` (one per distinct raw value of field ``index``) put in place for each row."""
@@ -112,18 +114,38 @@ class TypedField:
 
 
 #: Docker's own way of writing a date-time, which :func:`~tap_dockerdvp.files.reader.parse_datetime` turns into
-#: the same text with ``T`` and ``Z`` (a ``T`` already there stays)
-PLAIN_TIME = r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d$"
+#: the same text with ``T`` and ``Z`` (a ``T`` already there stays): ``YYYY-MM-DD HH:MM:SS``, 19 bytes, a digit at
+#: every position but these
+PLAIN_TIME_MARKS = {4: b"-", 7: b"-", 10: b" T", 13: b":", 16: b":"}
+_PLAIN_TIME_SIZE = 19
+
+
+def plain_form(column: pa.Array) -> bool:
+    """Whether every value of a text column (no nulls) is written ``YYYY-MM-DD HH:MM:SS`` (or with ``T``). Checked
+    on the values' bytes end to end, a position at a time (every 19th byte), not value by value: a regular
+    expression per value took 0.3 ms of the parser's time a chunk, 0.1 CPU s for 1M rows."""
+    import pyarrow.compute as pc
+
+    sizes = pc.min_max(pc.binary_length(column)).as_py()
+    if sizes["min"] != _PLAIN_TIME_SIZE or sizes["max"] != _PLAIN_TIME_SIZE:
+        return False
+    data = bytes(_value_data(column))  # the values end to end, 19 bytes each
+    if len(data.translate(None, b"0123456789")) != len(PLAIN_TIME_MARKS) * len(column):
+        return False  # not 14 digits a value; with them, the marks' positions (no digit there) hold the rest
+    return all(
+        not data[position::_PLAIN_TIME_SIZE].translate(None, marks) for position, marks in PLAIN_TIME_MARKS.items()
+    )
 
 
 def plain_times(column: pa.Array) -> pa.Array | None:
     """The moments (``timestamp[us]``) of a text column whose every value is a valid date-time written
-    ``YYYY-MM-DD HH:MM:SS`` (none null), else None: the form checked by pattern, the moment by Arrow's ISO 8601
-    parser, which rejects what Python's ``datetime`` rejects (a day, hour or second out of range), but year 0."""
+    ``YYYY-MM-DD HH:MM:SS`` (none null), else None: the form checked by :func:`plain_form`, the moment by Arrow's
+    ISO 8601 parser, which rejects what Python's ``datetime`` rejects (a day, hour or second out of range), but
+    year 0."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if not len(column) or column.null_count or not pc.all(pc.match_substring_regex(column, PLAIN_TIME)).as_py():
+    if not len(column) or column.null_count or not plain_form(column):
         return None
     if pc.any(pc.starts_with(column, "0000")).as_py():
         return None
