@@ -217,8 +217,9 @@ def test_plain_date_times_are_typed_by_arrow_and_checked(monkeypatch) -> None:
     assert lane(with_t, step=1 << 20)[0] == got_plain and not parsed
 
 
-#: What `plain_form` checks, as a pattern: the oracle its byte-position checks must agree with
-PLAIN_TIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d")
+#: What `plain_form` checks, as a pattern (ASCII digits, as the lane's regular expression had them): the oracle
+#: its byte-position checks must agree with
+PLAIN_TIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d", re.ASCII)
 
 
 def _near_misses(value: str) -> list[str]:
@@ -226,7 +227,7 @@ def _near_misses(value: str) -> list[str]:
     position check: digits, the marks, a letter, a line break, a non-ASCII letter."""
     out = []
     for at in range(len(value) + 1):
-        for byte in "0 9-: Tx\né":
+        for byte in "0 9-: Tx\né\u0663":  # the last an Arabic-Indic digit: a digit to Unicode, not to ASCII
             out += [value[:at] + byte + value[at + 1 :], value[:at] + byte + value[at:]]
         out.append(value[:at] + value[at + 1 :])
     return out

@@ -274,4 +274,4 @@ class ArrowJsonRows:
         return part.take_typed(index, texts)
 
 
-__all__ = ["ArrowJsonRows", "TextPart", "TypedField", "leading", "one_value", "plain_times"]
+__all__ = ["ArrowJsonRows", "TextPart", "TypedField", "leading", "one_value", "plain_form", "plain_times"]
