@@ -24,18 +24,18 @@ def tap_executable() -> str:
     return str(candidate) if candidate.exists() else "tap-dockerdvp"
 
 
-def installed_tap(workdir: Path, extra: str = "arrow") -> str:
-    """`tap-dockerdvp` as a user gets it: this checkout installed by pip with the ``extra``, its dependencies from
+def installed_tap(workdir: Path) -> str:
+    """`tap-dockerdvp` as a user gets it: this checkout installed by pip with the `arrow` extra, its dependencies from
     the package index, in a venv of its own under ``workdir``. The venv and the dependencies are made once per
     workdir; the tap itself is installed again each time, so a kept workdir never runs older code. The checkout's
     own venv is not what a user runs: the `dev` extra brings numpy (through matplotlib), which pyarrow and joblib
     import when it is there, 60 ms and 11 MiB at every start that no user install pays."""
-    venv = workdir / f"tap-venv-{extra}"
+    venv = workdir / "tap-venv-arrow"
     tap = venv / "bin" / "tap-dockerdvp"
     fresh = not tap.exists()
     if fresh:
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-    what = [f"{ROOT}[{extra}]"] if fresh else ["--no-deps", "--force-reinstall", str(ROOT)]
+    what = [f"{ROOT}[arrow]"] if fresh else ["--no-deps", "--force-reinstall", str(ROOT)]
     done = subprocess.run(
         [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *what],
         capture_output=True, text=True, check=False,
