@@ -7,7 +7,7 @@ file names, ``params`` for the filesystem: endpoint, credentials, region). S3 ne
 fsspec filesystem its own package. :func:`check_storage` writes and deletes a probe file before a run reads any
 data, so a missing bucket, refused credentials or an endpoint that does not answer end the run at once, in one line
 naming the setting. A file never spans two source files, so a batch's rows share one schema. Files are written
-as the rows come (gzip at a fast level, parquet row groups of at most 10,000 rows through a 1 MiB buffer): memory
+as the rows come (gzip at a fast level, parquet row groups of at most 8,192 rows through a 1 MiB buffer): memory
 does not grow with the file. The manifest (the file's URL) is handed out only once the file is complete; a file
 abandoned half-way (a download to read again) is deleted.
 """
@@ -38,13 +38,11 @@ if t.TYPE_CHECKING:
     from tap_dockerdvp.files.arrow.lane import TablePart
 
 FORMATS = ("jsonl", "parquet")
-#: Rows per parquet row group at most: the SDK's default ``batch_size``, so a default batch file is one group. The
-#: writer holds a group about twice (rows coming in, rows being written), which sets parquet's peak memory: 10,000
-#: wide rows keep the tap's peak RSS under 145 MiB (5 MiB more than 8,192). Each group costs the writer its
-#: dictionaries and pages again: for 1M wide rows in files of 10,000, two groups a file took 0.08 CPU s more than
-#: one (0.74 against 0.66) and made the files 13% larger (measured). A larger file's rows are split evenly
+#: Rows per parquet row group at most: the writer holds them about twice (rows coming in, rows being written),
+#: which sets parquet's peak memory. 8,192 wide rows (about 5 MiB) keep the tap's peak RSS under 150 MiB, no slower
+#: than 16,384 (measured), and the file a few percent larger. A batch file's rows are split evenly
 #: (:func:`row_group_rows`).
-PARQUET_ROW_GROUP = 10_000
+PARQUET_ROW_GROUP = 1 << 13
 PARQUET_EXTRA = "tap-dockerdvp[arrow]"
 # fsspec protocols whose filesystem package one of the tap's extras installs
 PROTOCOL_EXTRAS = {"s3": "tap-dockerdvp[s3]", "s3a": "tap-dockerdvp[s3]"}
@@ -58,10 +56,9 @@ _PUBLIC_KEY = re.compile(r"(?i)^(endpoint_url|endpoint|region_name|region|client
 
 def row_group_rows(batch_size: int) -> int:
     """Rows per row group of a full batch file: its rows split evenly in as few groups as ``PARQUET_ROW_GROUP``
-    allows (the SDK's default 10,000: one group; 25,000: three of 8,334). A small last group after a big one was
-    ready moments after the big one went to the writer thread, so the reading stopped until that was written, at
-    every file. Measured under an 8,192 cap (8,192 + 1,808 against 5,000 + 5,000): 0.08 to 0.15 s less of 2.4 to
-    2.9 s for 1M rows in 1 to 50 source files, the same memory."""
+    allows (the SDK's default 10,000: two of 5,000). A small last group (8,192 + 1,808) was ready moments after the
+    big one went to the writer thread, so the reading stopped until that was written, at every file. Measured:
+    0.08 to 0.15 s less of 2.4 to 2.9 s for 1M rows in 1 to 50 source files, the same memory."""
     groups = -(-batch_size // PARQUET_ROW_GROUP)
     return -(-batch_size // groups)
 
@@ -258,57 +255,26 @@ class BatchShape:
         return [{key: row.get(key) for key in self.keys} for row in mapped if row is not None]
 
 
-def column_options(table: pa.Table, codec: str) -> dict[str, t.Any]:
-    """The parquet writer's dictionary encoding, statistics and compression per column, chosen from a file's first
-    rows: no dictionary for a column of mostly distinct values (row numbers, timestamps, hashes: the dictionary is
-    as large as the data, and building it is most of the writer's work); min/max statistics for numbers, dates and
-    times only. A batch file is read whole, once, by the loader: the range of a text column prunes nothing there, and
+def column_options(table: pa.Table) -> dict[str, list[str]]:
+    """The parquet writer's dictionary encoding and statistics per column, chosen from a file's first rows: no
+    dictionary for a column of mostly distinct values (row numbers, timestamps, hashes: the dictionary is as large
+    as the data, and building it is most of the writer's work); min/max statistics for numbers, dates and times
+    only. A batch file is read whole, once, by the loader: the range of a text column prunes nothing there, and
     comparing every value cost 15% of the writer's time (measured on Docker-wide rows; files the same size).
-    ``codec`` only where it pays (:func:`compressed_columns`). Tables with deeper nesting keep the writer's defaults.
-    """
+    Tables with deeper nesting keep the writer's defaults."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     flat = table.flatten()  # a struct's fields by their dotted paths, as the writer names columns
     if any(pa.types.is_nested(column.type) for column in flat.columns):
-        return {"compression": codec}  # lists, structs in structs: the writer's defaults
+        return {}  # lists, structs in structs: the writer's defaults
     dictionary, statistics = [], []
     for name, column in zip(flat.column_names, flat.columns, strict=True):
         if len(pc.unique(column)) <= len(column) // 2:
             dictionary.append(name)
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             statistics.append(name)
-    options: dict[str, t.Any] = {"use_dictionary": dictionary, "write_statistics": statistics}
-    return {**options, "compression": compressed_columns(table, codec, options)}
-
-
-#: A column is compressed when the codec makes it at least this much smaller. Snappy costs about as much time as
-#: writing the column: 84 ms a million values of 32 random hex digits (Docker's IP hashes) for 15% less. Written
-#: as they are, the writer took 15% less time for 1M wide rows (0.66 against 0.56 CPU s) and the files were 9%
-#: larger (measured); the columns where snappy pays (user agents, domains, row numbers, timestamps: 2 to 4 times
-#: smaller) keep it. A codec that does better on such values (zstd, gzip) passes the same test on its own merits.
-COMPRESSION_PAYS = 0.2
-
-
-def compressed_columns(table: pa.Table, codec: str, options: t.Mapping[str, t.Any]) -> str | dict[str, str]:
-    """``codec`` for each column it makes at least :data:`COMPRESSION_PAYS` smaller, ``none`` for the others:
-    found by writing ``table`` once in memory and reading each column's sizes from the footer."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    probe = pa.BufferOutputStream()
-    with pq.ParquetWriter(probe, table.schema, compression=codec, **options) as writer:
-        writer.write_table(table, row_group_size=max(1, table.num_rows))
-    metadata = pq.read_metadata(pa.BufferReader(probe.getvalue()))
-    if metadata.num_row_groups == 0:
-        return codec
-    group = metadata.row_group(0)
-    chosen = {}
-    for index in range(group.num_columns):
-        column = group.column(index)
-        pays = column.total_compressed_size <= (1 - COMPRESSION_PAYS) * column.total_uncompressed_size
-        chosen[column.path_in_schema] = codec if pays else "none"
-    return chosen
+    return {"use_dictionary": dictionary, "write_statistics": statistics}
 
 
 _WRITER: list[ThreadPoolExecutor] = []
@@ -399,7 +365,7 @@ class BatchFiles:
         self._pending_rows = 0
         self._writes: deque[Future[None]] = deque()  # the writer thread's tasks not yet seen done
         self._finishing: deque[tuple[Future[None], str]] = deque()  # files handed out once written
-        self._options: dict[pa.Schema, dict[str, t.Any]] = {}  # column options by schema, chosen once
+        self._options: dict[pa.Schema, dict[str, list[str]]] = {}  # column options by schema, chosen once
 
     def __enter__(self) -> BatchFiles:
         return self
@@ -495,13 +461,13 @@ class BatchFiles:
         if self._parquet is None:
             if self._handle is None:
                 self._open()
+            codec = self.compression if self.compression not in (None, "none") else "snappy"
             options = self._options.get(table.schema)
             if options is None:  # from the first rows of the stream's first file of this schema
-                codec = self.compression if self.compression not in (None, "none") else "snappy"
-                options = self._options[table.schema] = column_options(table, codec)
+                options = self._options[table.schema] = column_options(table)
             self._storage = _StorageFile(self._handle)
             self._sink = pa.BufferedOutputStream(pa.PythonFile(self._storage, mode="w"), buffer_size=PARQUET_BUFFER)
-            self._parquet = pq.ParquetWriter(self._sink, table.schema, **options)
+            self._parquet = pq.ParquetWriter(self._sink, table.schema, compression=codec, **options)
             self._schema = table.schema
         # Parquet encoding and compression release the GIL: the writer thread writes while the next rows
         # are parsed, one write at a time, at most one waiting (memory stays bounded).

@@ -53,12 +53,12 @@ def batch_config(root: Path, fmt: str) -> dict[str, t.Any]:
     return {"encoding": encoding, "storage": {"root": root.as_uri(), "prefix": f"{fmt}-"}, "batch_size": BATCH_SIZE}
 
 
-def parquet_files(root: Path, batch_size: int, compression: str | None = None) -> t.Any:
+def parquet_files(root: Path, batch_size: int) -> t.Any:
     """A parquet ``BatchFiles`` for ``pull_events`` under ``root``, from what the SDK's BatchConfig holds."""
     from tap_dockerdvp.files.batch_files import BatchFiles
 
     config = SimpleNamespace(
-        encoding=SimpleNamespace(format="parquet", compression=compression),
+        encoding=SimpleNamespace(format="parquet", compression=None),
         storage=SimpleNamespace(root=root.as_uri(), prefix="", params=None),
         batch_size=batch_size,
     )
@@ -246,9 +246,9 @@ def test_a_parquet_batch_file_holds_more_than_one_row_group(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("batch_size", "rows", "expected"),
     [
-        (10_000, 25_000, [[10_000], [10_000], [5_000]]),  # the SDK's default: one group a file
-        (25_000, 25_000, [[8_334, 8_334, 8_332]]),  # no 5,000-row tail group
-        (20_000, 20_000, [[10_000, 10_000]]),
+        (10_000, 25_000, [[5_000, 5_000], [5_000, 5_000], [5_000]]),  # the SDK's default: no 1,808-row tail group
+        (20_000, 20_000, [[6_667, 6_667, 6_666]]),
+        (1 << 14, 1 << 14, [[1 << 13, 1 << 13]]),
         (3_000, 7_000, [[3_000], [3_000], [1_000]]),
     ],
     ids=["default", "three-groups", "two-full-groups", "small-batches"],
@@ -256,7 +256,7 @@ def test_a_parquet_batch_file_holds_more_than_one_row_group(tmp_path: Path) -> N
 def test_a_full_parquet_batch_file_is_split_evenly_into_row_groups(
     tmp_path: Path, batch_size: int, rows: int, expected: list[list[int]]
 ) -> None:
-    """A full file's rows go into as few row groups as the 10,000-row cap allows, all the same size: no small last
+    """A full file's rows go into as few row groups as the 8,192-row cap allows, all the same size: no small last
     group after a big one (the reading would wait for the big one's write at every file)."""
     import pyarrow as pa
 
@@ -302,65 +302,16 @@ def test_parquet_dictionaries_where_values_repeat_and_statistics_for_numbers(tmp
     assert statistics == {"row_number": True, "country": False, "user_agent": False, "extra.IP hash": False}
 
 
-def test_parquet_columns_are_compressed_where_the_codec_pays(tmp_path: Path) -> None:
-    """The codec is used for a column only where it makes the column at least a fifth smaller (random hashes are
-    written as they are), chosen from the stream's first rows with the codec set; the values are the same."""
-    import random
-
-    import pyarrow as pa
-
-    from tap_dockerdvp.files.batch_files import COMPRESSION_PAYS
-
-    rows = 4000
-    shuffled = random.Random(7)
-    table = pa.table({
-        "ip_hash": pa.array([f"{shuffled.getrandbits(128):032x}" for _ in range(rows)]),  # random: snappy saves ~15%
-        "url": pa.array([f"https://hub.example.com/v2/acme/app/manifests/{i:06d}" for i in range(rows)]),
-        "row_number": pa.array(range(rows), pa.int64()),
-    })  # fmt: skip
-    snappy = pa.BufferOutputStream()  # the premise: what snappy saves on each column, written whole
-    pq.write_table(table, snappy, compression="snappy", use_dictionary=False)
-    whole = pq.read_metadata(pa.BufferReader(snappy.getvalue())).row_group(0)
-    columns = [whole.column(i) for i in range(whole.num_columns)]
-    saved = {c.path_in_schema: 1 - c.total_compressed_size / c.total_uncompressed_size for c in columns}
-    assert saved["ip_hash"] < COMPRESSION_PAYS <= min(saved["url"], saved["row_number"]), saved
-    found = {}
-    for codec in (None, "zstd"):
-        writer = parquet_files(tmp_path / str(codec), 10_000, codec)
-        (url,) = writer.add_table(table.slice(0, 2500)) + writer.add_table(table.slice(2500)) + writer.close()
-        path = url.removeprefix("file://")
-        assert pq.read_table(path).equals(table)
-        group = pq.ParquetFile(path).metadata.row_group(0)
-        found[codec] = {group.column(i).path_in_schema: group.column(i).compression for i in range(group.num_columns)}
-    assert found[None] == {"ip_hash": "UNCOMPRESSED", "url": "SNAPPY", "row_number": "SNAPPY"}
-    assert found["zstd"] == {"ip_hash": "ZSTD", "url": "ZSTD", "row_number": "ZSTD"}  # zstd codes hex in 4 bits
-
-
 def test_a_failed_parquet_write_is_raised_not_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Parquet writes run in a thread behind the reader: an error there still ends the file (and the run)."""
     import pyarrow as pa
 
-    from tap_dockerdvp.files.batch_files import PARQUET_ROW_GROUP, BatchFiles
+    from tap_dockerdvp.files.batch_files import PARQUET_ROW_GROUP
 
-    class FullDisk:
-        """A batch file on a disk that is full: every write fails."""
+    def full(self: pq.ParquetWriter, table: pa.Table, row_group_size: int | None = None) -> None:
+        raise OSError(28, "No space left on device")
 
-        def __init__(self, handle: t.Any) -> None:
-            self.handle = handle
-
-        def write(self, data: t.Any) -> int:
-            raise OSError(28, "No space left on device")
-
-        def close(self) -> None:
-            self.handle.close()
-
-    opened = BatchFiles._open
-
-    def open_on_a_full_disk(self: BatchFiles) -> None:
-        opened(self)
-        self._handle = FullDisk(self._handle)
-
-    monkeypatch.setattr(BatchFiles, "_open", open_on_a_full_disk)
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
     writer = parquet_files(tmp_path, 10 * PARQUET_ROW_GROUP)
     with pytest.raises(StorageError, match=r"^setting `batch_config.storage.root`: .*\(No space left on device\)$"):
         for first in range(0, 4 * PARQUET_ROW_GROUP, 10_000):
