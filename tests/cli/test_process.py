@@ -18,16 +18,17 @@ def cli():
 
 TapDockerDVP.cli = staticmethod(cli)
 gc.unfreeze()
-m.main()
+try:
+    m.main()
+finally:
+    print("after", gc.get_freeze_count() > 0)
 """
-
-PROBE_AFTER = PROBE.replace("m.main()", "try:\n    m.main()\nfinally:\n    print('after', gc.get_freeze_count() > 0)")
 
 
 def test_the_collector_is_on_while_the_tap_runs_and_the_imports_are_frozen() -> None:
     """A collector left off would let a long run's cyclic garbage grow for ever; the imports' objects frozen are
     what makes the collections cheaper. The run's exit code stays the tap's."""
-    done = subprocess.run([sys.executable, "-c", PROBE_AFTER], capture_output=True, text=True, check=False)
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=False)
     assert done.returncode == 3, done.stderr
     during, after = done.stdout.splitlines()
     word, enabled, frozen = during.split()
