@@ -536,12 +536,19 @@ class _Rows:
             try:
                 batch.typed[index] = self.layout.convert(index, batch.columns[index], first)
             except BadValue as exc:
-                good = batch.split(exc.offset)
-                for other in self.layout.typed:  # the rows before the bad one are all valid
-                    good.typed[other] = self.layout.convert(other, good.columns[other], first)
-                exc.batch = self._unseen(good) if good.count else None
-                raise
+                raise self._first_bad(batch, exc) from None
         return self._unseen(batch)
+
+    def _first_bad(self, batch: RowBatch, exc: BadValue) -> BadValue:
+        """The batch's first bad value in any column (``exc`` is one in some column), with the rows before it."""
+        good = batch.split(exc.offset)
+        for index in self.layout.typed:
+            try:
+                good.typed[index] = self.layout.convert(index, good.columns[index], batch.first_row)
+            except BadValue as earlier:  # another column has a bad value in an earlier row
+                return self._first_bad(good, earlier)
+        exc.batch = self._unseen(good) if good.count else None
+        return exc
 
     def _unseen(self, batch: RowBatch) -> RowBatch | None:
         """``batch`` without the rows up to ``skip`` (emitted by an earlier attempt)."""

@@ -284,6 +284,20 @@ def test_bad_date():
         read(b"namespace,action_day\norg,07/01/2025\n")
 
 
+def test_a_bad_value_comes_after_every_row_before_it_whichever_column_holds_it():
+    # the day goes bad at row 30, the time (a column typed after it) at row 12: the first bad row is 12, and the
+    # 11 rows before it come out first, as they do when the Arrow lane reads the same file in small chunks
+    rows = [f"pull_by_tag,2026-11-09,2026-11-09 10:00:{i:02d}" for i in range(1, 41)]
+    rows[29] = "pull_by_tag,9th Nov,2026-11-09 10:00:30"
+    rows[11] = "pull_by_tag,2026-11-09,noon"
+    data = ("Action,Action day,Timestamp\n" + "\n".join(rows) + "\n").encode()
+    got = []
+    with pytest.raises(CsvFormatError, match=r"f\.csv: data row 12, column 'timestamp': 'noon'"):
+        for batch in read_batches([data], RAW, label="f.csv"):
+            got.append((batch.first_row, batch.count))
+    assert got == [(1, 11)]
+
+
 def test_truncated_gzip_at_every_byte():
     data = gzip.compress(SAMPLE)
     for cut in range(2, len(data)):

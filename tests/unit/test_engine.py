@@ -2,7 +2,8 @@
 reader and its encoder (without pyarrow).
 
 The chunks are made tiny here, so every file is cut into many: line breaks inside quoted values, blank lines,
-quotes that open across a cut, bytes that are not UTF-8, a bad value and a cut last line all meet a chunk edge.
+quotes that open across a cut, bytes that are not UTF-8, a bad value (also one in a column typed after another's) and
+a cut last line all meet a chunk edge.
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ CASES = {
     "ragged rows": HEADER + "".join(ROW.format(i) if i % 30 else "a,2026-11-09\n" for i in range(150)),
     "a bad value": HEADER + "".join(ROW.format(i) for i in range(100)) + "pull_by_tag,9th Nov,US,x,y,z,w\n"
     + "".join(ROW.format(i) for i in range(100)),
+    "bad values in two columns, the later column's first": "Action,Action day,Timestamp\n"
+    + "".join(f"pull_by_tag,2026-11-09,2026-11-09 10:00:{i:02d}\n" for i in range(40)) + "pull_by_tag,2026-11-09,noon\n"
+    + "".join(f"pull_by_tag,2026-11-10,2026-11-10 10:00:{i:02d}\n" for i in range(40))
+    + "pull_by_tag,9th Nov,2026-11-10 11:00:00\n",
     "a cut last line": HEADER + "".join(ROW.format(i) for i in range(150)) + "pull_by_tag,2026-11",
     "ends inside quotes": HEADER + "".join(ROW.format(i) for i in range(150)) + 'pull_by_tag,2026-11-09,US,x,"Acme\n',
     "header only": HEADER,
