@@ -11,15 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import logging
+import random
 
 import pytest
 
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
-from tap_dockerdvp.dvp.views import VIEWS
+from tap_dockerdvp.dvp.views import VIEWS, Column, ViewSpec
 from tap_dockerdvp.files import chunks, engine
 from tap_dockerdvp.files.encoders import Output
-from tap_dockerdvp.files.reader import CsvFormatError, Reading, TruncatedFileError
+from tap_dockerdvp.files.reader import NULL_TOKENS, CsvFormatError, Reading, TruncatedFileError
 from tap_dockerdvp.streams.schemas import export_schema
 
 SPEC = VIEWS["raw"]
@@ -32,7 +33,7 @@ ROW = 'pull_by_tag,2026-11-09,US,sha256:ab,"Acme, Inc.",docker,h{}\n'
 LOG = logging.getLogger("test-engine")
 
 
-def read(monkeypatch, data: bytes, output: Output, *, arrow: bool, skip: int = 0, step: int = 7):
+def read(monkeypatch, data: bytes, output: Output, *, arrow: bool, skip: int = 0, step: int = 7, spec: ViewSpec = SPEC):
     """(the lines, the error, the reader's counts, the pieces' (first, last) rows) of ``data`` read by the engine,
     with or without pyarrow."""
     monkeypatch.setattr(engine, "has_pyarrow", lambda: arrow)
@@ -42,7 +43,7 @@ def read(monkeypatch, data: bytes, output: Output, *, arrow: bool, skip: int = 0
     error = None
     try:
         blocks = [data[i : i + step] for i in range(0, len(data), step)]
-        for piece in engine.read(blocks, SPEC, output, skip=skip, reading=reading):
+        for piece in engine.read(blocks, spec, output, skip=skip, reading=reading):
             assert piece.gzip == output.gzip
             out.append(gzip.decompress(piece.data) if output.gzip else bytes(piece.data))
             rows.append((piece.first_row, piece.last_row))
@@ -105,6 +106,70 @@ def test_the_same_lines_with_and_without_pyarrow(monkeypatch, name: str, chunk: 
     every = OUTPUTS[output].cut_every
     for first, last in rows + got_rows:  # no piece holds rows of two batch files (rows 1-B, B+1-2B, ...)
         assert not every or (first - 1) // every == (last - 1) // every
+
+
+def _random_file(seed: int) -> tuple[ViewSpec, bytes]:
+    """A file of a random view: its columns in a random order and spelling, maybe an unknown one; values quoted
+    or not, null tokens, commas, quotes, line breaks, non-ASCII text, blank and ragged rows, CRLF, a bad value
+    now and then, a byte that is not UTF-8, gzip in one or two members."""
+    rng = random.Random(seed)
+    spec = rng.choice(list(VIEWS.values()))
+    columns: list[Column | None] = rng.sample(spec.columns, rng.randint(1, len(spec.columns)))
+    names = [rng.choice(sorted(column.spellings)) for column in columns if column is not None]
+    if rng.random() < 0.3:
+        columns.append(None)
+        names.append("Later column")
+    good = {
+        "integer": lambda: str(rng.randint(0, 10**9)),
+        "date": lambda: f"2026-11-{rng.randint(1, 28):02d}",
+        "date-time": lambda: f"2026-11-{rng.randint(1, 28):02d} 1{rng.randint(0, 9)}:0{rng.randint(0, 9)}:59",
+    }
+    bad = {"integer": ["12.5", "1e3", "x"], "date": ["2026-11-9", "9th Nov"], "date-time": ["noon", "2026-11-10 25:00"]}
+
+    def value(column: Column | None) -> str:
+        kind = column.kind if column is not None else "string"
+        draw = rng.random()
+        if draw < 0.08:
+            return rng.choice(sorted(NULL_TOKENS))
+        if kind in good:
+            return good[kind]() if draw < 0.995 else rng.choice(bad[kind])
+        return "".join(rng.choice('ab9 ,"\né€😀') for _ in range(rng.randint(0, 9)))
+
+    def field(text: str) -> str:
+        quoted = any(c in text for c in ',"\r\n') or rng.random() < 0.05
+        return '"' + text.replace('"', '""') + '"' if quoted else text
+
+    lines = [",".join(map(field, names))]
+    for _ in range(rng.randint(0, 300)):
+        draw = rng.random()
+        row = [value(column) for column in columns]
+        row = [] if draw < 0.01 else row[:-1] if draw < 0.02 else [*row, "surplus"] if draw < 0.03 else row
+        lines.append(",".join(map(field, row)))
+    end = rng.choice(["\n", "\n", "\r\n"])
+    data = (end.join(lines) + end).encode()
+    if rng.random() < 0.05:
+        at = rng.randrange(len(data))
+        data = data[:at] + b"\xff" + data[at:]
+    if rng.random() < 0.3:
+        half = len(data) // 2
+        data = gzip.compress(data) if rng.random() < 0.7 else gzip.compress(data[:half]) + gzip.compress(data[half:])
+    return spec, data
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_the_same_lines_with_and_without_pyarrow_for_random_files(monkeypatch, seed: int) -> None:
+    """The case table above, widened: random files of every view, cut into random chunks and blocks."""
+    spec, data = _random_file(seed)
+    rng = random.Random(-seed)
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", rng.choice([64, 700, 4096, 1 << 20]))
+    keys = tuple(export_schema(spec)["properties"])
+    output = Output("jsonl", keys, CONSTANTS, extra_key=spec.extra_key, cut_every=rng.choice([0, 7, 100]))
+    step, skip = rng.choice([7, 100, 1000, 1 << 20]), rng.choice([0, 0, 3, 40])
+    expected = read(monkeypatch, data, output, arrow=False, skip=skip, step=step, spec=spec)
+    got = read(monkeypatch, data, output, arrow=True, skip=skip, step=step, spec=spec)
+    assert got[1] == expected[1]
+    assert got[0] == expected[0]
+    assert vars(got[2]) == vars(expected[2])
 
 
 def _untimed(data: bytes) -> list[bytes]:
