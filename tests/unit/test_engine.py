@@ -158,7 +158,9 @@ def _random_file(seed: int) -> tuple[ViewSpec, bytes]:
 
 @pytest.mark.parametrize("seed", range(150))
 def test_the_same_lines_with_and_without_pyarrow_for_random_files(monkeypatch, seed: int) -> None:
-    """The case table above, widened: random files of every view, cut into random chunks and blocks."""
+    """The case table above, widened: random files of every view, cut into random chunks and blocks. Left out, as
+    different by design: a gzip file cut short (both raise the same error, after different numbers of whole rows,
+    which the file's next read skips), and a bare CR outside quotes (a line break, as in Python's csv and Arrow)."""
     spec, data = _random_file(seed)
     rng = random.Random(-seed)
     monkeypatch.setattr(chunks, "CHUNK_BYTES", rng.choice([64, 700, 4096, 1 << 20]))
