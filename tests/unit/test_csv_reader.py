@@ -221,7 +221,8 @@ def test_no_warning_for_a_clean_file(caplog):
         ("12.0", 12),
         ("-3", -3),
         ("1e3", 1000),
-        ("123456789012345678901234567890", 123456789012345678901234567890),
+        ("9223372036854775807", 2**63 - 1),  # the 64-bit bounds: what parquet and BIGINT hold
+        ("-9223372036854775808", -(2**63)),
     ],
 )
 def test_integers(value, expected):
@@ -230,7 +231,9 @@ def test_integers(value, expected):
     assert rec["pull_by_tag"] == expected
 
 
-@pytest.mark.parametrize("value", ["abc", "12.5", "nan", "inf", "1,5"])
+@pytest.mark.parametrize(
+    "value", ["abc", "12.5", "nan", "inf", "1,5", "9223372036854775808", "123456789012345678901234567890", "1e20"]
+)
 def test_bad_integer(value):
     data = f'namespace,unique_ip_count,pull_by_tag\norg,1,2\norg,3,"{value}"\n'.encode()
     with pytest.raises(CsvFormatError, match=r"f\.csv: data row 2, column 'pull_by_tag'"):

@@ -174,6 +174,22 @@ def test_the_same_lines_with_and_without_pyarrow_for_random_files(monkeypatch, s
     assert vars(got[2]) == vars(expected[2])
 
 
+@pytest.mark.parametrize(("kind", "arrow"), [("jsonl", True), ("jsonl", False), ("parquet", True)])
+def test_a_count_beyond_64_bits_is_a_bad_value_in_every_output(monkeypatch, kind: str, arrow: bool) -> None:
+    """Parquet and the warehouses hold 64 bits: a count beyond them ends the read in one line, after the rows
+    before it, whatever the output (it used to pass in JSON and end a parquet batch file with a traceback)."""
+    monkeypatch.setattr(engine, "has_pyarrow", lambda: arrow)
+    spec = VIEWS["repo-summary"]
+    schema = export_schema(spec)
+    output = Output(kind, tuple(schema["properties"]), (), schema=schema, extra_key=spec.extra_key)
+    data = b"Repository,Pull by tag\nweb,9223372036854775807\napi,9223372036854775808\n"
+    counts = []
+    with pytest.raises(CsvFormatError, match=r"^f: data row 2, column 'pull_by_tag': '9223372036854775808' is not"):
+        for part in engine.read([data], spec, output, skip=0, reading=Reading("f", LOG)):
+            counts.append(part.count)
+    assert counts == [1]
+
+
 def _untimed(data: bytes) -> list[bytes]:
     return [line.rsplit(b',"time_extracted"', 1)[0] for line in data.splitlines()]
 
