@@ -177,11 +177,14 @@ def parse_integer(value: str) -> int:
 
 
 def parse_number(value: str) -> float | int:
-    """A finite number (an integer stays an ``int``); raise ``ValueError``."""
+    """A finite number (an integer within 64 bits stays an ``int``; a larger one is a float, as parquet's double
+    holds it); raise ``ValueError``."""
     try:
-        return int(value)
+        whole = int(value)
     except ValueError:
         pass
+    else:
+        return whole if whole in _INT64 else float(whole)  # float() raises OverflowError beyond a double's range
     number = float(value)
     if number != number or number in (float("inf"), float("-inf")):
         raise ValueError(f"not a finite number: {value!r}")

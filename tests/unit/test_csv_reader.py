@@ -16,6 +16,7 @@ from tap_dockerdvp.files.reader import (
     parse_date,
     parse_datetime,
     parse_integer,
+    parse_number,
     read_batches,
     records,
 )
@@ -238,6 +239,22 @@ def test_bad_integer(value):
     data = f'namespace,unique_ip_count,pull_by_tag\norg,1,2\norg,3,"{value}"\n'.encode()
     with pytest.raises(CsvFormatError, match=r"f\.csv: data row 2, column 'pull_by_tag'"):
         read(data, VIEWS["repo-summary"])
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("12", 12), ("-3", -3), ("1.5", 1.5), (" 2.25 ", 2.25), ("1e3", 1000.0), ("9223372036854775808", 2.0**63)],
+)
+def test_numbers(value, expected):
+    number = parse_number(value)
+    assert number == expected
+    assert type(number) is type(expected)  # a whole number within 64 bits stays exact; beyond, a double
+
+
+@pytest.mark.parametrize("value", ["abc", "nan", "inf", "-inf", "1e400", "1" + "0" * 400, "1,5"])
+def test_bad_number(value):
+    with pytest.raises((ValueError, ArithmeticError)):
+        parse_number(value)
 
 
 @pytest.mark.parametrize(

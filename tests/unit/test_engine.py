@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import json
 import logging
 import random
 
@@ -17,6 +18,7 @@ import pytest
 
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
+from tap_dockerdvp.dvp.report_views import REPORT_SPECS
 from tap_dockerdvp.dvp.views import VIEWS, Column, ViewSpec
 from tap_dockerdvp.files import chunks, engine
 from tap_dockerdvp.files.encoders import Output
@@ -188,6 +190,25 @@ def test_a_count_beyond_64_bits_is_a_bad_value_in_every_output(monkeypatch, kind
         for part in engine.read([data], spec, output, skip=0, reading=Reading("f", LOG)):
             counts.append(part.count)
     assert counts == [1]
+
+
+@pytest.mark.parametrize(("kind", "arrow"), [("jsonl", True), ("jsonl", False), ("parquet", True)])
+def test_a_number_beyond_64_bits_is_a_double_in_every_output(monkeypatch, kind: str, arrow: bool) -> None:
+    """A whole number too large for 64 bits in a number column is the double parquet holds, in every output (it
+    ended a parquet batch file with a traceback)."""
+    monkeypatch.setattr(engine, "has_pyarrow", lambda: arrow)
+    spec = REPORT_SPECS["technographic"]
+    schema = export_schema(spec)
+    output = Output(kind, tuple(schema["properties"]), (), schema=schema, extra_key=spec.extra_key)
+    data = b"Publisher name,Pct users,Pct domains\nacme,12,0.5\nacme,100000000000000000000000000000,7\n"
+    rows = []
+    for part in engine.read([data], spec, output, skip=0, reading=Reading("f", LOG)):
+        if kind == "parquet":
+            rows += part.table.select(["pct_users", "pct_domains"]).to_pylist()
+        else:
+            lines = bytes(part.data).splitlines()
+            rows += [{k: v for k, v in json.loads(line).items() if k.startswith("pct")} for line in lines]
+    assert rows == [{"pct_users": 12, "pct_domains": 0.5}, {"pct_users": 1e29, "pct_domains": 7}]
 
 
 def _untimed(data: bytes) -> list[bytes]:
