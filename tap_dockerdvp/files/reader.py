@@ -123,8 +123,9 @@ def parse_datetime(value: str) -> str:
     """A Docker timestamp → RFC 3339 UTC ``YYYY-MM-DDTHH:MM:SSZ``; raise ``ValueError`` if invalid.
 
     Accepts ``YYYY-MM-DD HH:MM:SS[.ffffff]``, ``T`` instead of the space, a ``Z``/``UTC`` suffix or a
-    ``±HH[:MM]`` offset (converted to UTC), and a bare date (midnight). Values without an offset are UTC. A
-    fraction of a second is kept as written.
+    ``±HH[:MM]`` offset up to 23:59 (converted to UTC), and a bare date (midnight). Values without an offset are
+    UTC. A fraction of a second is kept as written, to the microsecond: the digits after the sixth are dropped, as
+    neither parquet's timestamps nor Python's hold them (seven digits, .NET's form, ended a parquet batch file).
     """
     v = value.strip()
     if len(v) == 19 and v[4] == "-" and v[7] == "-" and v[10] in " T" and v[13] == ":" and v[16] == ":":
@@ -136,10 +137,12 @@ def parse_datetime(value: str) -> str:
     year, month, day, hour, minute, second, frac, _utc, sign, off_h, off_m = m.groups()
     moment = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
     if sign:
+        if int(off_h) > 23 or int(off_m or 0) > 59:
+            raise ValueError(f"not a UTC offset: {value!r}")
         offset = timedelta(hours=int(off_h), minutes=int(off_m or 0))
         moment = moment - offset if sign == "+" else moment + offset
     text = moment.isoformat(timespec="seconds")
-    return f"{text}.{frac}Z" if frac else f"{text}Z"
+    return f"{text}.{frac[:6]}Z" if frac else f"{text}Z"
 
 
 def parse_date(value: str) -> str:

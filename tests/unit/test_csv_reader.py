@@ -271,6 +271,9 @@ def test_bad_number(value):
         ("2025-07-01 12:00", "2025-07-01T12:00:00Z"),
         ("2025-07-01", "2025-07-01T00:00:00Z"),
         (" 2025-07-01 00:00:00 ", "2025-07-01T00:00:00Z"),
+        ("2025-07-01T12:34:56.1234567Z", "2025-07-01T12:34:56.123456Z"),  # to the microsecond: parquet holds no more
+        ("2025-07-01 12:34:56.123456789+01:00", "2025-07-01T11:34:56.123456Z"),
+        ("2025-07-01T01:00:00+23:59", "2025-06-30T01:01:00Z"),
     ],
 )
 def test_datetimes(value, expected):
@@ -280,8 +283,10 @@ def test_datetimes(value, expected):
 
 
 @pytest.mark.parametrize(
-    "value", ["yesterday", "2025-13-01 00:00:00", "2025-02-30", "2025-07-01 25:00:00", "2025-W27-1"]
-)
+    "value",
+    ["yesterday", "2025-13-01 00:00:00", "2025-02-30", "2025-07-01 25:00:00", "2025-W27-1", "2025-07-01T01:00:00+25:00",
+     "2025-07-01T01:00:00-00:60"],
+)  # fmt: skip
 def test_bad_datetime(value):
     with pytest.raises(ValueError):
         parse_datetime(value)

@@ -211,6 +211,23 @@ def test_a_number_beyond_64_bits_is_a_double_in_every_output(monkeypatch, kind: 
     assert rows == [{"pct_users": 12, "pct_domains": 0.5}, {"pct_users": 1e29, "pct_domains": 7}]
 
 
+@pytest.mark.parametrize(("kind", "arrow"), [("jsonl", True), ("jsonl", False), ("parquet", True)])
+def test_a_time_to_the_100_nanoseconds_is_kept_to_the_microsecond_in_every_output(monkeypatch, kind, arrow) -> None:
+    """.NET writes seven digits of a second: JSON kept them, and the parquet batch file ended with a traceback."""
+    monkeypatch.setattr(engine, "has_pyarrow", lambda: arrow)
+    schema = export_schema(SPEC)
+    output = Output(kind, KEYS, CONSTANTS, schema=schema)
+    data = b"Action,Timestamp\npull_by_tag,2026-11-10 00:00:01\npull_by_tag,2026-11-10T10:11:12.1234567Z\n"
+    times = []
+    for part in engine.read([data], SPEC, output, skip=0, reading=Reading("f", LOG)):
+        if kind == "parquet":
+            times += [f"{moment:%Y-%m-%dT%H:%M:%S.%fZ}" for moment in part.table.column("timestamp").to_pylist()]
+        else:
+            times += [json.loads(line)["timestamp"] for line in bytes(part.data).splitlines()]
+    second = "2026-11-10T10:11:12.123456Z"
+    assert times == (["2026-11-10T00:00:01.000000Z", second] if kind == "parquet" else ["2026-11-10T00:00:01Z", second])
+
+
 def _untimed(data: bytes) -> list[bytes]:
     return [line.rsplit(b',"time_extracted"', 1)[0] for line in data.splitlines()]
 
