@@ -36,8 +36,8 @@ Rules (each exists only here):
   (whitespace-stripped; ``_column_<n>`` for a blank header), and logged once per file. ``extra_columns`` is
   null for a row that has none.
 * **Ragged rows**: a row with more fields than the header keeps the surplus values in ``extra_columns`` as
-  ``_extra_1``, ``_extra_2``...; a row with fewer fields gets null for the missing ones. Blank lines are
-  skipped and not counted. One WARNING per file gives the counts.
+  ``_extra_1``, ``_extra_2``... (a name the header has is skipped); a row with fewer fields gets null for the
+  missing ones. Blank lines are skipped and not counted. One WARNING per file gives the counts.
 * **Row numbers** are 1-based data rows within the file (blank lines not counted): with the file index they key
   a row, so a re-read file upserts instead of duplicating.
 
@@ -55,7 +55,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from itertools import chain, islice, repeat
+from itertools import chain, count, islice, repeat
 from typing import Any
 
 from tap_dockerdvp.dvp.views import ViewSpec, normalise_header
@@ -403,8 +403,9 @@ class RowBatch:
             out = [None] * self.count
         for offset, values in self.surplus.items():
             row = out[offset] or {}
-            for k, value in enumerate(values, 1):
-                row[f"_extra_{k}"] = NULLED.get(value, value)
+            names = (name for k in count(1) if (name := f"_extra_{k}") not in extra)  # a header may be "_extra_1"
+            for name, value in zip(names, values, strict=False):  # names never end
+                row[name] = NULLED.get(value, value)
             out[offset] = row
         return out
 

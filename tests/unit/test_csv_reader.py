@@ -208,6 +208,16 @@ def test_ragged_rows_and_blank_lines(caplog):
     assert "2 blank lines skipped" in warnings[0]
 
 
+def test_surplus_values_never_take_the_name_of_a_column_the_file_has():
+    # a column headed "_extra_1" keeps its value; the surplus value of a long row is "_extra_2"
+    data = b"namespace,repository,_extra_1\norg,a,kept\norg,b,kept too,surplus\n"
+    recs = read(data, VIEWS["repo-summary"])
+    assert [r["extra_columns"] for r in recs] == [
+        {"_extra_1": "kept"},
+        {"_extra_1": "kept too", "_extra_2": "surplus"},
+    ]
+
+
 def test_no_warning_for_a_clean_file(caplog):
     with caplog.at_level(logging.DEBUG, logger="tap_dockerdvp.files.reader"):
         read(SAMPLE, SUMMARY)
