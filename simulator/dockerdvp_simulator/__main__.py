@@ -25,6 +25,7 @@ from .data import (
     HEADER_STYLES,
     LOGIN_MODES,
     NAMESPACES_ENDPOINTS,
+    REPORT_FILE_NAMES,
     REPORT_URL_STYLES,
     ROOT_NAMESPACES,
     ROW_SHAPES,
@@ -266,6 +267,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=REPORT_URL_STYLES,
         default=d.report_url_style,
         help="hub: Bearer on the Hub host; presigned: another host; redirect: hub -> storage (default %(default)s)",
+    )
+    r.add_argument(
+        "--report-file-names",
+        choices=REPORT_FILE_NAMES,
+        default=d.report_file_names,
+        help="assumption: typed: the type in the file name; folders: a folder per type, one file name for every "
+        "type (default %(default)s)",
     )
     return p
 

@@ -34,6 +34,7 @@ GZIP_LEVEL = 1  # fast; the benchmark writes files of millions of rows
 
 HEADER_STYLES = ("title", "snake", "upper")
 REPORT_URL_STYLES = ("hub", "presigned", "redirect")  # see simulator/reports.py
+REPORT_FILE_NAMES = ("typed", "folders")  # `<ns>_<type>_<granularity>_<date>.csv`, or `<type>/<ns>_<granularity>_...`
 LOGIN_MODES = ("legacy", "retired-401", "retired-404", "retired-410", "token-only")
 ROOT_NAMESPACES = ("with-data", "accessible")
 NAMESPACES_ENDPOINTS = ("available", "404", "405")
@@ -275,6 +276,9 @@ class SimConfig:
     report_granularities: tuple[str, ...] = ("weekly", "monthly")
     report_retention: int = 4  # the catalogue keeps the newest N reports per type and granularity
     report_url_style: str = "hub"  # hub (Bearer on the Hub host), presigned (other host), redirect (hub -> storage)
+    # the `<name>` of Docker's `<name>_weekly_YYYY_MM_DD.csv` is unknown: typed (the type in the name) or folders (a
+    # folder per type, one name for every type)
+    report_file_names: str = "typed"
 
     def __post_init__(self) -> None:
         def fix(name: str, value: Any) -> None:
@@ -306,6 +310,7 @@ class SimConfig:
             ("empty_lists", EMPTY_LISTS),
             ("extension_view_path", EXTENSION_VIEW_PATHS),
             ("report_url_style", REPORT_URL_STYLES),
+            ("report_file_names", REPORT_FILE_NAMES),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")

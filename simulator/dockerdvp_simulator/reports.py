@@ -50,12 +50,13 @@ _GRANULARITY_DAYS = {"weekly": "week", "monthly": "month"}
 
 _ROUTES: list[tuple[str, str, re.Pattern[str]]] = [
     ("api", "reports", re.compile(r"^/namespaces/(?P<ns>[^/]+)/reports/?$")),
-    ("download", "report-download", re.compile(r"^/namespaces/(?P<ns>[^/]+)/reports/files/(?P<name>[^/]+)$")),
+    # a file's name may have a type's folder before it (`report_file_names` `folders`)
+    ("download", "report-download", re.compile(r"^/namespaces/(?P<ns>[^/]+)/reports/files/(?P<name>[^/]+(/[^/]+)?)$")),
     ("api", "pulls", re.compile(r"^/namespaces/(?P<ns>[^/]+)/pulls/?$")),
     ("api", "pulls", re.compile(r"^/namespaces/(?P<ns>[^/]+)/repos/(?P<repo>[^/]+)/pulls/?$")),
     ("api", "pulls", re.compile(r"^/repos/pulls/?$")),
 ]
-_STORAGE_RE = re.compile(r"^/_storage/reports/(?P<ns>[^/]+)/(?P<name>[^/]+)$")
+_STORAGE_RE = re.compile(r"^/_storage/reports/(?P<ns>[^/]+)/(?P<name>[^/]+(?:/[^/]+)?)$")  # a type's folder too
 
 
 def classify(path: str) -> tuple[str, str, dict[str, str]] | None:
@@ -103,7 +104,11 @@ def report_periods(cfg: SimConfig, granularity: str) -> list[tuple[date, date]]:
     return [(start, end) for _y, _n, start, end in data.complete_timespans(cfg, ns, ttype, numbering="iso")]
 
 
-def file_name(ns: str, report_type: str, granularity: str, start: date) -> str:
+def file_name(ns: str, report_type: str, granularity: str, start: date, style: str = "typed") -> str:
+    """The file's path under the namespace's reports (``report_file_names``): the type in the name, or a folder
+    per type with one name for every type."""
+    if style == "folders":
+        return f"{_slug(report_type)}/{ns}_{granularity}_{start.strftime('%Y_%m_%d')}.csv"
     return f"{ns}_{_slug(report_type)}_{granularity}_{start.strftime('%Y_%m_%d')}.csv"
 
 
@@ -118,7 +123,7 @@ def catalogue_entries(cfg: SimConfig, ns: str) -> list[dict[str, Any]]:
                 out.append(
                     {
                         "type": report_type,
-                        "name": file_name(ns, report_type, granularity, start),
+                        "name": file_name(ns, report_type, granularity, start, cfg.report_file_names),
                         "granularity": granularity,
                         "start": start,
                         "end": end,

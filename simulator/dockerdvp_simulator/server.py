@@ -73,6 +73,9 @@ is listed first:
   are ready.
 - ``deleted_repositories`` (none): a repository deleted on Docker Hub leaves the Hub listing, while its past pulls
   stay in the exports and pull statistics.
+- ``report_file_names`` (``typed`` | ``folders``): the ``<name>`` of a report file's ``<name>_weekly_YYYY_MM_DD.csv``
+  is not published; ``typed`` puts the namespace and type in it, ``folders`` a folder per type and one file name
+  for every type (``trend/acme_weekly_2026_08_31.csv``, ``summary/acme_weekly_2026_08_31.csv``).
 - Error bodies the spec does not give (404 ``{"txnid", "message": "object not found", "errinfo"}``, the expired
   JWT's ``{"detail": "Failed to validate JWT token against trusted cert"}``) are the ones seen in public reports;
   rate-limit headers follow hub.yaml (``rate_limit``; a ``rate_limit`` fault sends 429).

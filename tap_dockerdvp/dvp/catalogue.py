@@ -52,8 +52,9 @@ class Catalogue:
                 return files
         return []
 
-    def entry(self, file_name: str | None) -> ReportEntry | None:
-        return next((e for e in self.entries if e.file_name == file_name), None)
+    def entry(self, report_type: str, file_name: str | None) -> ReportEntry | None:
+        """The entry of a report type with that file name: two types may share one (a folder per type)."""
+        return next((e for e in self.entries if e.report_type == report_type and e.file_name == file_name), None)
 
 
 def parse_catalogue(
@@ -70,7 +71,7 @@ def parse_catalogue(
         if not quiet:
             log.info("Namespace %s: the report catalogue answered HTTP 404 (no reports)", namespace)
         return Catalogue(namespace, [])
-    entries: dict[str, ReportEntry] = {}
+    entries: dict[tuple[str, str], ReportEntry] = {}  # by type and file name: an entry listed twice counts once
     skipped = 0
 
     def entry_of(item: dict[str, t.Any]) -> ReportEntry | None:
@@ -97,7 +98,7 @@ def parse_catalogue(
             continue
         entry = entry_of(item)
         if entry is not None:
-            entries[entry.file_name] = entry
+            entries[entry.report_type, entry.file_name] = entry
     catalogue = Catalogue(namespace, sorted(entries.values(), key=lambda e: (e.report_type, e.period.start)))
     if not quiet:
         _describe(catalogue, skipped, log)

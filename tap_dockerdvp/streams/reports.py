@@ -220,8 +220,8 @@ class ReportStream(PeriodFilesStream):
         return report_type == self.spec.view
 
     @cached_property
-    def _not_found(self) -> dict[str, int]:
-        """HTTP 404s per report file this run: the first is asked again, the second makes the file late."""
+    def _not_found(self) -> dict[tuple[str, str], int]:
+        """HTTP 404s per report file (type, name) this run: the first is asked again, the second makes it late."""
         return {}
 
     # -- the period ---------------------------------------------------------------------------------
@@ -268,7 +268,7 @@ class ReportStream(PeriodFilesStream):
     def recover(self, exc: Exception, context: Context, files: list[PeriodFile], index: int) -> bool:
         if isinstance(exc, _ReportNotFound):
             files[index] = self._fresh_file(context, files[index])  # FileGone when Docker no longer lists it
-            name = str(files[index].name)
+            name = (context["report_type"], str(files[index].name))
             seen = self._not_found[name] = self._not_found.get(name, 0) + 1
             if seen > 1:  # still listed, still 404 after a fresh URL: not ready yet
                 raise Late("the catalogue lists the report but its file answers HTTP 404 (not ready yet?)")
@@ -299,7 +299,7 @@ class ReportStream(PeriodFilesStream):
     def _fresh_file(self, context: Context, file: PeriodFile) -> PeriodFile:
         """The file as the catalogue lists it now (a fresh URL); FileGone when it is no longer listed."""
         catalogue = load_catalogue(self, context["namespace"], refresh=True)
-        entry = catalogue.entry(file.name)
+        entry = catalogue.entry(context["report_type"], file.name)
         if entry is None:
             raise FileGone("the report is no longer in the catalogue: Docker dropped it before it could be read")
         return PeriodFile(url=entry.url, name=entry.file_name)
@@ -325,7 +325,7 @@ class OtherReportStream(ReportStream):
     @override
     def row_constants(self, context: Context, files: list[PeriodFile], index: int) -> dict[str, t.Any]:
         constants = super().row_constants(context, files, index)
-        entry = load_catalogue(self, context["namespace"]).entry(files[index].name)
+        entry = load_catalogue(self, context["namespace"]).entry(context["report_type"], files[index].name)
         constants["catalogue_type"] = entry.catalogue_type if entry is not None else context["report_type"]
         return constants
 

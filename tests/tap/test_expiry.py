@@ -48,7 +48,7 @@ def assert_every_export_row_once(out: TapOutput, cfg: SimConfig) -> None:
 
 
 def assert_every_report_row_once(out: TapOutput, cfg: SimConfig) -> None:
-    [entry] = simreports.catalogue_entries(cfg, "globex")
+    [entry] = [e for e in simreports.catalogue_entries(cfg, "globex") if e["type"] == "trend"]
     _header, rows = simreports.report_table(cfg, "globex", "trend", "weekly", entry["start"])
     got = out.records["report_trends"]
     assert [r["row_number"] for r in got] == list(range(1, len(rows) + 1))
@@ -80,8 +80,11 @@ def test_an_export_url_that_expired_is_replaced_and_the_fresh_one_used(simulator
     assert sim.stats["endpoints"]["exports"] == plain.stats["endpoints"]["exports"] + 1  # one listing for a fresh URL
 
 
-def test_a_presigned_report_url_that_expired_is_replaced_and_the_fresh_one_used(simulator) -> None:
-    cfg = report_config(url_ttl=URL_TTL, report_url_style="presigned")
+@pytest.mark.parametrize("names", ["typed", "folders"])
+def test_a_presigned_report_url_that_expired_is_replaced_and_the_fresh_one_used(simulator, names: str) -> None:
+    """With ``folders`` the summary's file has the trends' name: the fresh URL must be the trends' own."""
+    cfg = report_config(url_ttl=URL_TTL, report_url_style="presigned", report_file_names=names,
+                        report_types=("trend", "summary"))  # fmt: skip
     sim = simulator(cfg)
     sim.add_fault({"match": "report-download", "kind": "slow", "seconds": STALL})
     out = run_reports(sim, request_timeout=30)

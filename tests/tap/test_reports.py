@@ -13,6 +13,7 @@ from tap_harness import catalog_selecting, run_tap, run_tap_until_error, tap_con
 from dockerdvp_simulator import SimConfig
 from dockerdvp_simulator import data as simdata
 from dockerdvp_simulator import reports as simreports
+from tap_dockerdvp.dvp.catalogue import parse_catalogue
 from tap_dockerdvp.dvp.report_views import ReportPeriod, file_name_of, period_of, report_type_of
 
 END = dt.date(2026, 11, 18)  # a fixed clock in the past: every listed report is complete for the tap too
@@ -132,6 +133,24 @@ def test_report_records_are_typed_and_keep_every_row(simulator) -> None:
     months = [r for r in records["reports"] if r["granularity"] == "month"]
     october = [r for r in months if r["period_start"][:7] == "2026-10"]
     assert october and all(r["period_end"] == "2026-10-31T00:00:00Z" for r in october)
+
+
+@pytest.mark.parametrize("style", ["hub", "presigned"])
+def test_report_files_of_every_type_under_one_name_are_all_read(simulator, style: str) -> None:
+    """Docker's `<name>` in `<name>_weekly_YYYY_MM_DD.csv` is unknown: with a folder per type and one file name
+    for every type, each type's rows come from its own file (the catalogue kept one type per name)."""
+    cfg = sim_config(report_namespaces=("acme",), empty_export_namespaces=(), report_file_names="folders",
+                     report_url_style=style)  # fmt: skip
+    sim = simulator(cfg)
+    config = tap_config(sim, data_source="reports", namespaces=["acme"])
+    out = run_tap(config, catalog=catalog_selecting(config, ["reports", *REPORT_STREAMS]))
+    assert report_counts(out) == expected_report_rows(cfg, ["acme"])
+    assert_unique_keys(out)
+    assert {r["file_name"] for r in out.records["report_trends"]} == {
+        r["file_name"] for r in out.records["report_summary"]
+    }  # one name, two types
+    assert all(r["level"] for r in out.records["report_summary"])
+    assert all(r["pulls"] for r in out.records["report_trends"])
 
 
 def test_unknown_report_type_goes_to_report_other_and_is_logged(simulator, caplog) -> None:
@@ -324,6 +343,28 @@ def test_catalogue_types_file_names_and_periods() -> None:
         dt.date(2026, 3, 1), dt.date(2026, 3, 31), "month"
     )
     assert period_of({"type": "trend"}, "report.csv") is None
+
+
+def test_two_report_types_may_share_a_file_name() -> None:
+    """Docker's file names are `<name>_weekly_YYYY_MM_DD.csv` with `<name>` unknown: a folder per type with one
+    name for every type must keep every type's file (one of them was dropped), and a fresh URL comes from its own
+    type's entry."""
+    body = {
+        "reports": [
+            {"type": "trend", "url": "/r/trend/acme_weekly_2026_08_31.csv?X-Amz-Signature=a"},
+            {"type": "summary", "url": "/r/summary/acme_weekly_2026_08_31.csv?X-Amz-Signature=b"},
+            {"type": "trend", "url": "/r/trend/acme_weekly_2026_08_31.csv?X-Amz-Signature=c"},  # listed twice
+        ]
+    }
+    catalogue = parse_catalogue("acme", body, hub_url="https://hub.example", overrides={}, log=logging.getLogger("t"))
+    assert sorted((e.report_type, e.url.split("?")[0]) for e in catalogue.entries) == [
+        ("summary", "https://hub.example/r/summary/acme_weekly_2026_08_31.csv"),
+        ("trends", "https://hub.example/r/trend/acme_weekly_2026_08_31.csv"),
+    ]
+    for report_type, folder in (("summary", "summary"), ("trends", "trend")):
+        entry = catalogue.entry(report_type, "acme_weekly_2026_08_31.csv")
+        assert entry is not None and f"/r/{folder}/" in entry.url
+        assert catalogue.files(report_type, "week", dt.date(2026, 8, 31)) == [entry]
 
 
 @pytest.mark.parametrize("style", ["hub", "redirect"])
