@@ -48,15 +48,16 @@ REPORT_STORAGE_PREFIX = "/_storage/reports/"
 DIGEST_TAG = "\\\\N"  # the two-backslash tag Docker writes for pulls by digest
 _GRANULARITY_DAYS = {"weekly": "week", "monthly": "month"}
 
+# a report file's name, with a type's folder before it when `report_file_names` is `folders`
+_FILE = r"(?P<name>[^/]+(?:/[^/]+)?)"
 _ROUTES: list[tuple[str, str, re.Pattern[str]]] = [
     ("api", "reports", re.compile(r"^/namespaces/(?P<ns>[^/]+)/reports/?$")),
-    # a file's name may have a type's folder before it (`report_file_names` `folders`)
-    ("download", "report-download", re.compile(r"^/namespaces/(?P<ns>[^/]+)/reports/files/(?P<name>[^/]+(/[^/]+)?)$")),
+    ("download", "report-download", re.compile(rf"^/namespaces/(?P<ns>[^/]+)/reports/files/{_FILE}$")),
     ("api", "pulls", re.compile(r"^/namespaces/(?P<ns>[^/]+)/pulls/?$")),
     ("api", "pulls", re.compile(r"^/namespaces/(?P<ns>[^/]+)/repos/(?P<repo>[^/]+)/pulls/?$")),
     ("api", "pulls", re.compile(r"^/repos/pulls/?$")),
 ]
-_STORAGE_RE = re.compile(r"^/_storage/reports/(?P<ns>[^/]+)/(?P<name>[^/]+(?:/[^/]+)?)$")  # a type's folder too
+_STORAGE_RE = re.compile(rf"^/_storage/reports/(?P<ns>[^/]+)/{_FILE}$")
 
 
 def classify(path: str) -> tuple[str, str, dict[str, str]] | None:

@@ -268,8 +268,8 @@ class ReportStream(PeriodFilesStream):
     def recover(self, exc: Exception, context: Context, files: list[PeriodFile], index: int) -> bool:
         if isinstance(exc, _ReportNotFound):
             files[index] = self._fresh_file(context, files[index])  # FileGone when Docker no longer lists it
-            name = (context["report_type"], str(files[index].name))
-            seen = self._not_found[name] = self._not_found.get(name, 0) + 1
+            key = (context["report_type"], str(files[index].name))
+            seen = self._not_found[key] = self._not_found.get(key, 0) + 1
             if seen > 1:  # still listed, still 404 after a fresh URL: not ready yet
                 raise Late("the catalogue lists the report but its file answers HTTP 404 (not ready yet?)")
             return True

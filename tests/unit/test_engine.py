@@ -176,54 +176,53 @@ def test_the_same_lines_with_and_without_pyarrow_for_random_files(monkeypatch, s
     assert vars(got[2]) == vars(expected[2])
 
 
-@pytest.mark.parametrize(("kind", "arrow"), [("jsonl", True), ("jsonl", False), ("parquet", True)])
+EVERY_OUTPUT = [("jsonl", True), ("jsonl", False), ("parquet", True)]
+
+
+def typed_rows(monkeypatch, spec: ViewSpec, data: bytes, kind: str, arrow: bool, columns: list[str]):
+    """The values of ``columns`` in each row the engine makes of ``data`` as ``kind`` output, with or without
+    pyarrow: Arrow's values for parquet, JSON's for JSONL."""
+    monkeypatch.setattr(engine, "has_pyarrow", lambda: arrow)
+    schema = export_schema(spec)
+    output = Output(kind, tuple(schema["properties"]), (), schema=schema, extra_key=spec.extra_key)
+    for part in engine.read([data], spec, output, skip=0, reading=Reading("f", LOG)):
+        if kind == "parquet":
+            yield from part.table.select(columns).to_pylist()
+        else:
+            for line in bytes(part.data).splitlines():
+                record = json.loads(line)
+                yield {column: record[column] for column in columns}
+
+
+@pytest.mark.parametrize(("kind", "arrow"), EVERY_OUTPUT)
 def test_a_count_beyond_64_bits_is_a_bad_value_in_every_output(monkeypatch, kind: str, arrow: bool) -> None:
     """Parquet and the warehouses hold 64 bits: a count beyond them ends the read in one line, after the rows
     before it, whatever the output (it used to pass in JSON and end a parquet batch file with a traceback)."""
-    monkeypatch.setattr(engine, "has_pyarrow", lambda: arrow)
-    spec = VIEWS["repo-summary"]
-    schema = export_schema(spec)
-    output = Output(kind, tuple(schema["properties"]), (), schema=schema, extra_key=spec.extra_key)
     data = b"Repository,Pull by tag\nweb,9223372036854775807\napi,9223372036854775808\n"
-    counts = []
+    rows = []
     with pytest.raises(CsvFormatError, match=r"^f: data row 2, column 'pull_by_tag': '9223372036854775808' is not"):
-        for part in engine.read([data], spec, output, skip=0, reading=Reading("f", LOG)):
-            counts.append(part.count)
-    assert counts == [1]
+        for row in typed_rows(monkeypatch, VIEWS["repo-summary"], data, kind, arrow, ["pull_by_tag"]):
+            rows.append(row)
+    assert len(rows) == 1
 
 
-@pytest.mark.parametrize(("kind", "arrow"), [("jsonl", True), ("jsonl", False), ("parquet", True)])
+@pytest.mark.parametrize(("kind", "arrow"), EVERY_OUTPUT)
 def test_a_number_beyond_64_bits_is_a_double_in_every_output(monkeypatch, kind: str, arrow: bool) -> None:
     """A whole number too large for 64 bits in a number column is the double parquet holds, in every output (it
     ended a parquet batch file with a traceback)."""
-    monkeypatch.setattr(engine, "has_pyarrow", lambda: arrow)
-    spec = REPORT_SPECS["technographic"]
-    schema = export_schema(spec)
-    output = Output(kind, tuple(schema["properties"]), (), schema=schema, extra_key=spec.extra_key)
     data = b"Publisher name,Pct users,Pct domains\nacme,12,0.5\nacme,100000000000000000000000000000,7\n"
-    rows = []
-    for part in engine.read([data], spec, output, skip=0, reading=Reading("f", LOG)):
-        if kind == "parquet":
-            rows += part.table.select(["pct_users", "pct_domains"]).to_pylist()
-        else:
-            lines = bytes(part.data).splitlines()
-            rows += [{k: v for k, v in json.loads(line).items() if k.startswith("pct")} for line in lines]
+    columns = ["pct_users", "pct_domains"]
+    rows = list(typed_rows(monkeypatch, REPORT_SPECS["technographic"], data, kind, arrow, columns))
     assert rows == [{"pct_users": 12, "pct_domains": 0.5}, {"pct_users": 1e29, "pct_domains": 7}]
 
 
-@pytest.mark.parametrize(("kind", "arrow"), [("jsonl", True), ("jsonl", False), ("parquet", True)])
+@pytest.mark.parametrize(("kind", "arrow"), EVERY_OUTPUT)
 def test_a_time_to_the_100_nanoseconds_is_kept_to_the_microsecond_in_every_output(monkeypatch, kind, arrow) -> None:
     """.NET writes seven digits of a second: JSON kept them, and the parquet batch file ended with a traceback."""
-    monkeypatch.setattr(engine, "has_pyarrow", lambda: arrow)
-    schema = export_schema(SPEC)
-    output = Output(kind, KEYS, CONSTANTS, schema=schema)
     data = b"Action,Timestamp\npull_by_tag,2026-11-10 00:00:01\npull_by_tag,2026-11-10T10:11:12.1234567Z\n"
-    times = []
-    for part in engine.read([data], SPEC, output, skip=0, reading=Reading("f", LOG)):
-        if kind == "parquet":
-            times += [f"{moment:%Y-%m-%dT%H:%M:%S.%fZ}" for moment in part.table.column("timestamp").to_pylist()]
-        else:
-            times += [json.loads(line)["timestamp"] for line in bytes(part.data).splitlines()]
+    times = [row["timestamp"] for row in typed_rows(monkeypatch, SPEC, data, kind, arrow, ["timestamp"])]
+    if kind == "parquet":
+        times = [f"{moment:%Y-%m-%dT%H:%M:%S.%fZ}" for moment in times]
     second = "2026-11-10T10:11:12.123456Z"
     assert times == (["2026-11-10T00:00:01.000000Z", second] if kind == "parquet" else ["2026-11-10T00:00:01Z", second])
 
