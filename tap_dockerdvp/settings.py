@@ -269,7 +269,7 @@ SCHEMA: dict[str, t.Any] = th.PropertiesList(
 def problems(config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]) -> list[str]:
     """Everything wrong with ``config``, one line each naming the setting: the JSON schema's rules, then the
     checks it cannot express (those only on values the schema accepts)."""
-    found = [_describe(error) for error in Draft7Validator(schema).iter_errors(dict(config))]
+    found = [_describe(error, schema) for error in Draft7Validator(schema).iter_errors(dict(config))]
     named = {_setting(line) for line in found}
     for check in CHECKS:
         found += [line for line in check(config) if _setting(line) not in named]  # one line per setting's value
@@ -303,14 +303,29 @@ def unknown_keys(config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]) -
     return lines
 
 
-def _describe(error: ValidationError) -> str:
-    """A JSON-schema error as ``setting `x` ...``."""
+def _describe(error: ValidationError, schema: t.Mapping[str, t.Any]) -> str:
+    """A JSON-schema error as ``setting `x` ...``. The value of a secret setting (or of anything inside one) is
+    never shown: the line goes to the log before the redactor knows the secret, and a mistyped secret is still a
+    secret."""
     if error.validator == "required":
         missing = error.message.split()[0].strip("'")
         where = ".".join(str(p) for p in error.absolute_path)
         return f"setting `{where + '.' if where else ''}{missing}` is required"
     setting = ".".join(str(p) for p in error.absolute_path if isinstance(p, str)) or "config"
+    if _secret(error.absolute_path, schema):
+        rule = f"must be of type {error.validator_value}" if error.validator == "type" else "breaks its rule"
+        return f"setting `{setting}` is invalid: it {rule} (its value is a secret: not shown)"
     return f"setting `{setting}` is invalid: {error.message}"
+
+
+def _secret(path: t.Iterable[t.Any], schema: t.Mapping[str, t.Any]) -> bool:
+    """Whether ``path`` (keys from the top of the config) is in a setting the schema marks secret."""
+    node: t.Any = schema
+    for key in path:
+        if not isinstance(node, dict) or node.get("secret"):
+            break
+        node = node.get("properties", {}).get(key) if isinstance(key, str) else node.get("items")
+    return isinstance(node, dict) and bool(node.get("secret"))
 
 
 # -- the checks the schema cannot express ---------------------------------------------------------------------
@@ -344,6 +359,8 @@ def _dates(config: t.Mapping[str, t.Any]) -> list[str]:
         if value:
             try:
                 dates[key] = dt.date.fromisoformat(str(value)[:10])
+                if len(str(value)) > 10:  # a date-time: the rest must be one too ("2026-11-20junk" is not)
+                    dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
             except ValueError:
                 lines.append(f"setting `{key}` is not a date (YYYY-MM-DD): {value!r}")
     if "start_date" in dates and "end_date" in dates and dates["end_date"] <= dates["start_date"]:
@@ -370,6 +387,13 @@ def _urls(config: t.Mapping[str, t.Any]) -> list[str]:
         parts = urlsplit(str(value))
         if parts.scheme not in ("http", "https") or not parts.hostname:
             lines.append(f"setting `{key}` must be an http(s) URL, got {value!r}")
+            continue
+        if parts.username is not None or parts.password is not None:
+            # it would be logged with the URL, and requests would send it as Basic auth in place of the JWT
+            lines.append(
+                f"setting `{key}` must not carry a user name or password (`user:...@host`): the credentials go in "
+                "`username` and `password`, a proxy in the HTTPS_PROXY environment variable"
+            )
             continue
         try:
             port = parts.port
@@ -411,6 +435,30 @@ def _batch_size(config: t.Mapping[str, t.Any]) -> list[str]:
     return [f"setting `batch_config.batch_size` must be > 0, got {size!r}"] if _number(size) and size < 1 else []
 
 
+def _batch_keys(config: t.Mapping[str, t.Any]) -> list[str]:
+    """Keys of `batch_config` and its parts the SDK does not know (it would stop with a traceback), and an empty
+    `storage.root` (the files would go to the working folder)."""
+    batch = config.get("batch_config")
+    if not isinstance(batch, dict):
+        return []
+    props = SCHEMA["properties"]["batch_config"]["properties"]
+    lines = []
+    for where, value, known in (
+        ("batch_config", batch, props),
+        ("batch_config.encoding", batch.get("encoding"), props["encoding"]["properties"]),
+        ("batch_config.storage", batch.get("storage"), props["storage"]["properties"]),
+    ):
+        for key in sorted(_mapping(value)):
+            if key not in known:
+                close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+                hint = f"did you mean `{close[0]}`?" if close else f"it takes {', '.join(f'`{k}`' for k in known)}"
+                lines.append(f"setting `{where}.{key}` is not a key of `{where}`: {hint}")
+    root = _mapping(batch.get("storage")).get("root")
+    if isinstance(root, str) and not root.strip():
+        lines.append("setting `batch_config.storage.root` is empty: name a folder (file:///data/batches) or a bucket")
+    return lines
+
+
 CHECKS: tuple[t.Callable[[t.Mapping[str, t.Any]], list[str]], ...] = (
     _credentials,
     _namespaces,
@@ -420,4 +468,5 @@ CHECKS: tuple[t.Callable[[t.Mapping[str, t.Any]], list[str]], ...] = (
     _report_type_map,
     _numbers,
     _batch_size,
+    _batch_keys,
 )

@@ -56,8 +56,9 @@ class TapDockerDVP(Tap):
         known = self.known_settings()
         try:
             super().__init__(*args, validate_config=validate_config, **kwargs)  # validates, fills in defaults
-        except ConfigValidationError:
-            raise ConfigError("\n".join(settings.problems(self.config, known))) from None
+        except ConfigValidationError as exc:  # ours, named per setting; else the SDK's own (flattening's)
+            lines = settings.problems(self.config, known) or [f"{exc}: {error}" for error in exc.errors] or [str(exc)]
+            raise ConfigError("\n".join(lines)) from None
         if validate_config:  # checked before anything runs: every problem, one line each naming its setting
             problems = settings.problems(self.config, known)
             if problems:

@@ -57,8 +57,29 @@ def test_settings_the_sdk_or_meltano_bring_are_not_warned_about(sim, tmp_path: P
         ({"hub_url": "http://127.0.0.1:"}, "setting `hub_url` has no valid port"),
         ({"hub_url": "http://127.0.0.1:http"}, "setting `hub_url` has no valid port"),
         ({"api_url": "ftp://example.com/x"}, "setting `api_url` must be an http(s) URL"),
+        ({"start_date": "2026-11-20junk"}, "setting `start_date` is not a date"),
+        (
+            {"batch_config": {"encoding": {"format": "jsonl", "compresion": "gzip"}, "storage": {"root": "file:///x"}}},
+            "setting `batch_config.encoding.compresion` is not a key of `batch_config.encoding`: did you mean "
+            "`compression`?",
+        ),
+        (
+            {"batch_config": {"encoding": {"format": "jsonl"}, "storage": {"root": " "}}},
+            "setting `batch_config.storage.root` is empty",
+        ),
+        ({"flattening_enabled": True}, "Flattening is misconfigured: flattening_max_depth is required"),
     ],
-    ids=["empty namespaces", "api_url empty port", "hub_url empty port", "hub_url bad port", "api_url scheme"],
+    ids=[
+        "empty namespaces",
+        "api_url empty port",
+        "hub_url empty port",
+        "hub_url bad port",
+        "api_url scheme",
+        "start_date junk",
+        "batch_config key",
+        "empty storage root",
+        "flattening without depth",
+    ],
 )
 def test_a_refused_setting_is_one_line_and_nothing_is_extracted(sim, tmp_path: Path, override, needle) -> None:
     config = {**tap_config(sim), **override}
@@ -68,6 +89,41 @@ def test_a_refused_setting_is_one_line_and_nothing_is_extracted(sim, tmp_path: P
     run.assert_fails_in_one_line(needle)
     assert_nothing_extracted(run, sim)
     assert run.seconds < 30
+
+
+@pytest.mark.parametrize(
+    ("override", "needle", "secret"),
+    [
+        ({"password": ["dckr_pat_LISTSECRET"]}, "setting `password` is invalid: it must be of type", "LISTSECRET"),
+        ({"totp_secret": {"seed": "JBSWY3DPEHPK3PXP"}}, "setting `totp_secret` is invalid", "JBSWY3DPEHPK3PXP"),
+        (
+            {
+                "batch_config": {
+                    "encoding": {"format": "jsonl"},
+                    "storage": {"root": "file:///x", "params": "key=AKIAXX,secret=ParamS3cretVal"},
+                }
+            },
+            "setting `batch_config.storage.params` is invalid",
+            "ParamS3cretVal",
+        ),
+        (
+            {"api_url": "http://proxyuser:ProxyS3cret@127.0.0.1:9/api/publisher/analytics/v1"},
+            "setting `api_url` must not carry a user name or password",
+            "ProxyS3cret",
+        ),
+    ],
+    ids=[
+        "password of the wrong type",
+        "totp_secret of the wrong type",
+        "storage params of the wrong type",
+        "credentials in api_url",
+    ],
+)
+def test_a_refused_secret_setting_is_named_and_its_value_never_shown(sim, tmp_path: Path, override, needle, secret):
+    run = run_cli(config={**tap_config(sim), **override}, tmp_path=tmp_path)
+    run.assert_fails_in_one_line(needle)
+    assert secret not in run.stderr and secret not in run.stdout
+    assert_nothing_extracted(run, sim)
 
 
 def test_every_bad_setting_is_reported_at_once_one_line_each(sim, tmp_path: Path) -> None:
