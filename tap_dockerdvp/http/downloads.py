@@ -68,6 +68,7 @@ class Download:
     ) -> None:
         self.session, self.url, self.label, self.timeout = session, url, label, timeout
         self.size = advertised_size
+        self.advertised_size = advertised_size
         self.chunk_size = chunk_size
         self.refresh_url = refresh_url
         self.max_tries = max_tries
@@ -96,8 +97,9 @@ class Download:
                         "resume)"
                     ) from None
                 wait = wait_before_retry(
-                    exc, failures - 1, base=self.retry_base_seconds, logger=self.log, label=self.label
-                )
+                    exc, failures - 1, base=self.retry_base_seconds, logger=self.log, label=self.label,
+                    tries=self.max_tries,
+                )  # fmt: skip
                 if self.received:
                     self.log.info("%s: resuming the download at byte %d", self.label, self.received)
                 time.sleep(wait)
@@ -134,6 +136,9 @@ class Download:
                 ) from None
             if expected is not None and self.received < expected:
                 raise _Broken(f"{label}: received {self.received} of {expected} bytes")
+            if not self.received and self.advertised_size:  # a listed file is never empty: read as such, lost
+                raise _Broken(f"{label}: storage sent an empty body for a file the API lists at "
+                              f"{self.advertised_size} bytes")  # fmt: skip
 
 
 def _check_response(response: requests.Response, *, label: str, received: int) -> int:
@@ -163,11 +168,19 @@ def _expected_length(response: requests.Response, advertised_size: int | None, o
 
 
 def wait_before_retry(
-    exc: BaseException, attempt: int, *, base: float, logger: logging.Logger | logging.LoggerAdapter, label: str
+    exc: BaseException,
+    attempt: int,
+    *,
+    base: float,
+    logger: logging.Logger | logging.LoggerAdapter,
+    label: str,
+    tries: int,
 ) -> float:
-    """Seconds to wait before retrying a download, honouring Retry-After; logs the wait."""
+    """Seconds to wait before retrying a download, honouring Retry-After; logs the wait (``attempt`` counts from
+    0, of ``tries`` in all)."""
     wait = retries.retry_after_of(exc)
     if wait is None:
         wait = retries.exponential_wait(attempt, base=base, cap=300.0)
-    logger.info("Waiting %.1f s before retrying %s: %s", wait, label, exc)
+    reason = str(exc).removeprefix(f"{label}: ")
+    logger.info("Waiting %.1f s before retrying %s: %s (attempt %d of %d)", wait, label, reason, attempt + 1, tries)
     return wait

@@ -342,7 +342,9 @@ class PeriodFilesStream(DockerHubStream):
                 # Bad content is retried only twice: an error page may be transient, a wrong format is not.
                 limit = min(max_tries, 3) if isinstance(exc, CsvFormatError) else max_tries
                 self.give_up_after(failures, limit, exc)
-                time.sleep(wait_before_retry(exc, failures - 1, base=retry_base, logger=self.logger, label=label))
+                time.sleep(
+                    wait_before_retry(exc, failures - 1, base=retry_base, logger=self.logger, label=label, tries=limit)
+                )
             except UrlExpiredError as exc:
                 raise DownloadError(f"{exc}; fresh URLs did not help after {max_tries} tries") from None
             except Exception as exc:

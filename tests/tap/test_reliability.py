@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import time
 
 import pytest
@@ -50,6 +51,7 @@ def weeks_only(sim, **overrides):
         {"match": "download", "kind": "corrupt_gzip"},
         {"match": "download", "kind": "cut_csv"},
         {"match": "download", "kind": "html"},
+        {"match": "download", "kind": "status", "status": 200, "body": ""},  # an empty body for a listed file
         {"match": "download", "kind": "expire_url", "after": 1},
         {"match": "exports", "kind": "expire_token"},
         {"match": "login", "kind": "status", "status": 503},
@@ -65,6 +67,12 @@ def test_a_fault_is_retried_and_every_row_arrives_exactly_once(simulator, fault,
     assert sim.stats["faults_injected"] == fault.get("times", 1)
     assert_exactly_once(out, cfg)
     assert "X-Amz-Signature=" not in caplog.text and "?X-Amz" not in caplog.text
+    if fault["match"] == "download" and fault["kind"] != "expire_url":  # the file once, the reason, the attempt
+        waits = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Waiting ")]
+        assert len(waits) == 1, waits
+        label = waits[0].split(" before retrying ", 1)[1].split(": ", 1)[0]
+        assert re.fullmatch(r"acme raw weeks \d{4}/\d+ file \d/2", label), waits
+        assert waits[0].count(label) == 1 and re.search(r" \(attempt 1 of [34]\)$", waits[0]), waits  # bad content: 3
 
 
 def test_a_429_wait_is_logged_with_the_endpoint_and_honours_retry_after(simulator, caplog) -> None:
