@@ -57,6 +57,11 @@ class WrongServiceError(TapError):
     """A configured URL answered, but not as Docker Hub or the DVP API would (an HTML page, not JSON)."""
 
 
+class UnexpectedAnswerError(TapError):
+    """An API answered 200 with JSON that is not the documented shape (an error object, a paged object, a bare
+    value): read as "nothing there", it would tell the target to delete rows and move bookmarks past data."""
+
+
 class RetriesExhaustedError(TapError):
     """An API request kept failing with answers worth retrying (429, 5xx, resets) until the retries ran out."""
 

@@ -13,7 +13,7 @@ from typing_extensions import override
 
 from tap_dockerdvp import __version__, logs, settings
 from tap_dockerdvp.cli import catalog_problem, checked_file, one_line_errors, read_json_object, state_problem
-from tap_dockerdvp.dvp import endpoints, sources
+from tap_dockerdvp.dvp import answers, endpoints, sources
 from tap_dockerdvp.dvp.catalogue import Catalogue
 from tap_dockerdvp.errors import ConfigError, InputFileError, StateError
 from tap_dockerdvp.files.batch_files import check_storage, storage_secrets
@@ -220,8 +220,9 @@ class TapDockerDVP(Tap):
         """`data_source: auto`: the planes that have data for ``namespace`` (a catalogue the account may not read
         counts as none)."""
         listing = t.cast("TimespansStream", self.streams["timespans"])
-        years = listing.get_json(endpoints.EXPORT_YEARS.format(namespace=namespace), not_found_ok=True) or {}
-        has_export = bool(years.get("years"))
+        path = endpoints.EXPORT_YEARS.format(namespace=namespace)
+        years = listing.get_json(path, not_found_ok=True)
+        has_export = years is not None and bool(answers.listed(years, "years", what=f"GET {path}"))
         why = ""
         try:
             has_reports = bool(load_catalogue(t.cast("ReportsStream", self.streams["reports"]), namespace).entries)

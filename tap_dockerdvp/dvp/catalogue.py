@@ -14,8 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
+from tap_dockerdvp.dvp import answers
 from tap_dockerdvp.dvp.report_views import ReportPeriod, file_name_of, period_of, report_type_of
-from tap_dockerdvp.errors import TapError
 
 
 @dataclass(frozen=True)
@@ -107,15 +107,7 @@ def parse_catalogue(
 
 def _items(namespace: str, body: t.Any) -> list[t.Any]:
     """The list of entries: under `reports`, or the body itself when it is a list; null is empty."""
-    items = body.get("reports") if isinstance(body, dict) else body
-    if items is None:
-        return []
-    if not isinstance(items, list):
-        raise TapError(
-            f"namespace {namespace}: the report catalogue answered an unexpected shape "
-            f"({type(items).__name__} under `reports`); the tap cannot read it"
-        )
-    return items
+    return answers.listed(body, "reports", what=f"namespace {namespace}: the report catalogue")
 
 
 def _has_url(item: t.Any) -> bool:

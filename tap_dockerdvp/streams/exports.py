@@ -24,7 +24,7 @@ from functools import cached_property
 
 from typing_extensions import override
 
-from tap_dockerdvp.dvp import endpoints
+from tap_dockerdvp.dvp import answers, endpoints
 from tap_dockerdvp.dvp.namespaces import dataset_offering
 from tap_dockerdvp.dvp.periods import to_date
 from tap_dockerdvp.dvp.views import KEY_PROPERTIES, VIEWS
@@ -92,7 +92,7 @@ class ExportStream(PeriodFilesStream):
             raise Late(
                 f"the API lists the timespan but answers HTTP 404 for its {self.spec.view} files (not ready yet?)"
             )
-        entries = listing.get("data") if isinstance(listing, dict) else None
+        entries = answers.listed(listing, "data", what=f"{self.describe(context)}: the file listing")
         if not entries:
             raise Late(f"the API lists the timespan but no {self.spec.view} file for it yet")
         files = []

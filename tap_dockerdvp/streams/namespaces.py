@@ -7,7 +7,7 @@ import typing as t
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from tap_dockerdvp.dvp import endpoints
+from tap_dockerdvp.dvp import answers, endpoints
 from tap_dockerdvp.errors import NamespaceNotFoundError
 from tap_dockerdvp.streams.whole_tables import WholeTableStream
 
@@ -76,7 +76,7 @@ class NamespacesStream(WholeTableStream):
         listed = self._access_list()
         wanted = list(self.config.get("namespaces") or [])
         if listed is None:  # no /namespaces: the namespaces with data, each asked for its metadata
-            visible = [str(ns) for ns in (self.get_json(endpoints.ROOT) or {}).get("namespaces") or []]
+            visible = [str(ns) for ns in answers.listed(self.get_json(endpoints.ROOT), "namespaces", what="GET /")]
             listed = {}
             for namespace in wanted or visible:
                 found = self.get_json(endpoints.NAMESPACE.format(namespace=namespace), not_found_ok=True)
@@ -107,9 +107,9 @@ class NamespacesStream(WholeTableStream):
         if body is None:
             self.logger.info("GET /namespaces is not available here: discovering namespaces from GET /")
             return None
-        items = body if isinstance(body, list) else (body.get("namespaces") if isinstance(body, dict) else None)
-        listed: dict[str, dict[str, t.Any]] = {}
-        for item in items or []:
-            if isinstance(item, dict) and item.get("namespace"):
-                listed[str(item["namespace"])] = item
-        return listed
+        found: dict[str, dict[str, t.Any]] = {}
+        for item in answers.listed(body, "namespaces", what="GET /namespaces"):
+            if not (isinstance(item, dict) and item.get("namespace")):
+                raise answers.unexpected(item, "NamespaceMetadata object", what="GET /namespaces")
+            found[str(item["namespace"])] = item
+        return found

@@ -24,7 +24,7 @@ import typing as t
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from tap_dockerdvp.dvp import endpoints
+from tap_dockerdvp.dvp import answers, endpoints
 from tap_dockerdvp.dvp.sources import REPORTS
 from tap_dockerdvp.streams.whole_tables import WholeTableStream
 
@@ -131,7 +131,7 @@ class NamespacePullStatsStream(PullStatsStream):
         if body is None:
             self.logger.warning("%s: the %s API has no pull statistics for this namespace (HTTP 404)", namespace, api)
             return
-        pulls = body.get("pulls") if isinstance(body, dict) else None
+        pulls = answers.listed(body, "pulls", what=f"{namespace}: the pull statistics")
         if not pulls:
             self.logger.info(
                 "%s: no pull statistics in %s (`pulls` is empty)", namespace, self.config["pull_stats_period"]
@@ -157,9 +157,10 @@ class RepositoryPullStatsStream(PullStatsStream):
             batch = repos[first : first + endpoints.MAX_REPOS_PER_REQUEST]
             params = [("repos", name) for name in batch] + self._params(None)
             body = self._get(f"{base}/repos/pulls", params, context)
-            answered = (body or {}).get("repos") if isinstance(body, dict) else None
+            what = f"{namespace}: the repositories' pull statistics"
+            answered = answers.mapping(body, "repos", what=what) if body is not None else {}
             for name in batch:
-                pulls = ((answered or {}).get(name) or {}).get("pulls")
+                pulls = answers.listed(answered.get(name) or {"pulls": None}, "pulls", what=f"{what} of {name}")
                 if not pulls:
                     empty += 1
                 yield from self._rows(namespace, pulls, api, "repo", name)

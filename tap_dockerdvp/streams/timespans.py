@@ -8,7 +8,7 @@ import typing as t
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from tap_dockerdvp.dvp import endpoints
+from tap_dockerdvp.dvp import answers, endpoints
 from tap_dockerdvp.dvp.namespaces import offered_timespan_types
 from tap_dockerdvp.dvp.periods import SINGULAR, Timespan, utc_today
 from tap_dockerdvp.dvp.sources import EXPORT
@@ -91,7 +91,10 @@ class TimespansStream(CompletedPeriodStream):
         """The complete timespans of the years the window reaches, plus, for the lookback, as many earlier years
         as it takes to find its timespans (the API lists only timespans with data)."""
         base = endpoints.EXPORT_YEARS.format(namespace=context["namespace"])
-        years = sorted(int(y["year"]) for y in (self.get_json(base, context) or {}).get("years") or [])
+        what = f"GET {base}"
+        years = sorted(
+            _number(y, "year", what=what) for y in answers.listed(self.get_json(base, context), "years", what=what)
+        )
         # Every timespan of a year starts between 29 December of the year before (ISO week 1) and 31 December.
         if window.end_date is not None:
             years = [year for year in years if dt.date(year - 1, 12, 29) < window.end_date]
@@ -110,13 +113,12 @@ class TimespansStream(CompletedPeriodStream):
     def _listed_timespans(self, context: Context, year: int, window: PeriodWindow) -> list[Timespan]:
         """The complete timespans the API lists for ``year`` that start before `end_date`."""
         namespace, timespan_type = context["namespace"], context["timespan_type"]
-        listing = (
-            self.get_json(f"{endpoints.EXPORT_YEARS.format(namespace=namespace)}/{year}/{timespan_type}", context) or {}
-        )
+        path = f"{endpoints.EXPORT_YEARS.format(namespace=namespace)}/{year}/{timespan_type}"
+        listing = answers.listed(self.get_json(path, context), timespan_type, what=f"GET {path}")
         today = utc_today()
         found = []
-        for item in listing.get(timespan_type) or []:
-            number = item.get(SINGULAR[timespan_type]) if isinstance(item, dict) else None
+        for item in listing:
+            number = item.get(SINGULAR[timespan_type]) if isinstance(item, dict) else item  # {"week": 31}, or 31
             try:
                 timespan = Timespan.of(timespan_type, year, int(number))  # type: ignore[arg-type]
             except (TypeError, ValueError) as exc:
@@ -140,3 +142,12 @@ class TimespansStream(CompletedPeriodStream):
                 self.tap.progress.note_held_back("not complete yet, left for a later run", label)
                 self.logger.debug("%s is not complete yet (ends %s): left for a later run", label, timespan.end)
         return found
+
+
+def _number(item: t.Any, key: str, *, what: str) -> int:
+    """A listed year: ``{"year": 2026}`` as documented, or ``2026``."""
+    value: t.Any = item.get(key) if isinstance(item, dict) else item
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise answers.unexpected(item, f"{{{key!r}: <number>}}", what=what) from None

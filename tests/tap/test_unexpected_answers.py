@@ -1,0 +1,64 @@
+"""A 200 whose JSON is not the documented shape is never read as "nothing there".
+
+Read as empty, an error object in place of the namespace list would make the full-table streams tell the target to
+delete every row (ACTIVATE_VERSION with no records), and an empty listing would let a bookmark move past a period.
+The run stops with one line naming the request instead; the spec's own empty forms (`[]`, `null`) stay empty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from tap_harness import run_tap, run_tap_until_error, tap_config
+
+from dockerdvp_simulator import SimConfig
+from tap_dockerdvp.errors import UnexpectedAnswerError
+
+ERROR_OBJECT = {"detail": "Service temporarily unavailable"}
+HUB_PAGE = {"count": 1, "next": None, "previous": None, "results": [{"namespace": "acme"}]}
+
+
+@pytest.fixture
+def sim(simulator):
+    return simulator(
+        SimConfig(namespaces=("acme",), weeks=2, rows_per_week=30, end_date=dt.date(2026, 11, 18),
+                  include_partial=False, report_namespaces=("acme",))
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("match", "body", "named"),
+    [
+        ("namespaces", ERROR_OBJECT, "GET /namespaces answered"),
+        ("namespaces", HUB_PAGE, "GET /namespaces answered"),
+        ("namespaces", ["acme"], "GET /namespaces answered"),
+        ("years", ERROR_OBJECT, "/pulls/exports/years answered"),
+        ("timespans", ERROR_OBJECT, "/pulls/exports/years/2026/weeks answered"),
+        (r"/weeks/\d+/[a-z-]+$", ERROR_OBJECT, "the file listing answered"),
+        (r"/namespaces/acme/pulls(\?|$)", ERROR_OBJECT, "acme: the pull statistics answered"),
+        ("/repos/pulls", ERROR_OBJECT, "acme: the repositories' pull statistics answered"),
+        ("reports", ERROR_OBJECT, "namespace acme: the report catalogue answered"),
+    ],
+    ids=["namespaces error object", "namespaces hub page", "namespaces names", "years", "weeks", "view files",
+         "namespace pull stats", "repository pull stats", "report catalogue"],
+)  # fmt: skip
+def test_an_answer_of_another_shape_stops_the_run_in_one_line(sim, match, body, named) -> None:
+    sim.add_fault({"match": match, "kind": "status", "status": 200, "body": body, "times": None})
+    out, error = run_tap_until_error(tap_config(sim))
+    assert isinstance(error, UnexpectedAnswerError), error
+    message = str(error)
+    assert named in message and "not the documented" in message and "\n" not in message
+    assert sim.stats["faults_injected"] >= 1
+    if match == "namespaces":  # found before anything is sent: no stream tells the target to delete rows
+        assert not out.by_stream("ACTIVATE_VERSION", "version") and not out.records
+
+
+def test_the_documented_empty_forms_stay_empty(simulator) -> None:
+    sim = simulator(
+        SimConfig(namespaces=("acme",), weeks=2, rows_per_week=30, end_date=dt.date(2026, 11, 18),
+                  include_partial=False, empty_lists="null", report_namespaces=("acme",))
+    )  # fmt: skip
+    sim.add_fault({"match": r"/namespaces/acme/pulls(\?|$)", "kind": "status", "status": 200, "body": {"pulls": None}})
+    out = run_tap(tap_config(sim))
+    assert out.records["pull_events"] and "namespace_pull_stats" not in out.records
