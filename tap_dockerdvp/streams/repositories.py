@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import typing as t
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from singer_sdk import typing as th
 from singer_sdk.pagination import BaseHATEOASPaginator
 from typing_extensions import override
 
-from tap_dockerdvp.dvp import endpoints
+from tap_dockerdvp.dvp import answers, endpoints
+from tap_dockerdvp.errors import UnexpectedAnswerError
 from tap_dockerdvp.streams.whole_tables import WholeTableStream
 
 if t.TYPE_CHECKING:
@@ -19,6 +20,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 PAGE_SIZE = 100  # the Hub's maximum
+LISTING_TRIES = 3
 
 
 class NextLinkPaginator(BaseHATEOASPaginator):
@@ -36,6 +38,7 @@ class RepositoriesStream(WholeTableStream):
     records_jsonpath = "$.results[*]"
     primary_keys = ("namespace", "name")
     state_partitioning_keys: t.ClassVar[list[str]] = []
+    _counts: list[t.Any]  # each page's `count`, of the listing being read
 
     schema = th.PropertiesList(
         th.Property("namespace", th.StringType, required=True, description="The DVP namespace"),
@@ -75,13 +78,40 @@ class RepositoriesStream(WholeTableStream):
     def get_url_params(self, context: Context | None, next_page_token: ParseResult | None) -> dict[str, t.Any]:
         if next_page_token is not None:
             return dict(parse_qsl(next_page_token.query))
-        return {"page": 1, "page_size": PAGE_SIZE}
+        # by name: a push reorders a listing by last update (the Hub's default order is not documented)
+        return {"page": 1, "page_size": PAGE_SIZE, "ordering": "name"}
+
+    @override
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        body = response.json()
+        results = answers.listed(body, "results", what=f"GET {urlsplit(response.url).path}")
+        self._counts.append(body.get("count") if isinstance(body, dict) else None)
+        yield from results
 
     def listing(self, namespace: str) -> list[dict[str, t.Any]]:
-        """The namespace's Hub repositories, all pages, fetched once per run (`repository_pull_stats` uses them)."""
+        """The namespace's Hub repositories, all pages, fetched once per run (`repository_pull_stats` uses them).
+
+        The pages must add up to the listing's `count`, each name once: a repository created or deleted while the
+        pages are read shifts the rest by one, and the one pushed across a page boundary would be missed, then
+        deleted in the target. The listing is then read again, up to ``LISTING_TRIES`` times in all."""
         cache = self.tap.run.repositories
-        if namespace not in cache:
-            cache[namespace] = list(self.request_records({"namespace": namespace}))
+        for attempt in range(1, LISTING_TRIES + 1):
+            if namespace in cache:
+                break  # read already this run
+            self._counts = []
+            rows = list(self.request_records({"namespace": namespace}))
+            names = {str(row.get("name")) for row in rows}
+            counts = {count for count in self._counts if isinstance(count, int)}
+            if not counts or (len(counts) == 1 and len(names) == len(rows) == counts.pop()):
+                cache[namespace] = rows
+                break
+            what = (
+                f"{namespace}: the Hub's repository listing gave {len(rows)} rows ({len(names)} names) over its "
+                f"pages, counting {sorted(set(self._counts), key=str)}: it changed while it was read"
+            )
+            if attempt == LISTING_TRIES:
+                raise UnexpectedAnswerError(f"{what}, {LISTING_TRIES} times; run again later")
+            self.logger.warning("%s: reading it again", what)
         return cache[namespace]
 
     @override
