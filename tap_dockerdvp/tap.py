@@ -64,6 +64,7 @@ class TapDockerDVP(Tap):
             if problems:
                 raise ConfigError("\n".join(problems))
             self.check_catalog()
+            self.check_raw_timespan_type()
         for line in settings.unknown_keys(self.config, known):
             self.logger.warning("%s", line)
         self.urls = Urls.of(self.config)
@@ -85,6 +86,16 @@ class TapDockerDVP(Tap):
         schema = {**cls.config_jsonschema, "properties": dict(cls.config_jsonschema["properties"])}
         cls.append_builtin_config(schema)
         return schema
+
+    def check_raw_timespan_type(self) -> None:
+        """`pull_events` reads only `raw_timespan_type` periods: with that type left out of `timespan_types` a
+        selected `pull_events` would get no row, silently, while the bookmarks move past its periods."""
+        raw, types = self.config["raw_timespan_type"], list(self.config["timespan_types"])
+        if raw not in types and self.streams[PullEventsStream.name].selected:
+            raise ConfigError(
+                f"setting `raw_timespan_type` is {raw}, which `timespan_types` ({', '.join(types)}) leaves out: "
+                f"`pull_events` would get no rows; add {raw} to `timespan_types`, or deselect `pull_events`"
+            )
 
     def check_catalog(self) -> None:
         """A catalog that selects no stream of this tap would make a scheduled run do nothing, silently: refused.

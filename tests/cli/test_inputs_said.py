@@ -126,6 +126,29 @@ def test_a_refused_secret_setting_is_named_and_its_value_never_shown(sim, tmp_pa
     assert_nothing_extracted(run, sim)
 
 
+@pytest.mark.parametrize(
+    ("override", "streams", "refused"),
+    [
+        ({"timespan_types": ["months"]}, ["timespans", "pull_events"], True),
+        ({"timespan_types": ["weeks"], "raw_timespan_type": "months"}, ["timespans", "pull_events"], True),
+        ({"timespan_types": ["months"]}, ["timespans", "summary"], False),  # no raw rows wanted: nothing lost
+    ],
+    ids=["months only", "raw months, weeks only", "months only without pull_events"],
+)
+def test_a_raw_timespan_type_left_out_of_timespan_types_is_refused_when_pull_events_is_selected(
+    sim, tmp_path: Path, override, streams, refused
+) -> None:
+    config = {**tap_config(sim), **override}
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps(catalog_selecting(tap_config(sim), streams)))
+    run = run_cli("--catalog", catalog, config=config, tmp_path=tmp_path)
+    if refused:
+        run.assert_fails_in_one_line("setting `raw_timespan_type` is", "`pull_events` would get no rows")
+        assert_nothing_extracted(run, sim)
+    else:
+        assert run.code == 0, run.stderr[-2000:]
+
+
 def test_every_bad_setting_is_reported_at_once_one_line_each(sim, tmp_path: Path) -> None:
     config = {**tap_config(sim), "namespaces": [], "max_retries": -1, "end_date": "2020-01-01",
               "start_date": "2021-01-01", "timespan_types": ["days"]}  # fmt: skip
