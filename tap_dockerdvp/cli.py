@@ -14,9 +14,10 @@ import logging
 import os
 import sys
 import typing as t
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
+from tap_dockerdvp.dvp.periods import is_iso_date
 from tap_dockerdvp.errors import ONE_LINE_ERRORS, ConfigError, InputFileError, StateError
 
 
@@ -82,8 +83,10 @@ def read_json_object(path: str, *, kind: str) -> dict[str, t.Any]:
     return load_json_object(text, kind=kind, name=path)
 
 
-def state_problem(state: dict[str, t.Any]) -> str | None:
-    """What makes ``state`` something other than a Singer state, or None."""
+def state_problem(state: dict[str, t.Any], dated: Collection[str] = ()) -> str | None:
+    """What makes ``state`` something other than a Singer state, or None. The bookmarks of the streams ``dated``
+    must be dates: docs/state-and-windows.md shows how to edit one by hand, and a wrong one would stop the run
+    with a traceback after part of its output."""
     if "bookmarks" not in state and isinstance(state.get("singer_state"), dict):
         return "it looks like `meltano state get` output: pass the object under `singer_state`"
     bookmarks = state.get("bookmarks", {})
@@ -97,6 +100,16 @@ def state_problem(state: dict[str, t.Any]) -> str | None:
             isinstance(p, dict) and isinstance(p.get("context"), dict) for p in partitions
         ):
             return f"`bookmarks.{stream}.partitions` must be a list of objects, each with a `context` object"
+        if stream in dated:
+            marks = [(f"bookmarks.{stream}", stream_state)]
+            marks += [(f"bookmarks.{stream}.partitions[{i}]", p) for i, p in enumerate(partitions)]
+            for where, mark in marks:
+                value = mark.get("replication_key_value")
+                if value is not None and not is_iso_date(value):
+                    return (
+                        f"`{where}.replication_key_value` is not a date: {_shown(value)} (write one, such as "
+                        "2026-11-02, or remove the bookmark to read the partition from `start_date`)"
+                    )
     return None
 
 

@@ -39,6 +39,12 @@ def singer_state(value: t.Any, name: str) -> dict[str, t.Any]:
     state = value.get("singer_state", value) if isinstance(value, dict) else None
     if not isinstance(state, dict) or not isinstance(state.get("bookmarks"), dict):
         raise MergeError(f"{name}: not a Singer state (no `bookmarks` object)")
+    for stream, bookmark in state["bookmarks"].items():
+        partitions = bookmark.get("partitions", []) if isinstance(bookmark, dict) else None
+        if not isinstance(partitions, list) or not all(isinstance(p, dict) for p in partitions):
+            raise MergeError(
+                f"{name}: `bookmarks.{stream}` is not a stream's bookmark (an object, its `partitions` a list)"
+            )
     return state
 
 
@@ -90,9 +96,15 @@ def run(argv: list[str]) -> int:
         states = {}
         for path in argv:
             with open(path, encoding="utf-8") as handle:
-                states[path] = singer_state(json.load(handle), path)
+                text = handle.read()
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                empty = "" if text.strip() else " (the file is empty: did `meltano state get` fail?)"
+                raise MergeError(f"{path}: not JSON: {exc}{empty}") from None
+            states[path] = singer_state(value, path)
         merged = merge(states)
-    except (OSError, json.JSONDecodeError, MergeError) as exc:
+    except (OSError, MergeError) as exc:
         print(f"tap-dockerdvp-merge-states: {exc}", file=sys.stderr)
         return 1
     print(json.dumps({"singer_state": merged}, indent=2))

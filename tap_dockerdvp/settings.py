@@ -17,7 +17,7 @@ from jsonschema import Draft7Validator, ValidationError
 from singer_sdk import typing as th
 
 from tap_dockerdvp.dvp.endpoints import PULL_STATS_GROUPS, PULL_STATS_PERIODS
-from tap_dockerdvp.dvp.periods import TIMESPAN_TYPES
+from tap_dockerdvp.dvp.periods import TIMESPAN_TYPES, is_iso_date
 from tap_dockerdvp.dvp.report_views import OTHER, REPORT_SPECS, normalise_type, report_type_of
 from tap_dockerdvp.dvp.sources import DATA_SOURCES
 from tap_dockerdvp.files.batch_files import FORMATS
@@ -357,11 +357,9 @@ def _dates(config: t.Mapping[str, t.Any]) -> list[str]:
     for key in ("start_date", "end_date"):
         value = config.get(key)
         if value:
-            try:
+            if is_iso_date(value):  # "2026-11-20junk" is not
                 dates[key] = dt.date.fromisoformat(str(value)[:10])
-                if len(str(value)) > 10:  # a date-time: the rest must be one too ("2026-11-20junk" is not)
-                    dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-            except ValueError:
+            else:
                 lines.append(f"setting `{key}` is not a date (YYYY-MM-DD): {value!r}")
     if "start_date" in dates and "end_date" in dates and dates["end_date"] <= dates["start_date"]:
         lines.append(

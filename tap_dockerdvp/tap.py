@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import typing as t
 from functools import cached_property
 
@@ -42,6 +43,9 @@ STREAMS: tuple[type[Stream], ...] = (
     NamespacePullStatsStream,
     RepositoryPullStatsStream,
 )
+
+#: The streams with bookmarks, all dates (a period's start): a state's values for them are checked before the run.
+DATED_STREAMS = frozenset({"timespans", "reports"})
 
 
 class TapDockerDVP(Tap):
@@ -125,7 +129,8 @@ class TapDockerDVP(Tap):
         """Run the CLI; an error the user can fix ends the run with its one-line message, not a traceback."""
         with one_line_errors(cls.logger):
             if kwargs.get("state") is not None:
-                kwargs["state"] = checked_file(kwargs["state"], "state", state_problem)
+                problem = functools.partial(state_problem, dated=DATED_STREAMS)
+                kwargs["state"] = checked_file(kwargs["state"], "state", problem)
             if kwargs.get("catalog") is not None:
                 kwargs["catalog"] = checked_file(kwargs["catalog"], "catalog", catalog_problem)
             super().invoke(**kwargs)
@@ -177,7 +182,7 @@ class TapDockerDVP(Tap):
 
     @override
     def load_state(self, state: dict[str, t.Any]) -> None:
-        problem = state_problem(state) if isinstance(state, dict) else "it is not a JSON object"
+        problem = state_problem(state, DATED_STREAMS) if isinstance(state, dict) else "it is not a JSON object"
         if problem:
             raise StateError(f"the state is not a Singer state: {problem}")
         super().load_state(state)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import typing as t
 from dataclasses import dataclass
 
 WEEKS = "weeks"
@@ -73,6 +74,19 @@ def to_date(value: str | dt.date | dt.datetime) -> dt.date:
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value)[:10])
+
+
+def is_iso_date(value: t.Any) -> bool:
+    """Whether ``value`` is ISO 8601 text of a date (``2026-11-20``) or a date-time (``2026-11-20T00:00:00Z``), as
+    settings and bookmarks hold them."""
+    text = str(value) if isinstance(value, str) else ""
+    try:
+        dt.date.fromisoformat(text[:10])
+        if len(text) > 10:
+            dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 def utc_today() -> dt.date:

@@ -101,8 +101,27 @@ def test_a_catalog_of_the_wrong_shape_is_one_line_naming_it(simulator, tmp_path:
         ('{"bookmarks": {"timespans": {"partitions": [1]}}}', "`bookmarks.timespans.partitions` must be a list"),
         ('{"singer_state": {"bookmarks": {}}}', "pass the object under `singer_state`"),
         ("[]", "must hold a JSON object"),
+        (
+            '{"bookmarks": {"timespans": {"partitions": [{"context": {}, "replication_key_value": "2026-47"}]}}}',
+            '`bookmarks.timespans.partitions[0].replication_key_value` is not a date: "2026-47"',
+        ),
+        ('{"bookmarks": {"reports": {"replication_key_value": "last week"}}}', "`bookmarks.reports.replication"),
+        (
+            '{"bookmarks": {"timespans": {"partitions": [{"context": {}, "replication_key_value": "2026-11-31"}]}}}',
+            "is not a date",
+        ),
     ],
-    ids=["not-json", "bookmarks-string", "stream-list", "partition-int", "meltano-wrapper", "array"],
+    ids=[
+        "not-json",
+        "bookmarks-string",
+        "stream-list",
+        "partition-int",
+        "meltano-wrapper",
+        "array",
+        "week-bookmark",
+        "words-bookmark",
+        "no-such-day",
+    ],
 )
 def test_a_bad_state_file_is_one_line_naming_it(simulator, tmp_path: Path, content: str, problem: str) -> None:
     sim = simulator(small())
@@ -295,3 +314,10 @@ def test_debug_shows_the_traceback_of_an_api_error(simulator, tmp_path: Path) ->
         debug = run_cli(config=config, tmp_path=tmp_path, level="DEBUG")
     quiet.assert_fails_in_one_line("`api_url`")
     assert debug.code == 1 and "Traceback" in debug.stderr
+
+
+def test_every_stream_with_a_bookmark_has_its_bookmarks_checked() -> None:
+    from tap_dockerdvp.tap import DATED_STREAMS, STREAMS
+
+    incremental = {s.name for s in STREAMS if isinstance(getattr(s, "replication_key", None), str)}
+    assert incremental == DATED_STREAMS

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,3 +156,19 @@ def test_overlapping_shards_are_refused_in_one_line(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_state_is_one_line(tmp_path: Path) -> None:
     done = merge(tmp_path, {"value": 1})
     assert done.returncode == 1 and "not a Singer state" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("", "state-0.json: not JSON: Expecting value: line 1 column 1 (char 0) (the file is empty"),
+        ('{"bookmarks": {"timespans": []}}', "state-0.json: `bookmarks.timespans` is not a stream's bookmark"),
+        ('{"bookmarks": {"timespans": {"partitions": "x"}}}', "state-0.json: `bookmarks.timespans` is not a"),
+    ],
+    ids=["empty file", "stream as a list", "partitions as text"],
+)
+def test_a_broken_state_file_is_one_line_naming_it(tmp_path: Path, text: str, said: str) -> None:
+    (tmp_path / "state-0.json").write_text(text)
+    done = subprocess.run([*MERGE, "state-0.json"], capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert done.returncode == 1 and done.stdout == "" and "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [done.stderr.strip()] and said in done.stderr, done.stderr
