@@ -9,6 +9,8 @@ lists as ``[]`` and some answers carry ``null``: both are empty. A bare list is 
 from __future__ import annotations
 
 import json
+import math
+import re
 import typing as t
 
 from tap_dockerdvp.errors import UnexpectedAnswerError
@@ -41,3 +43,41 @@ def unexpected(body: t.Any, documented: str, *, what: str) -> UnexpectedAnswerEr
         f"{what} answered {shown}, not the documented {documented}: the tap stops rather than take it as empty "
         "(nothing is deleted, no bookmark moves); run again later, and report it if it stays"
     )
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_BOOLEANS = {"true": True, "false": False}
+
+
+def typed(row: dict[str, t.Any], properties: t.Mapping[str, t.Any], *, what: str) -> dict[str, t.Any]:
+    """``row`` with its counts and flags as the schema types them, where the API sent them as text (``"30"``,
+    ``"false"``): left as text, a count would be a string in an integer column and the SDK would take ``"false"``
+    for true. Text that is no such value is an error naming the field."""
+    for key, value in row.items():
+        if not isinstance(value, str) or key not in properties:
+            continue
+        types = properties[key].get("type", [])
+        types = [types] if isinstance(types, str) else types
+        if "string" in types:
+            continue
+        text = value.strip()
+        if "integer" in types and _INTEGER.fullmatch(text):
+            row[key] = int(text)
+        elif "number" in types and _finite(text):
+            row[key] = float(text)
+        elif "boolean" in types and text.lower() in _BOOLEANS:
+            row[key] = _BOOLEANS[text.lower()]
+        elif {"integer", "number", "boolean"} & set(types):
+            kind = next(k for k in ("integer", "number", "boolean") if k in types)
+            raise UnexpectedAnswerError(
+                f"{what}: the API sent `{key}` as {json.dumps(value)[:60]}, which is not a{'n' * (kind == 'integer')} "
+                f"{kind}; the tap stops rather than load it wrong"
+            )
+    return row
+
+
+def _finite(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False

@@ -27,6 +27,7 @@ from functools import cached_property
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 from typing_extensions import override
 
+from tap_dockerdvp.dvp import answers
 from tap_dockerdvp.streams.base import DockerHubStream
 
 if t.TYPE_CHECKING:
@@ -80,12 +81,18 @@ class WholeTableStream(DockerHubStream):
         self.prefetched = True
         contexts: list[dict | None] = [*(self.partitions or [])] or [None]
         for context in contexts:
-            self.fetched[_key(context)] = list(self.fetch_rows(context))
+            self.fetched[_key(context)] = list(self.typed_rows(context))
+
+    def typed_rows(self, context: Context | None) -> t.Iterator[dict]:
+        """The partition's records, counts and flags the API sent as text typed (:func:`answers.typed`)."""
+        properties = self.schema["properties"]
+        for row in self.fetch_rows(context):
+            yield answers.typed(row, properties, what=self.name)
 
     @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
         rows = self.fetched.pop(_key(context), None)
-        yield from self.fetch_rows(context) if rows is None else rows
+        yield from self.typed_rows(context) if rows is None else rows
 
 
 def _key(context: t.Mapping[str, t.Any] | None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tap_harness import run_tap, run_tap_until_error, tap_config
+from tap_harness import catalog_selecting, run_tap, run_tap_until_error, tap_config
 
 from dockerdvp_simulator import SimConfig
 from tap_dockerdvp.errors import UnexpectedAnswerError
@@ -62,3 +62,38 @@ def test_the_documented_empty_forms_stay_empty(simulator) -> None:
     sim.add_fault({"match": r"/namespaces/acme/pulls(\?|$)", "kind": "status", "status": 200, "body": {"pulls": None}})
     out = run_tap(tap_config(sim))
     assert out.records["pull_events"] and "namespace_pull_stats" not in out.records
+
+
+def pulls_answer(pull_count: str) -> dict:
+    row = {"start": "2026-11-02T00:00:00Z", "end": "2026-11-08T00:00:00Z", "pullCount": pull_count, "ipCount": "7"}
+    return {"pulls": [row]}
+
+
+def test_counts_sent_as_text_are_typed(sim) -> None:
+    sim.add_fault({"match": r"/namespaces/acme/pulls(\?|$)", "kind": "status", "status": 200,
+                   "body": pulls_answer(" 30"), "times": None})  # fmt: skip
+    config = tap_config(sim)
+    out = run_tap(config, catalog=catalog_selecting(config, ["namespace_pull_stats"]))
+    [row] = out.records["namespace_pull_stats"]
+    assert (row["pull_count"], row["ip_count"]) == (30, 7)
+
+
+def test_a_flag_sent_as_text_is_typed_not_taken_for_true(sim) -> None:
+    metadata = {"namespace": "acme", "extensionPublisher": "false", "publisherType": "DVP", "extraRepos": None,
+                "datasets": [{"name": "pulls", "timespans": ["weeks"], "views": ["raw"]}]}  # fmt: skip
+    sim.add_fault({"match": "namespaces", "kind": "status", "status": 200, "body": {"namespaces": [metadata]},
+                   "times": None})  # fmt: skip
+    config = tap_config(sim)
+    out = run_tap(config, catalog=catalog_selecting(config, ["namespaces"]))
+    [row] = out.records["namespaces"]
+    assert row["extension_publisher"] is False
+
+
+def test_a_count_that_is_not_a_number_stops_the_run_before_anything_is_deleted(sim) -> None:
+    sim.add_fault({"match": r"/namespaces/acme/pulls(\?|$)", "kind": "status", "status": 200,
+                   "body": pulls_answer("thirty"), "times": None})  # fmt: skip
+    config = tap_config(sim)
+    out, error = run_tap_until_error(config, catalog=catalog_selecting(config, ["namespace_pull_stats"]))
+    assert isinstance(error, UnexpectedAnswerError)
+    assert str(error).startswith('namespace_pull_stats: the API sent `pull_count` as "thirty", which is not an integer')
+    assert not out.by_stream("ACTIVATE_VERSION", "version") and not out.records
