@@ -8,7 +8,8 @@ from singer_sdk import typing as th
 from typing_extensions import override
 
 from tap_dockerdvp.dvp import answers, endpoints
-from tap_dockerdvp.errors import NamespaceNotFoundError
+from tap_dockerdvp.errors import ConfigError, NamespaceNotFoundError
+from tap_dockerdvp.http.urls import DEFAULT_API_URL
 from tap_dockerdvp.streams.whole_tables import WholeTableStream
 
 if t.TYPE_CHECKING:
@@ -76,7 +77,13 @@ class NamespacesStream(WholeTableStream):
         listed = self._access_list()
         wanted = list(self.config.get("namespaces") or [])
         if listed is None:  # no /namespaces: the namespaces with data, each asked for its metadata
-            visible = [str(ns) for ns in answers.listed(self.get_json(endpoints.ROOT), "namespaces", what="GET /")]
+            root = self.get_json(endpoints.ROOT, absent=(404,))
+            if root is None:  # neither endpoint of the DVP API is there: the base URL is wrong
+                raise ConfigError(
+                    f"{self.tap.urls.setting_of(self.tap.urls.api_url)[1]} answers HTTP 404 for both GET /namespaces "
+                    f"and GET /: it is not the DVP Data API's base URL (Docker's is {DEFAULT_API_URL}); fix `api_url`"
+                )
+            visible = [str(ns) for ns in answers.listed(root, "namespaces", what="GET /")]
             listed = {}
             for namespace in wanted or visible:
                 found = self.get_json(endpoints.NAMESPACE.format(namespace=namespace), not_found_ok=True)
