@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import json
 import re
 import typing as t
 from urllib.parse import urlsplit
@@ -22,6 +23,9 @@ from tap_dockerdvp.dvp.report_views import OTHER, REPORT_SPECS, normalise_type, 
 from tap_dockerdvp.dvp.sources import DATA_SOURCES
 from tap_dockerdvp.files.batch_files import FORMATS
 from tap_dockerdvp.http.urls import DEFAULT_API_URL
+
+#: What names a setting in the environment (`--config ENV`): TAP_DOCKERDVP_NAMESPACES for `namespaces`
+ENV_PREFIX = "TAP_DOCKERDVP_"
 
 # The tap declares `batch_config` itself (the SDK adds its own only when a tap has none): `storage.params` and
 # `batch_size`, which the SDK reads but does not declare, become settings Meltano and the Hub know.
@@ -274,6 +278,38 @@ def problems(config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]) -> li
     for check in CHECKS:
         found += [line for line in check(config) if _setting(line) not in named]  # one line per setting's value
     return found
+
+
+def environment_problems(schema: t.Mapping[str, t.Any], environ: t.Mapping[str, str]) -> list[str]:
+    """A line per `TAP_DOCKERDVP_*` variable (`--config ENV`, a `.env` file) whose text the SDK cannot parse as its
+    setting's type: a whole number, or JSON for an object or a list of other than text. A secret's value is not
+    shown."""
+    lines = []
+    for key, prop in schema.get("properties", {}).items():
+        name = ENV_PREFIX + key.upper().replace("-", "_")
+        if name not in environ:
+            continue
+        types = _types(prop)
+        items = _types(prop.get("items") or {})
+        kind = (
+            "a whole number" if "integer" in types
+            else "JSON" if "object" in types or ("array" in types and "string" not in items)
+            else None
+        )  # fmt: skip
+        try:
+            if kind == "a whole number":
+                int(environ[name])
+            elif kind == "JSON":
+                json.loads(environ[name])
+        except ValueError:
+            shown = "its value is a secret: not shown" if prop.get("secret") else f"got {environ[name]!r:.60}"
+            lines.append(f"environment variable `{name}` (setting `{key}`) must be {kind}: {shown}")
+    return lines
+
+
+def _types(prop: t.Mapping[str, t.Any]) -> list[str]:
+    types = prop.get("type", [])
+    return [types] if isinstance(types, str) else list(types)
 
 
 def _setting(line: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import typing as t
 from functools import cached_property
 
@@ -62,6 +63,11 @@ class TapDockerDVP(Tap):
             super().__init__(*args, validate_config=validate_config, **kwargs)  # validates, fills in defaults
         except ConfigValidationError as exc:  # ours, named per setting; else the SDK's own (flattening's)
             lines = settings.problems(self.config, known) or [f"{exc}: {error}" for error in exc.errors] or [str(exc)]
+            raise ConfigError("\n".join(lines)) from None
+        except ValueError:  # the SDK parses `--config ENV` values by type, and names no variable when one fails
+            lines = settings.environment_problems(known, os.environ) if kwargs.get("parse_env_config") else []
+            if not lines:
+                raise
             raise ConfigError("\n".join(lines)) from None
         if validate_config:  # checked before anything runs: every problem, one line each naming its setting
             problems = settings.problems(self.config, known)

@@ -207,3 +207,25 @@ def test_an_api_url_with_a_wrong_path_is_one_line_naming_api_url(sim, tmp_path: 
     line = run.assert_fails_in_one_line("answers HTTP 404 for both GET /namespaces and GET /", "fix `api_url`")
     assert "/analytics/v2" in line
     assert run.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("TAP_DOCKERDVP_LOOKBACK_TIMESPANS", "abc", "(setting `lookback_timespans`) must be a whole number: got 'abc'"),
+        ("TAP_DOCKERDVP_MAX_RETRIES", "2.0", "(setting `max_retries`) must be a whole number"),
+        ("TAP_DOCKERDVP_REPORT_TYPE_MAP", "{trend: x}", "(setting `report_type_map`) must be JSON"),
+        ("TAP_DOCKERDVP_BATCH_CONFIG", "format=jsonl", "(setting `batch_config`) must be JSON"),
+    ],
+    ids=["integer", "integer as a decimal", "object", "batch_config"],
+)
+def test_an_environment_variable_of_the_wrong_type_is_one_line_naming_it(sim, tmp_path, variable, value, said) -> None:
+    env = {
+        "TAP_DOCKERDVP_USERNAME": "demo", "TAP_DOCKERDVP_PASSWORD": "dckr_pat_demo-secret-token",
+        "TAP_DOCKERDVP_API_URL": sim.api_url, variable: value,
+    }  # fmt: skip
+    for command in (["--config", "ENV"], ["--config", "ENV", "--test"]):
+        run = run_cli(*command, tmp_path=tmp_path, env=env)
+        run.assert_fails_in_one_line(f"environment variable `{variable}` {said}")
+        assert "dckr_pat_demo-secret-token" not in run.stderr
+    assert sim.stats["requests_total"] == 0
