@@ -17,6 +17,8 @@ import typing as t
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
+from singer_sdk.exceptions import MappingError
+
 from tap_dockerdvp.dvp.periods import is_iso_date
 from tap_dockerdvp.errors import ONE_LINE_ERRORS, ConfigError, InputFileError, StateError
 
@@ -34,6 +36,10 @@ def one_line_errors(logger: logging.Logger, prefix: str = "") -> Iterator[None]:
         logger.error("%sthe target closed the pipe: it stopped reading the tap's output; see its log", prefix)
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    except MappingError as exc:  # the SDK's stream maps: the expression is the user's, where it failed is not
+        logger.debug("Traceback of the error below", exc_info=True)
+        logger.error("%ssetting `stream_maps`: %s", prefix, " ".join(str(exc).split()))
         sys.exit(1)
     except ONE_LINE_ERRORS as exc:
         if not isinstance(exc, (ConfigError, InputFileError)):  # where in the code a bad input was noticed is no help

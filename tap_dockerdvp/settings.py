@@ -339,6 +339,19 @@ def unknown_keys(config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]) -
     return lines
 
 
+def unknown_map_streams(config: t.Mapping[str, t.Any], streams: t.Sequence[str]) -> list[str]:
+    """A line per stream map for a stream the tap does not have (the SDK ignores it without a word)."""
+    lines = []
+    for name in sorted(_mapping(config.get("stream_maps"))):
+        if name not in streams and name != "__else__":
+            close = difflib.get_close_matches(name, streams, n=1, cutoff=0.6)
+            hint = f"did you mean `{close[0]}`?" if close else "`tap-dockerdvp --discover` lists the streams"
+            lines.append(
+                f"setting `stream_maps` maps {name!r}, which is not a stream of tap-dockerdvp: ignored; {hint}"
+            )
+    return lines
+
+
 def _describe(error: ValidationError, schema: t.Mapping[str, t.Any]) -> str:
     """A JSON-schema error as ``setting `x` ...``. The value of a secret setting (or of anything inside one) is
     never shown: the line goes to the log before the redactor knows the secret, and a mistyped secret is still a

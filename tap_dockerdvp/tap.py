@@ -77,6 +77,8 @@ class TapDockerDVP(Tap):
             self.check_raw_timespan_type()
         for line in settings.unknown_keys(self.config, known):
             self.logger.warning("%s", line)
+        for line in settings.unknown_map_streams(self.config, list(self.streams)):
+            self.logger.warning("%s", line)
         self.urls = Urls.of(self.config)
         if self.urls.hub_url_derived:
             self.logger.info("`hub_url` is not set: logging in at %s, the origin of `api_url`", self.urls.hub_url)

@@ -229,3 +229,28 @@ def test_an_environment_variable_of_the_wrong_type_is_one_line_naming_it(sim, tm
         run.assert_fails_in_one_line(f"environment variable `{variable}` {said}")
         assert "dckr_pat_demo-secret-token" not in run.stderr
     assert sim.stats["requests_total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("maps", "said"),
+    [
+        ({"pull_events": {"x": "repository.upper("}}, "setting `stream_maps`: Failed to parse expression"),
+        ({"pull_events": {"__key_properties__": ["nope"]}}, "setting `stream_maps`: Invalid key properties"),
+    ],
+    ids=["syntax", "key properties"],
+)
+def test_a_broken_stream_map_is_one_line_naming_stream_maps(sim, tmp_path: Path, maps, said) -> None:
+    run = run_cli(config={**tap_config(sim), "stream_maps": maps}, tmp_path=tmp_path)
+    run.assert_fails_in_one_line(said)
+    assert_nothing_extracted(run, sim)
+
+
+def test_a_map_for_a_stream_the_tap_lacks_is_a_warning_naming_the_stream_meant(sim, tmp_path: Path) -> None:
+    run = run_cli(
+        "--discover", config={**tap_config(sim), "stream_maps": {"pull_event": {"x": "1"}}}, tmp_path=tmp_path
+    )
+    assert run.code == 0, run.stderr[-2000:]
+    assert [w for w in run.at("WARNING") if "stream_maps" in w] == [
+        "setting `stream_maps` maps 'pull_event', which is not a stream of tap-dockerdvp: ignored; did you mean "
+        "`pull_events`?"
+    ]
