@@ -288,6 +288,10 @@ def test_connection_test_passes_with_a_one_line_verdict(simulator, tmp_path: Pat
     verdict = run.messages()[-1]
     assert verdict.startswith(f"Connection test passed: logged in at {sim.hub_url} as {sim.config.username}; ")
     assert "lists namespace(s) acme" in verdict
+    # a row or so a stream: no new table version, which would let a target delete the rest
+    messages = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    assert {m["stream"] for m in messages if m["type"] == "RECORD"} >= {"namespaces", "repositories"}
+    assert not [m for m in messages if m["type"] == "ACTIVATE_VERSION"]
 
 
 @pytest.mark.parametrize("case", ["wrong-password", "dead-api-url"])
