@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import typing as t
 from functools import cached_property
+from urllib.parse import urljoin
 
 from typing_extensions import override
 
@@ -100,7 +101,8 @@ class ExportStream(PeriodFilesStream):
             if not isinstance(entry, dict) or not isinstance(entry.get("url"), str) or not entry["url"]:
                 raise TapError(f"{self.describe(context)}: the API listed a file without a `url`: cannot read it")
             size = entry.get("size")
-            files.append(PeriodFile(url=entry["url"], size=size if isinstance(size, int) and size > 0 else None))
+            url = urljoin(f"{self.tap.urls.api_url}/", entry["url"])  # a path alone is on the API's host
+            files.append(PeriodFile(url=url, size=size if isinstance(size, int) and size > 0 else None))
         return files
 
     def view_listing(self, context: Context) -> t.Any:

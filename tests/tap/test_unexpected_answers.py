@@ -97,3 +97,19 @@ def test_a_count_that_is_not_a_number_stops_the_run_before_anything_is_deleted(s
     assert isinstance(error, UnexpectedAnswerError)
     assert str(error).startswith('namespace_pull_stats: the API sent `pull_count` as "thirty", which is not an integer')
     assert not out.by_stream("ACTIVATE_VERSION", "version") and not out.records
+
+
+def test_a_file_listed_by_its_path_alone_is_read_from_the_api_host(sim) -> None:
+    from urllib.parse import urlsplit
+
+    from dockerdvp_simulator import data as simdata
+
+    year, week, _start, _end = simdata.complete_timespans(sim.config, "acme", "weeks")[-1]
+    served = sim.export_files("acme", "raw", "weeks", year, week)
+    paths = [{"url": urlsplit(f["url"]).path + "?" + urlsplit(f["url"]).query, "size": f["size"]} for f in served]
+    sim.add_fault({"match": rf"/weeks/{week}/raw$", "kind": "status", "status": 200, "body": {"data": paths},
+                   "times": None})  # fmt: skip
+    config = tap_config(sim, timespan_types=["weeks"], start_date=_start.isoformat())
+    out = run_tap(config, catalog=catalog_selecting(config, ["timespans", "pull_events"]))
+    assert len(out.records["pull_events"]) == sim.config.rows_per_week
+    assert sim.stats["faults_injected"] >= 1
