@@ -28,6 +28,7 @@ from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 from typing_extensions import override
 
 from tap_dockerdvp.dvp import answers
+from tap_dockerdvp.errors import UnexpectedAnswerError
 from tap_dockerdvp.streams.base import DockerHubStream
 
 if t.TYPE_CHECKING:
@@ -90,10 +91,19 @@ class WholeTableStream(DockerHubStream):
             self.fetched[_key(context)] = list(self.typed_rows(context))
 
     def typed_rows(self, context: Context | None) -> t.Iterator[dict]:
-        """The partition's records, counts and flags the API sent as text typed (:func:`answers.typed`)."""
+        """The partition's records, counts and flags the API sent as text typed (:func:`answers.typed`). Two
+        different rows under one key would be one in the target, the other lost: that stops the run."""
         properties = self.schema["properties"]
+        seen: dict[tuple[t.Any, ...], dict] = {}
         for row in self.fetch_rows(context):
-            yield answers.typed(row, properties, what=self.name)
+            row = answers.typed(row, properties, what=self.name)
+            key = tuple(row.get(k) for k in self.primary_keys or ())
+            if key and seen.setdefault(key, row) != row:
+                raise UnexpectedAnswerError(
+                    f"{self.name}: the API answered two different rows with the key "
+                    f"{dict(zip(self.primary_keys or (), key, strict=True))}: a target would keep one; please report it"
+                )
+            yield row
 
     @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:

@@ -113,3 +113,15 @@ def test_a_file_listed_by_its_path_alone_is_read_from_the_api_host(sim) -> None:
     out = run_tap(config, catalog=catalog_selecting(config, ["timespans", "pull_events"]))
     assert len(out.records["pull_events"]) == sim.config.rows_per_week
     assert sim.stats["faults_injected"] >= 1
+
+
+def test_two_different_rows_under_one_key_stop_the_run_before_anything_is_deleted(sim) -> None:
+    row = {"start": "2026-11-02T00:00:00Z", "end": "2026-11-08T00:00:00Z", "pullCount": 30, "ipCount": 7}
+    rows = [{**row, "namespace": "acme"}, {**row, "namespace": "otherns", "pullCount": 4}]  # grouped by namespace
+    sim.add_fault({"match": r"/namespaces/acme/pulls(\?|$)", "kind": "status", "status": 200, "body": {"pulls": rows},
+                   "times": None})  # fmt: skip
+    config = tap_config(sim)
+    out, error = run_tap_until_error(config, catalog=catalog_selecting(config, ["namespace_pull_stats"]))
+    assert isinstance(error, UnexpectedAnswerError)
+    assert str(error).startswith("namespace_pull_stats: the API answered two different rows with the key {")
+    assert not out.by_stream("ACTIVATE_VERSION", "version") and not out.records
