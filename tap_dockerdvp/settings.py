@@ -339,6 +339,14 @@ def unknown_keys(config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]) -
     return lines
 
 
+def future_start(config: t.Mapping[str, t.Any], today: dt.date) -> list[str]:
+    """A line when `start_date` is after ``today`` (a typo such as 2205 would extract nothing, without a word)."""
+    value = config.get("start_date")
+    if not (value and is_iso_date(value)) or dt.date.fromisoformat(str(value)[:10]) <= today:
+        return []
+    return [f"setting `start_date` ({str(value)[:10]}) is in the future: no period is extracted until after it"]
+
+
 def unknown_map_streams(config: t.Mapping[str, t.Any], streams: t.Sequence[str]) -> list[str]:
     """A line per stream map for a stream the tap does not have (the SDK ignores it without a word)."""
     lines = []

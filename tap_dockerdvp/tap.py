@@ -17,6 +17,7 @@ from tap_dockerdvp import __version__, logs, settings
 from tap_dockerdvp.cli import catalog_problem, checked_file, one_line_errors, read_json_object, state_problem
 from tap_dockerdvp.dvp import answers, endpoints, sources
 from tap_dockerdvp.dvp.catalogue import Catalogue
+from tap_dockerdvp.dvp.periods import utc_today
 from tap_dockerdvp.errors import ConfigError, InputFileError, StateError
 from tap_dockerdvp.files.batch_files import check_storage, storage_secrets
 from tap_dockerdvp.files.progress import RunProgress
@@ -78,6 +79,8 @@ class TapDockerDVP(Tap):
         for line in settings.unknown_keys(self.config, known):
             self.logger.warning("%s", line)
         for line in settings.unknown_map_streams(self.config, list(self.streams)):
+            self.logger.warning("%s", line)
+        for line in settings.future_start(self.config, utc_today()):
             self.logger.warning("%s", line)
         self.urls = Urls.of(self.config)
         if self.urls.hub_url_derived:

@@ -29,6 +29,7 @@ from tap_dockerdvp.http.retries import (
     wait_generator,
 )
 from tap_dockerdvp.http.totp import InvalidTotpSecret, totp_code
+from tap_dockerdvp.http.urls import check_hint
 
 # Refresh this long before `exp`, so a request (or a resumed download) never starts with a dying token.
 REFRESH_MARGIN_SECONDS = 60
@@ -249,7 +250,7 @@ class DockerHubAuthenticator(APIAuthenticatorBase):
             if failure:
                 raise UnreachableError(
                     f"cannot reach {self.where}: {failure} (tried for {time.monotonic() - started:.0f} s); "
-                    f"check `{self.setting}`"
+                    f"{check_hint(self.setting, self.hub_url)}"
                 ) from None
             raise _Refused(path, None, failure=type(exc).__name__) from None
 

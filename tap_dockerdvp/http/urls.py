@@ -49,6 +49,14 @@ class Urls:
         return "hub_url", f"`hub_url` {self.hub_url}", self.hub_url
 
 
+def check_hint(setting: str, base_url: str) -> str:
+    """What a line about an unreachable URL asks the user to check: the setting, or, where it is Docker's own
+    default, the network (a user who never set it has nothing to fix there)."""
+    if base_url.rstrip("/") in (DEFAULT_API_URL, DEFAULT_HUB_URL):
+        return f"check the network and any proxy (HTTPS_PROXY): `{setting}` is Docker's own"
+    return f"check `{setting}`"
+
+
 def safe_path(url: str | None) -> str:
     """A URL reduced to its path: query strings can carry presigned signatures."""
     return urlsplit(url or "").path or "/"

@@ -28,7 +28,7 @@ from tap_dockerdvp.errors import (
 from tap_dockerdvp.files.batch_files import BatchFiles, BatchShape
 from tap_dockerdvp.http import retries
 from tap_dockerdvp.http.responses import bearer_of, is_html, is_json, kind_of
-from tap_dockerdvp.http.urls import safe_path
+from tap_dockerdvp.http.urls import check_hint, safe_path
 from tap_dockerdvp.streams.run import RowCounter
 
 if t.TYPE_CHECKING:
@@ -129,9 +129,10 @@ class DockerHubStream(RESTStream):
                         f"{retries.describe_failure(exc)} for {safe_path(prepared_request.url)} (gave up after "
                         f"{self.backoff_max_tries()} tries; the bookmark did not move: run again to resume)"
                     ) from None
-                setting, where, _ = self.tap.urls.setting_of(prepared_request.url)
+                setting, where, base = self.tap.urls.setting_of(prepared_request.url)
                 raise UnreachableError(
-                    f"cannot reach {where}: {failure} (tried for {time.monotonic() - started:.0f} s); check `{setting}`"
+                    f"cannot reach {where}: {failure} (tried for {time.monotonic() - started:.0f} s); "
+                    f"{check_hint(setting, base)}"
                 ) from None
 
         return t.cast(_F, request)

@@ -254,3 +254,11 @@ def test_a_map_for_a_stream_the_tap_lacks_is_a_warning_naming_the_stream_meant(s
         "setting `stream_maps` maps 'pull_event', which is not a stream of tap-dockerdvp: ignored; did you mean "
         "`pull_events`?"
     ]
+
+
+def test_a_start_date_in_the_future_is_a_warning(sim, tmp_path: Path) -> None:
+    run = run_cli("--discover", config={**tap_config(sim), "start_date": "2205-01-01"}, tmp_path=tmp_path)
+    assert run.code == 0, run.stderr[-2000:]
+    assert [w for w in run.at("WARNING") if "start_date" in w] == [
+        "setting `start_date` (2205-01-01) is in the future: no period is extracted until after it"
+    ]
