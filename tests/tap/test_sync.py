@@ -198,9 +198,9 @@ def test_start_date_skips_older_timespans_on_the_first_run(simulator) -> None:
 
 def test_namespaces_setting_limits_the_extraction(simulator) -> None:
     sim = simulator(base_config())
-    out = run_tap(tap_config(sim, namespaces=["globex"], timespan_types=["months"]))
+    out = run_tap(tap_config(sim, namespaces=["globex"], timespan_types=["months"], raw_timespan_type="months"))
     assert {r["namespace"] for rows in out.records.values() for r in rows} == {"globex"}
-    assert "pull_events" not in out.counts()  # raw is fetched for weeks only by default
+    assert {r["timespan_type"] for r in out.records["pull_events"]} == {"months"}
 
 
 def test_raw_timespan_type_months(simulator) -> None:
