@@ -103,6 +103,13 @@ class ReportsStream(CompletedPeriodStream):
             if REPORTS not in self.tap.sources_for(namespace):
                 continue
             for report_type, granularity in load_catalogue(self, namespace).partitions():
+                stream = (
+                    REPORT_SPECS[report_type].stream_name if report_type in REPORT_SPECS else GENERIC_SPEC.stream_name
+                )
+                if not (self.selected or self.tap.streams[stream].selected):
+                    # no stream of this run takes the type's rows: its bookmark stays, so a run that selects its
+                    # stream later still reads the reports Docker keeps (it keeps only the last few)
+                    continue
                 partitions.append({"namespace": namespace, "report_type": report_type, "granularity": granularity})
         return partitions
 

@@ -236,8 +236,22 @@ def test_child_only_selection_still_moves_the_bookmark(simulator) -> None:
     assert set(first.counts()) == {"report_trends"}
     partitions = first.final_state["bookmarks"]["reports"]["partitions"]
     assert partitions and all(p["replication_key_value"] for p in partitions)
+    # only the trends partitions: the other types' rows went nowhere, so their bookmarks did not move
+    assert {p["context"]["report_type"] for p in partitions} == {"trends"}
     assert first.final_state["bookmarks"]["report_trends"] in ({}, {"partitions": []})
     assert run_tap(config, catalog=catalog, state=first.final_state).counts() == {}
+
+
+def test_a_report_stream_selected_later_still_gets_the_reports_docker_keeps(simulator) -> None:
+    cfg = sim_config()
+    sim = simulator(cfg)
+    config = tap_config(sim, namespaces=["globex"])
+    first = run_tap(config, catalog=catalog_selecting(config, ["report_trends"]))
+    later = run_tap(
+        config, catalog=catalog_selecting(config, ["report_trends", "report_summary"]), state=first.final_state
+    )
+    assert set(later.counts()) == {"report_summary"}  # every summary report, none of the trends again
+    assert later.counts()["report_summary"] == expected_report_rows(cfg)["report_summary"]
 
 
 def test_bookmark_in_state_messages_never_passes_unemitted_rows(simulator) -> None:
