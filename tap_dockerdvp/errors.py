@@ -32,6 +32,10 @@ class TruncatedFileError(OSError):
     caller reads it again, skipping the rows it already has. Not a :class:`TapError`: it is retried."""
 
 
+class UnendedLineError(TruncatedFileError):
+    """A file's last line has no line break: cut, or written so by a CSV writer that leaves the last one out."""
+
+
 class FileChangedError(TruncatedFileError):
     """A file was replaced while it was being downloaded (another ETag): read the new one from its first row."""
 

@@ -59,7 +59,7 @@ from itertools import chain, count, islice, repeat
 from typing import Any
 
 from tap_dockerdvp.dvp.views import ViewSpec, normalise_header
-from tap_dockerdvp.errors import TruncatedFileError
+from tap_dockerdvp.errors import TruncatedFileError, UnendedLineError
 from tap_dockerdvp.files.compression import decompressed
 from tap_dockerdvp.files.readahead import ahead
 
@@ -708,7 +708,8 @@ def read_batches(
                 problem = _cut_at_end(out, text.last, eof_at)
             yield from _typed(rows, out)
             if problem is not None:
-                raise TruncatedFileError(f"{label}: {problem} (after data row {rows.n})")
+                kind = UnendedLineError if problem == UNENDED else TruncatedFileError
+                raise kind(f"{label}: {problem} (after data row {rows.n})")
             if not held:
                 break
     except csv.Error as exc:
@@ -721,11 +722,14 @@ def read_batches(
         counts.log(log, label, spec.extra_key)
 
 
+UNENDED = "the last line does not end with a newline; the file looks cut"
+
+
 def _cut_at_end(rows: list[list[str]], last: str, eof_at: list[int]) -> str | None:
     """Why the data's last row looks cut (it is then dropped from ``rows``, never emitted), or None."""
     problem = None
     if rows and last not in "\n\r":  # \r: a file with old Mac line ends, whole
-        problem = "the last line does not end with a newline; the file looks cut"
+        problem = UNENDED
     elif eof_at and len(rows) > eof_at[0]:
         problem = "the file ends inside a quoted field; it looks cut"
     if problem is not None:

@@ -75,6 +75,7 @@ class Download:
         self.retry_base_seconds = retry_base_seconds
         self.log = logger or logging.getLogger("tap-dockerdvp.downloads")
         self.received = 0
+        self.length_checked = False  # every byte the storage's Content-Length announced has arrived
         self._etag: str | None = None  # the file's ETag when first seen: a resumed body must be the same file
 
     def __iter__(self) -> t.Iterator[bytes]:
@@ -139,6 +140,7 @@ class Download:
             if not self.received and self.advertised_size:  # a listed file is never empty: read as such, lost
                 raise _Broken(f"{label}: storage sent an empty body for a file the API lists at "
                               f"{self.advertised_size} bytes")  # fmt: skip
+            self.length_checked = (response.headers.get("Content-Length") or "").isdigit()
 
 
 def _check_response(response: requests.Response, *, label: str, received: int) -> int:

@@ -29,9 +29,10 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
 from tap_dockerdvp.dvp.periods import utc_today
-from tap_dockerdvp.errors import DownloadError, FileChangedError, TruncatedFileError
+from tap_dockerdvp.errors import DownloadError, FileChangedError, TruncatedFileError, UnendedLineError
 from tap_dockerdvp.files import engine
 from tap_dockerdvp.files.batch_files import BatchFiles, BatchShape
+from tap_dockerdvp.files.compression import GZIP_MAGIC
 from tap_dockerdvp.files.encoders import Output, StdoutSink, cut
 from tap_dockerdvp.files.progress import CHECK_EVERY_ROWS, FileProgress
 from tap_dockerdvp.files.reader import CsvFormatError, Reading, records
@@ -317,6 +318,7 @@ class PeriodFilesStream(DockerHubStream):
         max_tries = int(self.config["max_retries"]) + 1
         retry_base = float(self.config["retry_base_seconds"])
         progress: FileProgress | None = None
+        unended: int | None = None  # the size of a body read whole whose last line had no line break
         while True:
             restart = False  # the file changed while it was read: it is read again from its first row
             download = self.open_file(context, files, index, label)
@@ -326,7 +328,8 @@ class PeriodFilesStream(DockerHubStream):
             reading = Reading(label, self.logger, self.check_column)
             next_tick = emitted + CHECK_EVERY_ROWS
             try:
-                for item in engine.read(download, self.spec, output, skip=emitted, reading=reading):
+                blocks = _line_ended(download, unended, self.logger, label) if unended else download
+                for item in engine.read(blocks, self.spec, output, skip=emitted, reading=reading):
                     yield item
                     emitted = item.last_row
                     if emitted >= next_tick:
@@ -334,6 +337,8 @@ class PeriodFilesStream(DockerHubStream):
                         next_tick = emitted + CHECK_EVERY_ROWS
                 break
             except (TruncatedFileError, CsvFormatError) as exc:
+                # cut in transit, or so written: a second download of the same size settles it (`_line_ended`)
+                unended = download.received if isinstance(exc, UnendedLineError) and download.length_checked else None
                 restart = isinstance(exc, FileChangedError)
                 if restart:
                     self.logger.warning("%s: %s: reading it again from its first row", label, exc)
@@ -387,3 +392,20 @@ def view_stream(base: type[_S], spec: ViewSpec) -> type[_S]:
     name = "".join(part.title() for part in spec.stream_name.split("_")) + "Stream"
     namespace = {"name": spec.stream_name, "spec": spec, "__doc__": spec.description, "__module__": base.__module__}
     return type(name, (base,), namespace)
+
+
+def _line_ended(
+    download: Download, size: int, logger: logging.Logger | logging.LoggerAdapter, label: str
+) -> t.Iterator[bytes]:
+    """The download's bytes, with a line break after a plain (not gzip) body that lacks one and, whole by its
+    Content-Length, has the ``size`` of the download before, which ended so too: many CSV writers leave the last
+    line break out, and a cut in transit would not repeat. Without it, the reader takes the last line for a cut."""
+    first = last = b""
+    for block in download:
+        if block:
+            first, last = first or block[:2], block[-1:]
+            yield block
+    plain = first and first != GZIP_MAGIC and last not in (b"\n", b"\r")
+    if plain and download.length_checked and download.received == size:
+        logger.info("%s: the last line has no line break in two downloads of %d bytes: read as whole", label, size)
+        yield b"\n"
