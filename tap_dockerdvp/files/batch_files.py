@@ -406,6 +406,8 @@ class BatchFiles:
         members end to end) or a table part (parquet, cut at the files' boundaries); the URLs of the files this
         completed."""
         if isinstance(part, Piece):
+            if not part.data:  # rows a stream map dropped, all of them: counted, no file opened for them
+                return self._added(part.count)
             if self._handle is None:
                 self._open()
             data = gzip_member(part.data) if self.compression == "gzip" and not part.gzip else part.data
@@ -437,6 +439,8 @@ class BatchFiles:
     def add_table(self, table: pa.Table, *, rows: int | None = None) -> list[str]:
         """Append an Arrow table's rows (parquet); the URLs of the files this completed. Rows of another
         schema (other unknown columns) start a new file. ``rows``: the source rows they stand for."""
+        if not table.num_rows:  # rows a stream map dropped, all of them: counted, no file opened for them
+            return self._added(rows or 0)
         done: list[str] = []
         schema = self._pending[0].schema if self._pending else self._schema
         if schema is not None and table.schema != schema:
@@ -521,7 +525,7 @@ class BatchFiles:
                     self._writes.append(done)
                 self._finishing.append((done, str(self._path.as_uri())))
             self._handle = self._parquet = self._sink = self._storage = self._schema = None
-            self.rows = 0
+        self.rows = 0  # a file of rows a map dropped, all of them, was never opened: nothing to hand out
         return self._finished(wait=False)
 
     def close(self) -> list[str]:

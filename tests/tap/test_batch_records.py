@@ -480,3 +480,23 @@ def test_a_sync_that_fails_abandons_its_open_parquet_file(tmp_path: Path) -> Non
             writer.add_table(wide_rows(first, 5_000))
         raise Stopped
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+@pytest.mark.parametrize("rule", ["False", 'namespace == "acme"'], ids=["drops all", "drops globex"])
+def test_a_stream_map_that_drops_rows_leaves_no_empty_batch_file(served, tmp_path: Path, fmt: str, rule: str) -> None:
+    """An empty BATCH file stops target-postgres (it inserts a row of nulls); the SDK's own batcher sends none."""
+    _cfg, config, record_run = served
+    maps = {"pull_events": {"__filter__": rule}, "namespace_summary": {"__filter__": rule}}
+    config = {**config, "stream_maps": maps, "batch_config": {**batch_config(tmp_path, fmt), "batch_size": 50}}
+    out = run_tap(config)
+    batches = [m for m in out.messages if m["type"] == "BATCH"]
+    for message in batches:
+        for url in message["manifest"]:
+            assert read_batch_file(url, fmt), f"{message['stream']}: an empty batch file {url}"
+    kept = out.batch_records()
+    for stream in ("pull_events", "namespace_summary"):
+        expected = [r for r in record_run.records[stream] if rule != "False" and r["namespace"] == "acme"]
+        assert len(kept.get(stream, [])) == len(expected), stream
+    files = {p.name for p in tmp_path.iterdir() if not p.name.endswith(".tmp")}
+    assert files == {url.rsplit("/", 1)[1] for m in batches for url in m["manifest"]}  # none left behind
