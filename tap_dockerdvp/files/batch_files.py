@@ -364,7 +364,7 @@ class BatchFiles:
         self._schema: pa.Schema | None = None  # the open parquet file's
         self._pending_rows = 0
         self._writes: deque[Future[None]] = deque()  # the writer thread's tasks not yet seen done
-        self._finishing: deque[tuple[Future[None], str]] = deque()  # files handed out once written
+        self._finishing: deque[tuple[Future[None], t.Any]] = deque()  # paths of files handed out once written
         self._options: dict[pa.Schema, dict[str, list[str]]] = {}  # column options by schema, chosen once
 
     def __enter__(self) -> BatchFiles:
@@ -372,10 +372,19 @@ class BatchFiles:
 
     def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         """A sync that failed (or was stopped) abandons its open file, so nothing is left waiting to be written when
-        the process ends; the files it finished stay unannounced, and the rows are read again by the next run."""
+        the process ends, and deletes the files it finished but did not hand out: their rows are read again by the
+        next run."""
         if kind is not None:
             with contextlib.suppress(Exception):
                 self.discard()
+            # files written but not handed out: their rows are read again by the next run, and a reader of the
+            # whole folder (an external table) would count them twice
+            while self._finishing:
+                done, path = self._finishing.popleft()
+                with contextlib.suppress(Exception):
+                    done.result()
+                with contextlib.suppress(Exception):
+                    path.unlink()
 
     @property
     def room(self) -> int:
@@ -523,7 +532,7 @@ class BatchFiles:
                 else:
                     done = _writer().submit(_close, parquet, self._sink, self._storage)
                     self._writes.append(done)
-                self._finishing.append((done, str(self._path.as_uri())))
+                self._finishing.append((done, self._path))
             self._handle = self._parquet = self._sink = self._storage = self._schema = None
         self.rows = 0  # a file of rows a map dropped, all of them, was never opened: nothing to hand out
         return self._finished(wait=False)
@@ -537,10 +546,10 @@ class BatchFiles:
         writing of one raised."""
         urls: list[str] = []
         while self._finishing and (wait or self._finishing[0][0].done()):
-            done, url = self._finishing.popleft()
+            done, path = self._finishing.popleft()
             with self._writing():
                 done.result()
-            urls.append(url)
+            urls.append(str(path.as_uri()))
         return urls
 
     def discard(self) -> None:

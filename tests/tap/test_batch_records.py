@@ -482,6 +482,24 @@ def test_a_sync_that_fails_abandons_its_open_parquet_file(tmp_path: Path) -> Non
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_sync_that_fails_deletes_the_files_it_finished_but_did_not_hand_out(tmp_path: Path) -> None:
+    """A full file is finished by the writer thread and handed out later: when the sync fails first, its rows are
+    read again by the next run, and the file, never announced, must not stay for a reader of the whole folder."""
+
+    class Stopped(Exception):
+        pass
+
+    writer = parquet_files(tmp_path, 10_000)
+    handed_out: list[str] = []
+    with pytest.raises(Stopped), writer:
+        handed_out += writer.add_table(wide_rows(0, 10_000))  # full: finished while the next rows are read
+        writer.source_done()
+        handed_out += writer.add_table(wide_rows(10_000, 3_000))
+        raise Stopped
+    left = sorted(p.as_uri() for p in tmp_path.iterdir())
+    assert left == sorted(handed_out), "a file finished but never handed out was left behind"
+
+
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
 @pytest.mark.parametrize("rule", ["False", 'namespace == "acme"'], ids=["drops all", "drops globex"])
 def test_a_stream_map_that_drops_rows_leaves_no_empty_batch_file(served, tmp_path: Path, fmt: str, rule: str) -> None:
