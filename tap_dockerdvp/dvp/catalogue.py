@@ -52,9 +52,12 @@ class Catalogue:
                 return files
         return []
 
-    def entry(self, report_type: str, file_name: str | None) -> ReportEntry | None:
-        """The entry of a report type with that file name: two types may share one (a folder per type)."""
-        return next((e for e in self.entries if e.report_type == report_type and e.file_name == file_name), None)
+    def entry(self, report_type: str, granularity: str, start: dt.date, file_name: str | None) -> ReportEntry | None:
+        """The entry of a report type and period with that file name: two types may share a name (a folder per
+        type), and so may two periods (URLs that end alike, the period in the entry's fields)."""
+        key = (report_type, granularity, start, file_name)
+        found = (e for e in self.entries if (e.report_type, e.period.granularity, e.period.start, e.file_name) == key)
+        return next(found, None)
 
 
 def parse_catalogue(
@@ -71,7 +74,7 @@ def parse_catalogue(
         if not quiet:
             log.info("Namespace %s: the report catalogue answered HTTP 404 (no reports)", namespace)
         return Catalogue(namespace, [])
-    entries: dict[tuple[str, str], ReportEntry] = {}  # by type and file name: an entry listed twice counts once
+    entries: dict[tuple[str, ReportPeriod, str], ReportEntry] = {}  # an entry listed twice counts once
     skipped = 0
 
     def entry_of(item: dict[str, t.Any]) -> ReportEntry | None:
@@ -98,7 +101,7 @@ def parse_catalogue(
             continue
         entry = entry_of(item)
         if entry is not None:
-            entries[entry.report_type, entry.file_name] = entry
+            entries[entry.report_type, entry.period, entry.file_name] = entry
     catalogue = Catalogue(namespace, sorted(entries.values(), key=lambda e: (e.report_type, e.period.start)))
     if not quiet:
         _describe(catalogue, skipped, log)

@@ -225,11 +225,14 @@ class ReportPeriod(Period):
     granularity: str  # "week" or "month"
 
     @classmethod
-    def of(cls, granularity: str, start: dt.date) -> ReportPeriod:
+    def of(cls, granularity: str, day: dt.date) -> ReportPeriod:
+        """The week (Monday to Sunday) or month that holds ``day``: a file is named for its period's first day,
+        and one named for another (its last, say) still names its period."""
         if granularity == WEEK:
+            start = day - dt.timedelta(days=day.weekday())
             return cls(start, start + dt.timedelta(days=6), WEEK)
-        last = calendar.monthrange(start.year, start.month)[1]
-        return cls(start, dt.date(start.year, start.month, last), MONTH)
+        last = calendar.monthrange(day.year, day.month)[1]
+        return cls(day.replace(day=1), dt.date(day.year, day.month, last), MONTH)
 
 
 def file_name_of(url: str) -> str:

@@ -306,7 +306,7 @@ class ReportStream(PeriodFilesStream):
     def _fresh_file(self, context: Context, file: PeriodFile) -> PeriodFile:
         """The file as the catalogue lists it now (a fresh URL); FileGone when it is no longer listed."""
         catalogue = load_catalogue(self, context["namespace"], refresh=True)
-        entry = catalogue.entry(context["report_type"], file.name)
+        entry = catalogue.entry(*_period(context), file.name)
         if entry is None:
             raise FileGone("the report is no longer in the catalogue: Docker dropped it before it could be read")
         return PeriodFile(url=entry.url, name=entry.file_name)
@@ -332,7 +332,8 @@ class OtherReportStream(ReportStream):
     @override
     def row_constants(self, context: Context, files: list[PeriodFile], index: int) -> dict[str, t.Any]:
         constants = super().row_constants(context, files, index)
-        entry = load_catalogue(self, context["namespace"]).entry(context["report_type"], files[index].name)
+        catalogue = load_catalogue(self, context["namespace"])
+        entry = catalogue.entry(*_period(context), files[index].name)
         constants["catalogue_type"] = entry.catalogue_type if entry is not None else context["report_type"]
         return constants
 
@@ -342,3 +343,8 @@ REPORT_STREAMS: tuple[type[ReportStream], ...] = (
     *(view_stream(ReportStream, spec) for spec in REPORT_SPECS.values()),
     OtherReportStream,
 )
+
+
+def _period(context: Context) -> tuple[str, str, dt.date]:
+    """(report type, granularity, first day) of a report stream's context: what names its catalogue entries."""
+    return context["report_type"], context["granularity"], to_date(context["period_start"])

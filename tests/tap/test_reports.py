@@ -376,7 +376,7 @@ def test_two_report_types_may_share_a_file_name() -> None:
         ("trends", "https://hub.example/r/trend/acme_weekly_2026_08_31.csv"),
     ]
     for report_type, folder in (("summary", "summary"), ("trends", "trend")):
-        entry = catalogue.entry(report_type, "acme_weekly_2026_08_31.csv")
+        entry = catalogue.entry(report_type, "week", dt.date(2026, 8, 31), "acme_weekly_2026_08_31.csv")
         assert entry is not None and f"/r/{folder}/" in entry.url
         assert catalogue.files(report_type, "week", dt.date(2026, 8, 31)) == [entry]
 
@@ -423,3 +423,32 @@ def test_a_plain_report_file_without_a_last_line_break_is_read_whole(simulator, 
     assert len(out.records["report_trends"]) == periods * len(rows)
     assert sim.stats["faults_injected"] == 2 * periods  # each file read twice: the second settles it
     assert caplog.text.count("the last line has no line break in two downloads of") == periods
+
+
+def test_entries_whose_urls_end_alike_are_told_apart_by_their_periods() -> None:
+    """URLs that name no period (`.../files/<id>/download`), the period in the entry's fields: each entry is a
+    report of its own (they collapsed into one per type, and the others' rows were lost)."""
+    body = {
+        "reports": [
+            {"type": "trend", "url": f"/files/{n}/download", "granularity": "weekly", "periodStart": start}
+            for n, start in enumerate(["2026-08-17", "2026-08-24", "2026-08-31"])
+        ]
+    }
+    catalogue = parse_catalogue("acme", body, hub_url="https://hub.example", overrides={}, log=logging.getLogger("t"))
+    periods = catalogue.periods("trends", "week")
+    assert [p.start for p, _files in periods] == [dt.date(2026, 8, 17), dt.date(2026, 8, 24), dt.date(2026, 8, 31)]
+    entry = catalogue.entry("trends", "week", dt.date(2026, 8, 24), "download")
+    assert entry is not None and entry.url == "https://hub.example/files/1/download"
+
+
+@pytest.mark.parametrize(
+    ("name", "start", "end"),
+    [
+        ("acme_monthly_2026_04_30.csv", dt.date(2026, 4, 1), dt.date(2026, 4, 30)),  # named for its last day
+        ("acme_weekly_2026_11_15.csv", dt.date(2026, 11, 9), dt.date(2026, 11, 15)),  # named for its Sunday
+        ("acme_weekly_2026_11_09.csv", dt.date(2026, 11, 9), dt.date(2026, 11, 15)),
+    ],
+)
+def test_a_report_named_for_another_day_of_its_period_still_names_its_period(name, start, end) -> None:
+    period = period_of({}, name)
+    assert period is not None and (period.start, period.end) == (start, end)

@@ -167,7 +167,7 @@ def test_errors_come_after_the_same_rows() -> None:
         "CsvFormatError: f.csv: data row 3, column 'timestamp': '2026-11-45 00:00:00' is not a valid date-time"
     )
     assert len(rows_of(CASES["bad date-time after two rows"], batch_rows=256)[0]) == 2
-    assert rows_of(CASES["cut last line"])[2].startswith("TruncatedFileError: f.csv: the last line does not end")
+    assert rows_of(CASES["cut last line"])[2].startswith("UnendedLineError: f.csv: the last line does not end")
     assert len(rows_of(CASES["cut last line"])[0]) == 2  # the cut row is never emitted
     assert len(rows_of(CASES["ends inside a quoted field"])[0]) == 1
     assert rows_of(CASES["empty file"]) == ([], [], None) and rows_of(CASES["header only"]) == ([], [], None)
