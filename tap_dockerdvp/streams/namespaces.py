@@ -8,6 +8,7 @@ from singer_sdk import typing as th
 from typing_extensions import override
 
 from tap_dockerdvp.dvp import answers, endpoints
+from tap_dockerdvp.dvp.sources import REPORTS
 from tap_dockerdvp.errors import ConfigError, NamespaceNotFoundError
 from tap_dockerdvp.http.urls import DEFAULT_API_URL
 from tap_dockerdvp.streams.whole_tables import WholeTableStream
@@ -76,12 +77,22 @@ class NamespacesStream(WholeTableStream):
         """NamespaceMetadata of every namespace to extract: the `namespaces` setting, or all the account reads."""
         listed = self._access_list()
         wanted = list(self.config.get("namespaces") or [])
+        source = self.config["data_source"]
         if listed is None:  # no /namespaces: the namespaces with data, each asked for its metadata
-            root = self.get_json(endpoints.ROOT, absent=(404,))
+            root = self.get_json(endpoints.ROOT, absent=GONE)
+            if root is None and wanted and source in ("auto", REPORTS):
+                # The legacy API is deprecated and "will be retired"; the DVP program's reports are not on it
+                self.logger.warning(
+                    "The legacy DVP Data API at `api_url` answers neither GET /namespaces nor GET / (retired?): "
+                    "reading the `namespaces` setting's namespaces (%s) from the report catalogue only",
+                    ", ".join(wanted),
+                )
+                return {namespace: _unlisted(namespace) for namespace in wanted}
             if root is None:  # neither endpoint of the DVP API is there: the base URL is wrong
                 raise ConfigError(
-                    f"{self.tap.urls.setting_of(self.tap.urls.api_url)[1]} answers HTTP 404 for both GET /namespaces "
-                    f"and GET /: it is not the DVP Data API's base URL (Docker's is {DEFAULT_API_URL}); fix `api_url`"
+                    f"{self.tap.urls.setting_of(self.tap.urls.api_url)[1]} answers HTTP 404 or 410 for both GET "
+                    f"/namespaces and GET /: it is not the DVP Data API's base URL (Docker's is {DEFAULT_API_URL}); "
+                    "fix `api_url`, or, if Docker retired it, set `namespaces` to read the report catalogue"
                 )
             visible = [str(ns) for ns in answers.listed(root, "namespaces", what="GET /")]
             listed = {}
@@ -93,8 +104,15 @@ class NamespacesStream(WholeTableStream):
         for namespace in wanted or list(listed):
             found = listed.get(namespace)
             if found is None and wanted:
-                found = self.get_json(endpoints.NAMESPACE.format(namespace=namespace), not_found_ok=True)
+                found = self.get_json(endpoints.NAMESPACE.format(namespace=namespace), absent=GONE)
                 found = {**found, "namespace": namespace} if isinstance(found, dict) else None
+            if found is None and source == REPORTS:  # the legacy API need not know a DVP program namespace
+                self.logger.info(
+                    "Namespace %s: the legacy DVP Data API does not list it; data_source=reports: reading its "
+                    "report catalogue",
+                    namespace,
+                )
+                found = _unlisted(namespace)
             if found is None:
                 readable = ", ".join(sorted(listed)) or "none"
                 raise NamespaceNotFoundError(
@@ -110,7 +128,7 @@ class NamespacesStream(WholeTableStream):
 
     def _access_list(self) -> dict[str, dict[str, t.Any]] | None:
         """`GET /namespaces` by namespace; None when the API has no such endpoint (404, 405)."""
-        body = self.get_json(endpoints.NAMESPACES, absent=(404, 405))
+        body = self.get_json(endpoints.NAMESPACES, absent=(405, *GONE))
         if body is None:
             self.logger.info("GET /namespaces is not available here: discovering namespaces from GET /")
             return None
@@ -120,3 +138,12 @@ class NamespacesStream(WholeTableStream):
                 raise answers.unexpected(item, "NamespaceMetadata object", what="GET /namespaces")
             found[str(item["namespace"])] = item
         return found
+
+
+#: What a retired or missing endpoint of the legacy API answers
+GONE = (404, 410)
+
+
+def _unlisted(namespace: str) -> dict[str, t.Any]:
+    """The metadata of a namespace the legacy API does not list: no export dataset (the report catalogue is read)."""
+    return {"namespace": namespace, "extraRepos": None, "datasets": []}

@@ -204,7 +204,7 @@ def test_a_catalog_with_one_unknown_stream_among_known_ones_warns_and_runs(sim, 
 def test_an_api_url_with_a_wrong_path_is_one_line_naming_api_url(sim, tmp_path: Path) -> None:
     config = {**tap_config(sim), "api_url": sim.api_url.replace("/v1", "/v2")}
     run = run_cli(config=config, tmp_path=tmp_path)
-    line = run.assert_fails_in_one_line("answers HTTP 404 for both GET /namespaces and GET /", "fix `api_url`")
+    line = run.assert_fails_in_one_line("answers HTTP 404 or 410 for both GET /namespaces and GET /", "fix `api_url`")
     assert "/analytics/v2" in line
     assert run.stdout == ""
 

@@ -452,3 +452,42 @@ def test_entries_whose_urls_end_alike_are_told_apart_by_their_periods() -> None:
 def test_a_report_named_for_another_day_of_its_period_still_names_its_period(name, start, end) -> None:
     period = period_of({}, name)
     assert period is not None and (period.start, period.end) == (start, end)
+
+
+LEGACY_GONE = [  # the legacy API's namespace list, root and export years; its pull statistics stay
+    {
+        "match": rf"analytics/v1{path}/?(\?|$)",
+        "kind": "status",
+        "status": 410,
+        "body": {"detail": "Gone"},
+        "times": None,
+    }
+    for path in ("/namespaces", "", "/namespaces/globex/pulls/exports/years")
+]
+
+
+@pytest.mark.parametrize("source", ["reports", "auto"])
+def test_reports_are_read_when_the_legacy_api_is_retired(simulator, caplog, source: str) -> None:
+    """Docker says the legacy DVP Data API "will be retired"; the DVP program's reports do not depend on it."""
+    cfg = sim_config()
+    sim = simulator(cfg)
+    sim.add_fault(LEGACY_GONE)
+    config = tap_config(sim, namespaces=["globex"], data_source=source)
+    with caplog.at_level(logging.INFO):
+        out = run_tap(config)
+    assert report_counts(out) == expected_report_rows(cfg)
+    assert "answers neither GET /namespaces nor GET / (retired?)" in caplog.text
+
+
+def test_a_namespace_the_legacy_api_does_not_list_is_read_from_its_reports(simulator) -> None:
+    cfg = sim_config()
+    sim = simulator(cfg)
+    sim.add_fault([
+        {"match": r"v1/namespaces/?(\?|$)", "kind": "status", "status": 200, "body": {"namespaces": []},
+         "times": None},
+        {"match": r"v1/namespaces/globex/?(\?|$)", "kind": "status", "status": 404, "times": None},
+    ])  # fmt: skip
+    out = run_tap(tap_config(sim, namespaces=["globex"], data_source="reports"))
+    assert report_counts(out) == expected_report_rows(cfg)
+    _out, error = run_tap_until_error(tap_config(sim, namespaces=["globex"], data_source="export"))
+    assert "namespace 'globex' is not readable" in str(error)  # a typo stays an error where exports are read
