@@ -14,19 +14,20 @@ from __future__ import annotations
 import datetime as dt
 import typing as t
 from functools import cached_property
+from urllib.parse import urljoin
 
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from tap_dockerdvp.dvp import endpoints
+from tap_dockerdvp.dvp import answers, endpoints
 from tap_dockerdvp.dvp.catalogue import Catalogue, ReportEntry, parse_catalogue
 from tap_dockerdvp.dvp.periods import to_date, utc_today
 from tap_dockerdvp.dvp.report_views import GENERIC_SPEC, REPORT_KEY_PROPERTIES, REPORT_SPECS, ReportPeriod
 from tap_dockerdvp.dvp.sources import REPORTS
-from tap_dockerdvp.errors import DownloadError
+from tap_dockerdvp.errors import DownloadError, UnexpectedAnswerError
 from tap_dockerdvp.http.downloads import Download, storage_session
 from tap_dockerdvp.http.responses import bearer_of
-from tap_dockerdvp.http.urls import same_host
+from tap_dockerdvp.http.urls import safe_path, same_host
 from tap_dockerdvp.streams.base import DockerHubStream
 from tap_dockerdvp.streams.completed_periods import CompletedPeriodStream
 from tap_dockerdvp.streams.period_files import FileGone, Late, PeriodFile, PeriodFilesStream, view_stream
@@ -39,11 +40,29 @@ if t.TYPE_CHECKING:
     from tap_dockerdvp.streams.completed_periods import PeriodWindow
 
 
+#: pages of a paged catalogue at most (a `next` that leads back would loop for ever)
+MAX_CATALOGUE_PAGES = 1000
+
+
 def load_catalogue(stream: DockerHubStream, namespace: str, *, refresh: bool = False) -> Catalogue:
     """The namespace's report catalogue, fetched once per run (again with ``refresh``) and kept in the run state."""
     cache = stream.tap.run.catalogues
     if refresh or namespace not in cache:
         body = stream.get_json(endpoints.REPORT_CATALOGUE.format(namespace=namespace), not_found_ok=True)
+        pages = 1
+        while isinstance(body, dict) and isinstance(body.get("reports"), list) and body.get("next"):
+            # undocumented, but a paged catalogue (`next` beside `reports`, as the Hub's listings) is read whole
+            url = urljoin(stream.tap.urls.hub_url + "/", str(body["next"]))
+            pages += 1
+            what = f"namespace {namespace}: the report catalogue's page {pages} ({safe_path(url)})"
+            if pages > MAX_CATALOGUE_PAGES:
+                raise UnexpectedAnswerError(f"{what}: more than {MAX_CATALOGUE_PAGES} pages (a `next` that loops?)")
+            following = stream.get_json("", url=url)
+            more = answers.listed(following, "reports", what=what)
+            body = {
+                "reports": body["reports"] + more,
+                "next": following.get("next") if isinstance(following, dict) else None,
+            }
         cache[namespace] = parse_catalogue(
             namespace,
             body,

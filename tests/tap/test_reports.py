@@ -491,3 +491,32 @@ def test_a_namespace_the_legacy_api_does_not_list_is_read_from_its_reports(simul
     assert report_counts(out) == expected_report_rows(cfg)
     _out, error = run_tap_until_error(tap_config(sim, namespaces=["globex"], data_source="export"))
     assert "namespace 'globex' is not readable" in str(error)  # a typo stays an error where exports are read
+
+
+def test_a_paged_catalogue_is_read_whole(simulator) -> None:
+    """Undocumented, but should the catalogue come in pages (`next` beside `reports`), every page is read."""
+    cfg = sim_config()
+    sim = simulator(cfg)
+    config = tap_config(sim, namespaces=["globex"])
+    whole = run_tap(config)
+    import requests
+
+    login = {"username": "demo", "password": config["password"]}
+    token = requests.post(f"{sim.hub_url}/v2/users/login", json=login, timeout=10).json()["token"]
+    listed = requests.get(
+        f"{sim.hub_url}/api/publisher/proxylytics/v1/namespaces/globex/reports",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    reports = listed.json()["reports"]
+    half = len(reports) // 2
+    first = {"count": len(reports), "next": "/api/publisher/proxylytics/v1/namespaces/globex/reports?page=2",
+             "reports": reports[:half]}  # fmt: skip
+    second = {"count": len(reports), "next": None, "reports": reports[half:]}
+    sim.add_fault([
+        {"match": r"/globex/reports\?page=2", "kind": "status", "status": 200, "body": second, "times": None},
+        {"match": r"/globex/reports/?$", "kind": "status", "status": 200, "body": first, "times": None},
+    ])  # fmt: skip
+    paged = run_tap(config)
+    assert report_counts(paged) == report_counts(whole) == expected_report_rows(cfg)
+    assert sim.stats["faults_injected"] >= 2
