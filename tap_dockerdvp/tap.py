@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
+import sys
+import threading
 import typing as t
 from functools import cached_property
 
@@ -82,6 +85,11 @@ class TapDockerDVP(Tap):
             self.logger.warning("%s", line)
         for line in settings.future_start(self.config, utc_today()):
             self.logger.warning("%s", line)
+        if threading.current_thread() is threading.main_thread():
+            # The SDK ends a run stopped by SIGTERM or SIGINT with exit code 0: a scheduler that stops a run at
+            # its timeout would count it a success. Its handler is replaced (the SDK has no hook for the code).
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, _stopped)
         self.urls = Urls.of(self.config)
         if self.urls.hub_url_derived:
             self.logger.info("`hub_url` is not set: logging in at %s, the origin of `api_url`", self.urls.hub_url)
@@ -292,3 +300,11 @@ class TapDockerDVP(Tap):
             setting=setting,
             where=where,
         )
+
+
+def _stopped(signum: int, _frame: object) -> None:
+    """A run stopped by a signal: one line, and the shell's code for it (143 for SIGTERM, 130 for SIGINT). Bookmarks
+    stay where the last STATE message put them; the next run resumes there."""
+    name = signal.Signals(signum).name
+    TapDockerDVP.logger.warning("Stopped by %s: the run is incomplete; the next run resumes from the last STATE", name)
+    sys.exit(128 + signum)

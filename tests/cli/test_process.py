@@ -35,3 +35,36 @@ def test_the_collector_is_on_while_the_tap_runs_and_the_imports_are_frozen() -> 
     assert (word, enabled) == ("during", "True")
     assert int(frozen) > 10_000  # the SDK's and the tap's modules
     assert after == "after True"
+
+
+def test_a_run_stopped_by_sigterm_says_so_and_exits_non_zero(simulator, tmp_path) -> None:
+    """The SDK ends a stopped run with exit code 0; a scheduler that stops a run at its timeout would count it a
+    success. The tap exits 143 (128 + SIGTERM) with one WARNING."""
+    import datetime as dt
+    import json
+    import signal
+    import time
+
+    from cli_support import TAP
+    from tap_harness import tap_config
+
+    from dockerdvp_simulator import SimConfig
+
+    sim = simulator(SimConfig(namespaces=("acme",), weeks=2, rows_per_week=50, end_date=dt.date(2026, 11, 18),
+                              include_partial=False))  # fmt: skip
+    sim.add_fault({"match": "download", "kind": "slow", "seconds": 3, "times": None})  # it waits there
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(tap_config(sim)))
+    command = [str(TAP)] if TAP.exists() else [sys.executable, "-m", "tap_dockerdvp"]
+    log = tmp_path / "stderr.txt"
+    with log.open("w") as stderr:
+        proc = subprocess.Popen([*command, "--config", str(config)], stdout=subprocess.DEVNULL, stderr=stderr)
+        deadline = time.monotonic() + 60
+        while sim.stats["faults"].get("slow", 0) == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)  # until a download waits
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+    text = log.read_text()
+    assert code == 143, text[-2000:]
+    assert "Stopped by SIGTERM: the run is incomplete; the next run resumes from the last STATE" in text
+    assert "Traceback" not in text
