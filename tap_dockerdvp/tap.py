@@ -258,15 +258,14 @@ class TapDockerDVP(Tap):
         path = endpoints.EXPORT_YEARS.format(namespace=namespace)
         why = ""
         try:
-            years = listing.get_json(path, absent=(404, 410))
-        except FatalAPIError as exc:  # 401/403: an account the legacy export refuses, as the catalogue below
-            years, why = None, f" (the legacy export is not readable: {exc})"
-        has_export = years is not None and bool(answers.listed(years, "years", what=f"GET {path}"))
-        try:
             has_reports = bool(load_catalogue(t.cast("ReportsStream", self.streams["reports"]), namespace).entries)
         except FatalAPIError as exc:  # 401/403/4xx: an account without the new program's reports
-            has_reports, why = False, f"{why} (the report catalogue is not readable: {exc})"
+            has_reports, why = False, f" (the report catalogue is not readable: {exc})"
             self.run.catalogues[namespace] = Catalogue(namespace, [])
+        # Where the catalogue has reports, a legacy export that refuses the account (403) or is gone (410, Docker
+        # says it "will be retired") is none; where it has none, the legacy export's refusal is the run's error.
+        years = listing.get_json(path, absent=(403, 404, 410) if has_reports else (404,))
+        has_export = years is not None and bool(answers.listed(years, "years", what=f"GET {path}"))
         chosen = sources.detected(has_export, has_reports)
         checks = (("the legacy export lists years", has_export), ("the report catalogue lists reports", has_reports))
         found = " and ".join(part for part, ok in checks if ok)

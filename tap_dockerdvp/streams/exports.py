@@ -31,6 +31,7 @@ from tap_dockerdvp.dvp.periods import to_date
 from tap_dockerdvp.dvp.views import KEY_PROPERTIES, VIEWS
 from tap_dockerdvp.errors import TapError
 from tap_dockerdvp.http.downloads import Download, storage_session
+from tap_dockerdvp.http.urls import safe_path
 from tap_dockerdvp.streams.period_files import Late, PeriodFile, PeriodFilesStream, view_stream
 from tap_dockerdvp.streams.schemas import export_schema
 from tap_dockerdvp.streams.timespans import TimespansStream
@@ -131,13 +132,18 @@ class ExportStream(PeriodFilesStream):
     @override
     def open_file(self, context: Context, files: list[PeriodFile], index: int, label: str) -> Download:
         def fresh_url() -> str:
-            fresh = self.list_files(context)
-            if len(fresh) != len(files):
+            # A file is known by its URL's path (its query is the signature that expired): a listing in another
+            # order must not hand this file another file's URL, which would read one twice and lose the other
+            fresh = {safe_path(f.url): f for f in self.list_files(context)}
+            same = [fresh.get(safe_path(f.url)) for f in files]
+            if not any(same) and len(fresh) == len(files):  # paths of their own at every listing: by position
+                same = list(fresh.values())
+            if same[index] is None:
                 raise TapError(
-                    f"{label}: the export changed from {len(files)} to {len(fresh)} files while being read; "
-                    "run again to re-extract the timespan"
+                    f"{label}: the export's files changed while it was read (this one is no longer listed); run "
+                    "again to re-extract the timespan"
                 )
-            files[:] = fresh
+            files[:] = [new or old for new, old in zip(same, files, strict=True)]
             return files[index].url
 
         return self.download(self.storage, files[index], label, fresh_url)

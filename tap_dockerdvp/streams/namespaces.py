@@ -75,56 +75,64 @@ class NamespacesStream(WholeTableStream):
     # -- discovery (the tap calls this once per run: tap.namespace_metadata()) -----------------------
     def fetch_metadata(self) -> dict[str, dict[str, t.Any]]:
         """NamespaceMetadata of every namespace to extract: the `namespaces` setting, or all the account reads."""
-        listed = self._access_list()
         wanted = list(self.config.get("namespaces") or [])
-        source = self.config["data_source"]
+        listed = self._access_list()
         if listed is None:  # no /namespaces: the namespaces with data, each asked for its metadata
-            root = self.get_json(endpoints.ROOT, absent=GONE)
-            if root is None and wanted and source in ("auto", REPORTS):
-                # The legacy API is deprecated and "will be retired"; the DVP program's reports are not on it
-                self.logger.warning(
-                    "The legacy DVP Data API at `api_url` answers neither GET /namespaces nor GET / (retired?): "
-                    "reading the `namespaces` setting's namespaces (%s) from the report catalogue only",
-                    ", ".join(wanted),
-                )
+            listed = self._root_list(wanted)
+            if listed is None:  # the legacy API is gone: the setting's namespaces, from their reports
                 return {namespace: _unlisted(namespace) for namespace in wanted}
-            if root is None:  # neither endpoint of the DVP API is there: the base URL is wrong
-                raise ConfigError(
-                    f"{self.tap.urls.setting_of(self.tap.urls.api_url)[1]} answers HTTP 404 or 410 for both GET "
-                    f"/namespaces and GET /: it is not the DVP Data API's base URL (Docker's is {DEFAULT_API_URL}); "
-                    "fix `api_url`, or, if Docker retired it, set `namespaces` to read the report catalogue"
-                )
-            visible = [str(ns) for ns in answers.listed(root, "namespaces", what="GET /")]
-            listed = {}
-            for namespace in wanted or visible:
-                found = self.get_json(endpoints.NAMESPACE.format(namespace=namespace), not_found_ok=True)
-                if isinstance(found, dict):
-                    listed[namespace] = {**found, "namespace": found.get("namespace") or namespace}
-        metadata = {}
-        for namespace in wanted or list(listed):
-            found = listed.get(namespace)
-            if found is None and wanted:
-                found = self.get_json(endpoints.NAMESPACE.format(namespace=namespace), absent=GONE)
-                found = {**found, "namespace": namespace} if isinstance(found, dict) else None
-            if found is None and source == REPORTS:  # the legacy API need not know a DVP program namespace
-                self.logger.info(
-                    "Namespace %s: the legacy DVP Data API does not list it; data_source=reports: reading its "
-                    "report catalogue",
-                    namespace,
-                )
-                found = _unlisted(namespace)
-            if found is None:
-                readable = ", ".join(sorted(listed)) or "none"
-                raise NamespaceNotFoundError(
-                    f"namespace {namespace!r} is not readable by Docker Hub user {self.config['username']!r} (it can "
-                    f"read: {readable}); fix the `namespaces` setting"
-                )
-            metadata[namespace] = found
+        metadata = {namespace: self._metadata_of(namespace, listed, wanted) for namespace in wanted or list(listed)}
         if not metadata:
             self.logger.warning("Docker Hub user %r has no DVP namespaces: nothing to extract", self.config["username"])
         else:
             self.logger.info("Extracting DVP namespaces: %s", ", ".join(metadata))
         return metadata
+
+    def _root_list(self, wanted: list[str]) -> dict[str, dict[str, t.Any]] | None:
+        """`GET /` and `GET /namespaces/{ns}` of each namespace it lists (or of ``wanted``); None when the legacy
+        API is gone and ``wanted`` can be read from the report catalogue alone."""
+        root = self.get_json(endpoints.ROOT, absent=GONE)
+        if root is None and wanted and self.config["data_source"] in ("auto", REPORTS):
+            # The legacy API is deprecated and "will be retired"; the DVP program's reports are not on it
+            self.logger.warning(
+                "The legacy DVP Data API at `api_url` answers neither GET /namespaces nor GET / (retired?): "
+                "reading the `namespaces` setting's namespaces (%s) from the report catalogue only",
+                ", ".join(wanted),
+            )
+            return None
+        if root is None:  # neither endpoint of the DVP API is there: the base URL is wrong
+            raise ConfigError(
+                f"{self.tap.urls.setting_of(self.tap.urls.api_url)[1]} answers HTTP 404 or 410 for both GET "
+                f"/namespaces and GET /: it is not the DVP Data API's base URL (Docker's is {DEFAULT_API_URL}); "
+                "fix `api_url`, or, if Docker retired it, set `namespaces` to read the report catalogue"
+            )
+        listed = {}
+        for namespace in wanted or [str(ns) for ns in answers.listed(root, "namespaces", what="GET /")]:
+            found = self.get_json(endpoints.NAMESPACE.format(namespace=namespace), not_found_ok=True)
+            if isinstance(found, dict):
+                listed[namespace] = {**found, "namespace": found.get("namespace") or namespace}
+        return listed
+
+    def _metadata_of(self, namespace: str, listed: dict[str, dict[str, t.Any]], wanted: list[str]) -> dict[str, t.Any]:
+        """The metadata of ``namespace``: as listed, else asked for (a namespace the setting names)."""
+        found = listed.get(namespace)
+        if found is None and wanted:
+            found = self.get_json(endpoints.NAMESPACE.format(namespace=namespace), absent=GONE)
+            found = {**found, "namespace": namespace} if isinstance(found, dict) else None
+        if found is None and self.config["data_source"] == REPORTS:  # the legacy API need not know it
+            self.logger.info(
+                "Namespace %s: the legacy DVP Data API does not list it; data_source=reports: reading its report "
+                "catalogue",
+                namespace,
+            )
+            found = _unlisted(namespace)
+        if found is None:
+            readable = ", ".join(sorted(listed)) or "none"
+            raise NamespaceNotFoundError(
+                f"namespace {namespace!r} is not readable by Docker Hub user {self.config['username']!r} (it can "
+                f"read: {readable}); fix the `namespaces` setting"
+            )
+        return found
 
     def _access_list(self) -> dict[str, dict[str, t.Any]] | None:
         """`GET /namespaces` by namespace; None when the API has no such endpoint (404, 405)."""

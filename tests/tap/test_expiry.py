@@ -80,6 +80,27 @@ def test_an_export_url_that_expired_is_replaced_and_the_fresh_one_used(simulator
     assert sim.stats["endpoints"]["exports"] == plain.stats["endpoints"]["exports"] + 1  # one listing for a fresh URL
 
 
+def test_a_fresh_listing_in_another_order_still_gives_each_file_its_own_url(simulator) -> None:
+    """Docker does not document the order of a timespan's files: a fresh listing (for an expired URL) that lists
+    them otherwise must still give the file being read its own URL (by position, one file was read twice and
+    the other lost, and the bookmark moved past it)."""
+    cfg = export_config(files_per_timespan=2)
+    sim = simulator(cfg)
+    [(year, week, _start, _end)] = simdata.complete_timespans(cfg, "acme", "weeks")
+    listed = [{"url": f["url"], "size": f["size"]} for f in sim.export_files("acme", "raw", "weeks", year, week)]
+    sim.add_fault([
+        {"match": "download", "kind": "expire_url", "after": 1, "times": 1},  # the second file's URL
+        {"match": rf"/weeks/{week}/raw$", "kind": "status", "status": 200, "body": {"data": listed[::-1]},
+         "after": 1, "times": None},  # every listing after the first, in reverse order
+    ])  # fmt: skip
+    out = run_exports(sim)
+    assert sim.stats["faults_injected"] >= 2
+    assert_every_export_row_once(out, cfg)
+    clean = run_exports(simulator(cfg)).records["pull_events"]  # the same data, no fault: the same rows
+    key = lambda r: (r["file_index"], r["row_number"])  # noqa: E731
+    assert sorted(out.records["pull_events"], key=key) == sorted(clean, key=key)
+
+
 @pytest.mark.parametrize("names", ["typed", "folders"])
 def test_a_presigned_report_url_that_expired_is_replaced_and_the_fresh_one_used(simulator, names: str) -> None:
     """With ``folders`` the summary's file has the trends' name: the fresh URL must be the trends' own."""
