@@ -432,7 +432,9 @@ class Simulator:
             idx,
             data.GZIP_LEVEL,
         )
-        return hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+        # the file's index first: a timespan's files sort by their URLs' paths in the order they are listed, as an
+        # object store lists keys
+        return f"{idx:04x}" + hashlib.sha256(repr(key).encode()).hexdigest()[:28]
 
     def _path(self, file_id: str, suffix: str = ".csv.gz") -> Path:
         assert self.cache_dir is not None

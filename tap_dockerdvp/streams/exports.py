@@ -104,7 +104,9 @@ class ExportStream(PeriodFilesStream):
             size = entry.get("size")
             url = urljoin(f"{self.tap.urls.api_url}/", entry["url"])  # a path alone is on the API's host
             files.append(PeriodFile(url=url, size=size if isinstance(size, int) and size > 0 else None))
-        return files
+        # numbered in the order of their paths (`file_index` is in the rows' keys): a listing in another order, which
+        # Docker does not rule out, must give a file read again the same keys, so a target upserts its rows
+        return sorted(files, key=lambda file: safe_path(file.url))
 
     def view_listing(self, context: Context) -> t.Any:
         """The view's file listing; None when it answers 404 under every path the view may live under."""

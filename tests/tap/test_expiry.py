@@ -101,6 +101,22 @@ def test_a_fresh_listing_in_another_order_still_gives_each_file_its_own_url(simu
     assert sorted(out.records["pull_events"], key=key) == sorted(clean, key=key)
 
 
+def test_a_timespan_listed_in_another_order_gives_its_rows_the_same_keys(simulator) -> None:
+    """`file_index` is in the rows' keys: the same files listed in another order (a re-read: lookback, a late
+    file) must give the same keys, so a target upserts them (by listing position, two files swapped keys)."""
+    cfg = export_config(files_per_timespan=3, rows_per_week=301)
+    sim = simulator(cfg)
+    [(year, week, _start, _end)] = simdata.complete_timespans(cfg, "acme", "weeks")
+    listed = [{"url": f["url"], "size": f["size"]} for f in sim.export_files("acme", "raw", "weeks", year, week)]
+    sim.add_fault({"match": rf"/weeks/{week}/raw$", "kind": "status", "status": 200,
+                   "body": {"data": [listed[2], listed[0], listed[1]]}, "times": None})  # fmt: skip
+    out = run_exports(sim)
+    assert sim.stats["faults_injected"] >= 1
+    clean = run_exports(simulator(cfg)).records["pull_events"]  # listed in the simulator's own order
+    key = lambda r: (r["file_index"], r["row_number"])  # noqa: E731
+    assert sorted(out.records["pull_events"], key=key) == sorted(clean, key=key)
+
+
 @pytest.mark.parametrize("names", ["typed", "folders"])
 def test_a_presigned_report_url_that_expired_is_replaced_and_the_fresh_one_used(simulator, names: str) -> None:
     """With ``folders`` the summary's file has the trends' name: the fresh URL must be the trends' own."""
