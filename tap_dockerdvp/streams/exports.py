@@ -134,12 +134,7 @@ class ExportStream(PeriodFilesStream):
     @override
     def open_file(self, context: Context, files: list[PeriodFile], index: int, label: str) -> Download:
         def fresh_url() -> str:
-            # A file is known by its URL's path (its query is the signature that expired): a listing in another
-            # order must not hand this file another file's URL, which would read one twice and lose the other
-            fresh = {safe_path(f.url): f for f in self.list_files(context)}
-            same = [fresh.get(safe_path(f.url)) for f in files]
-            if not any(same) and len(fresh) == len(files):  # paths of their own at every listing: by position
-                same = list(fresh.values())
+            same = fresh_files(files, self.list_files(context))
             if same[index] is None:
                 raise TapError(
                     f"{label}: the export's files changed while it was read (this one is no longer listed); run "
@@ -183,3 +178,15 @@ class ExportStream(PeriodFilesStream):
 SUMMARY_STREAMS: tuple[type[ExportStream], ...] = tuple(
     view_stream(ExportStream, spec) for view, spec in VIEWS.items() if view != "raw"
 )
+
+
+def fresh_files(files: list[PeriodFile], listed: list[PeriodFile]) -> list[PeriodFile | None]:
+    """Each of ``files`` as a fresh listing has it (None: no longer listed). A file is known by its URL's path (the
+    query is the signature that expired): a listing in another order must not hand a file another file's URL,
+    which would read one twice and lose the other. Paths that do not tell the files apart (the same for all, or
+    new at every listing) leave the position, with as many files as before."""
+    fresh = {safe_path(f.url): f for f in listed}
+    same = [fresh.get(safe_path(f.url)) for f in files]
+    if (len(fresh) < len(listed) or not any(same)) and len(listed) == len(files):
+        return list(listed)
+    return same
