@@ -25,6 +25,13 @@ _SECRET_PARAM = re.compile(
 )
 
 
+def without_tokens(text: str) -> str:
+    """``text`` with JWTs and the values of credential-like query parameters (presigned signatures) redacted: what
+    needs no list of the run's secrets, so text from a remote answer can be made safe where it is quoted."""
+    text = _JWT.sub(REDACTED, text)
+    return _SECRET_PARAM.sub(lambda m: m.group(1) + REDACTED, text)
+
+
 class SecretRedactor(logging.Filter):
     """A handler filter that rewrites each record's message with every secret replaced."""
 
@@ -39,8 +46,7 @@ class SecretRedactor(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
-        text = _JWT.sub(REDACTED, text)
-        return _SECRET_PARAM.sub(lambda m: m.group(1) + REDACTED, text)
+        return without_tokens(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:

@@ -14,6 +14,7 @@ import re
 import typing as t
 
 from tap_dockerdvp.errors import UnexpectedAnswerError
+from tap_dockerdvp.logs import without_tokens
 
 
 def listed(body: t.Any, key: str, *, what: str) -> list[t.Any]:
@@ -38,7 +39,7 @@ def mapping(body: t.Any, key: str, *, what: str) -> dict[str, t.Any]:
 
 def unexpected(body: t.Any, documented: str, *, what: str) -> UnexpectedAnswerError:
     """The one-line error for an answer that is not ``documented``: its start shown, so the cause is visible."""
-    shown = json.dumps(body)[:120]
+    shown = without_tokens(json.dumps(body))[:120]  # an answer may quote a token or a presigned URL
     return UnexpectedAnswerError(
         f"{what} answered {shown}, not the documented {documented}: the tap stops rather than take it as empty "
         "(nothing is deleted, no bookmark moves); run again later, and report it if it stays"
@@ -70,8 +71,8 @@ def typed(row: dict[str, t.Any], properties: t.Mapping[str, t.Any], *, what: str
         elif {"integer", "number", "boolean"} & set(types):
             kind = next(k for k in ("integer", "number", "boolean") if k in types)
             raise UnexpectedAnswerError(
-                f"{what}: the API sent `{key}` as {json.dumps(value)[:60]}, which is not a{'n' * (kind == 'integer')} "
-                f"{kind}; the tap stops rather than load it wrong"
+                f"{what}: the API sent `{key}` as {without_tokens(json.dumps(value))[:60]}, which is not "
+                f"a{'n' * (kind == 'integer')} {kind}; the tap stops rather than load it wrong"
             )
     return row
 

@@ -125,3 +125,17 @@ def test_two_different_rows_under_one_key_stop_the_run_before_anything_is_delete
     assert isinstance(error, UnexpectedAnswerError)
     assert str(error).startswith("namespace_pull_stats: the API answered two different rows with the key {")
     assert not out.by_stream("ACTIVATE_VERSION", "version") and not out.records
+
+
+def test_an_answer_quoted_in_the_error_carries_no_token_or_signature() -> None:
+    """The error shows the start of the answer: a JWT or a presigned URL's signature in it is redacted, before the
+    line is cut (a cut signature would slip past the log's redactor)."""
+    from tap_dockerdvp.dvp import answers
+
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vIn0.c2lnbmF0dXJl"
+    body = {"detail": f"token {jwt} refused", "files": [{"url": "https://s3/x.csv.gz?X-Amz-Signature=abcdef0123"}]}
+    message = str(answers.unexpected(body, "{'data': [...]}", what="GET /x"))
+    assert jwt not in message and "eyJ" not in message and "abcdef0123" not in message
+    assert "[REDACTED]" in message
+    positive = str(answers.unexpected({"detail": "plain"}, "{'data': [...]}", what="GET /x"))
+    assert '{"detail": "plain"}' in positive  # the answer is shown when there is nothing to hide
