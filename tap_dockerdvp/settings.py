@@ -326,6 +326,12 @@ def _number(value: t.Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _closest(name: str, names: t.Sequence[str], otherwise: str) -> str:
+    """ "did you mean `x`?" for the name in ``names`` closest to a misspelled ``name``, else ``otherwise``."""
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else otherwise
+
+
 def unknown_keys(config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]) -> list[str]:
     """A line per top-level key the tap does not know, naming the closest setting it does."""
     known = list(schema.get("properties", {}))
@@ -333,8 +339,7 @@ def unknown_keys(config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]) -
     for key in sorted(config):
         if key in known or key.startswith("_"):  # Meltano's extras (`_select`, ...) start with `_`
             continue
-        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-        hint = f"did you mean `{close[0]}`?" if close else "`tap-dockerdvp --about` lists the settings"
+        hint = _closest(key, known, "`tap-dockerdvp --about` lists the settings")
         lines.append(f"setting `{key}` is not a setting of tap-dockerdvp and is ignored: {hint}")
     return lines
 
@@ -352,8 +357,7 @@ def unknown_map_streams(config: t.Mapping[str, t.Any], streams: t.Sequence[str])
     lines = []
     for name in sorted(_mapping(config.get("stream_maps"))):
         if name not in streams and name != "__else__":
-            close = difflib.get_close_matches(name, streams, n=1, cutoff=0.6)
-            hint = f"did you mean `{close[0]}`?" if close else "`tap-dockerdvp --discover` lists the streams"
+            hint = _closest(name, streams, "`tap-dockerdvp --discover` lists the streams")
             lines.append(
                 f"setting `stream_maps` maps {name!r}, which is not a stream of tap-dockerdvp: ignored; {hint}"
             )
@@ -505,8 +509,7 @@ def _batch_keys(config: t.Mapping[str, t.Any]) -> list[str]:
     ):
         for key in sorted(_mapping(value)):
             if key not in known:
-                close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
-                hint = f"did you mean `{close[0]}`?" if close else f"it takes {', '.join(f'`{k}`' for k in known)}"
+                hint = _closest(key, list(known), f"it takes {', '.join(f'`{k}`' for k in known)}")
                 lines.append(f"setting `{where}.{key}` is not a key of `{where}`: {hint}")
     root = _mapping(batch.get("storage")).get("root")
     if isinstance(root, str) and not root.strip():

@@ -79,11 +79,11 @@ class TapDockerDVP(Tap):
                 raise ConfigError("\n".join(problems))
             self.check_catalog()
             self.check_raw_timespan_type()
-        for line in settings.unknown_keys(self.config, known):
-            self.logger.warning("%s", line)
-        for line in settings.unknown_map_streams(self.config, list(self.streams)):
-            self.logger.warning("%s", line)
-        for line in settings.future_start(self.config, utc_today()):
+        for line in (
+            *settings.unknown_keys(self.config, known),
+            *settings.unknown_map_streams(self.config, list(self.streams)),
+            *settings.future_start(self.config, utc_today()),
+        ):
             self.logger.warning("%s", line)
         if threading.current_thread() is threading.main_thread():
             # The SDK ends a run stopped by SIGTERM or SIGINT with exit code 0: a scheduler that stops a run at

@@ -151,6 +151,12 @@ GENERIC_SPEC = ViewSpec(
     extra_key="values",
 )
 
+
+def stream_of(report_type: str) -> str:
+    """The stream that holds a report type's rows: its own, or `report_other` for a type the tap does not know."""
+    return (REPORT_SPECS.get(report_type) or GENERIC_SPEC).stream_name
+
+
 # Catalogue `type` spellings (normalised, `_report(s)` suffix removed) → report type. Only `trend` and
 # `technographic` were seen in the wild; the others are guesses. A bare `companies` is ambiguous: it goes to
 # report_other unless the `report_type_map` setting says which it is.

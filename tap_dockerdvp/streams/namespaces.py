@@ -17,6 +17,10 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 
+#: What a retired or missing endpoint of the legacy API answers
+GONE = (404, 410)
+
+
 class NamespacesStream(WholeTableStream):
     """One record per namespace: its NamespaceMetadata, from `GET /namespaces` (the access list).
 
@@ -146,10 +150,6 @@ class NamespacesStream(WholeTableStream):
                 raise answers.unexpected(item, "NamespaceMetadata object", what="GET /namespaces")
             found[str(item["namespace"])] = item
         return found
-
-
-#: What a retired or missing endpoint of the legacy API answers
-GONE = (404, 410)
 
 
 def _unlisted(namespace: str) -> dict[str, t.Any]:

@@ -22,7 +22,13 @@ from typing_extensions import override
 from tap_dockerdvp.dvp import answers, endpoints
 from tap_dockerdvp.dvp.catalogue import Catalogue, ReportEntry, parse_catalogue
 from tap_dockerdvp.dvp.periods import to_date, utc_today
-from tap_dockerdvp.dvp.report_views import GENERIC_SPEC, REPORT_KEY_PROPERTIES, REPORT_SPECS, ReportPeriod
+from tap_dockerdvp.dvp.report_views import (
+    GENERIC_SPEC,
+    REPORT_KEY_PROPERTIES,
+    REPORT_SPECS,
+    ReportPeriod,
+    stream_of,
+)
 from tap_dockerdvp.dvp.sources import REPORTS
 from tap_dockerdvp.errors import DownloadError, UnexpectedAnswerError
 from tap_dockerdvp.http.downloads import Download, storage_session
@@ -122,10 +128,7 @@ class ReportsStream(CompletedPeriodStream):
             if REPORTS not in self.tap.sources_for(namespace):
                 continue
             for report_type, granularity in load_catalogue(self, namespace).partitions():
-                stream = (
-                    REPORT_SPECS[report_type].stream_name if report_type in REPORT_SPECS else GENERIC_SPEC.stream_name
-                )
-                if not (self.selected or self.tap.streams[stream].selected):
+                if not (self.selected or self.tap.streams[stream_of(report_type)].selected):
                     # no stream of this run takes the type's rows: its bookmark stays, so a run that selects its
                     # stream later still reads the reports Docker keeps (it keeps only the last few)
                     continue
@@ -158,9 +161,7 @@ class ReportsStream(CompletedPeriodStream):
                     "period_start": period.start_iso,
                     "period_end": period.end_iso,
                     "catalogue_type": files[0].catalogue_type,
-                    "report_stream": (
-                        REPORT_SPECS[report_type].stream_name if files[0].known else GENERIC_SPEC.stream_name
-                    ),
+                    "report_stream": stream_of(report_type),
                     "file_names": [f.file_name for f in files],
                 }
             )

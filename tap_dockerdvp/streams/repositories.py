@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typing as t
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from singer_sdk import typing as th
 from singer_sdk.pagination import BaseHATEOASPaginator
@@ -11,6 +11,7 @@ from typing_extensions import override
 
 from tap_dockerdvp.dvp import answers, endpoints
 from tap_dockerdvp.errors import UnexpectedAnswerError
+from tap_dockerdvp.http.urls import safe_path
 from tap_dockerdvp.streams.whole_tables import WholeTableStream
 
 if t.TYPE_CHECKING:
@@ -35,7 +36,6 @@ class RepositoriesStream(WholeTableStream):
     name = "repositories"
     url_base_setting = "hub_url"
     path = endpoints.REPOSITORIES
-    records_jsonpath = "$.results[*]"
     primary_keys = ("namespace", "name")
     state_partitioning_keys: t.ClassVar[list[str]] = []
     _counts: list[t.Any]  # each page's `count`, of the listing being read
@@ -84,7 +84,7 @@ class RepositoriesStream(WholeTableStream):
     @override
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         body = response.json()
-        results = answers.listed(body, "results", what=f"GET {urlsplit(response.url).path}")
+        results = answers.listed(body, "results", what=f"GET {safe_path(response.url)}")
         self._counts.append(body.get("count") if isinstance(body, dict) else None)
         yield from results
 
