@@ -283,6 +283,15 @@ class DockerHubStream(RESTStream):
         return super().get_batch_config(self.config)
 
     @override
+    def get_batch_config(self, config: t.Mapping) -> t.Any:
+        """None (RECORD messages) under a record limit (`--test`): the SDK applies the limit on its record path
+        only, so its BATCH path would read every period and write every file to the storage. The run's check of
+        the storage still writes and deletes its probe file (`RunningTap.preflight`)."""
+        if self.ABORT_AT_RECORD_COUNT is not None:
+            return None
+        return super().get_batch_config(config)
+
+    @override
     def get_replication_key_signpost(self, context: Context | None = None) -> t.Any:
         # The first hook the SDK's `Stream.sync` calls, before the stream's first message: the run's checks come
         # first (`RunningTap.preflight`, once a run). A hook before a run would make this simpler.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -292,6 +293,26 @@ def test_connection_test_passes_with_a_one_line_verdict(simulator, tmp_path: Pat
     messages = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
     assert {m["stream"] for m in messages if m["type"] == "RECORD"} >= {"namespaces", "repositories"}
     assert not [m for m in messages if m["type"] == "ACTIVATE_VERSION"]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_connection_test_with_batch_config_reads_a_record_a_stream_and_writes_no_file(
+    simulator, tmp_path: Path, fmt: str
+) -> None:
+    # The SDK's record limit stops only its record path: with batch_config its BATCH path read every period and
+    # left every file in the storage, and the verdict still said "one record read per stream".
+    sim = simulator(small())
+    root = tmp_path / "batches"
+    config = {**fast(sim), "batch_config": {"encoding": {"format": fmt}, "storage": {"root": root.as_uri()}}}
+    run = run_cli("--test", config=config, tmp_path=tmp_path)
+    assert run.code == 0, run.stderr
+    assert run.messages()[-1].startswith("Connection test passed: "), run.stderr
+    messages = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    assert not [m for m in messages if m["type"] in ("BATCH", "ACTIVATE_VERSION")]
+    per_stream = Counter(m["stream"] for m in messages if m["type"] == "RECORD")
+    assert per_stream["pull_events"] == 1 and per_stream["namespaces"] == 1, per_stream
+    assert max(per_stream.values()) <= 2, per_stream  # a parent's record and its first child's, at most
+    assert root.is_dir() and not [p for p in root.rglob("*") if p.is_file()]  # the probe file written, then deleted
 
 
 @pytest.mark.parametrize("case", ["wrong-password", "dead-api-url"])
