@@ -79,6 +79,9 @@ CASES = {
     + "".join(ROW.format(i) for i in range(50)),
     "a literal quote in a value": HEADER + "".join(ROW.format(i) for i in range(60))
     + 'pull_by_tag,2026-11-09,US,x,Acme "Big" Corp,docker,q\n' + "".join(ROW.format(i) for i in range(60)),
+    # a header ended by a lone CR: the lane took the rows before the first LF for part of the header, and lost them
+    "a header ended by a CR": HEADER.replace("\n", "\r") + "".join(ROW.format(i) for i in range(80)),
+    "CR line ends": (HEADER + "".join(ROW.format(i) for i in range(80))).replace("\n", "\r") + "\n",
 }  # fmt: skip
 
 

@@ -372,7 +372,8 @@ class ArrowLane:
 
 def _header_row(blocks: Iterator[bytes]) -> tuple[bytes, list[str] | None]:
     """(the bytes after the header row, the header row), reading blocks until a line break outside quotes;
-    (all bytes read, None) when there is none within a chunk's worth."""
+    (all bytes read, None) when there is none within a chunk's worth, or when a lone CR ends the header row
+    before it (the rows up to that line break would be lost: the reader reads such a file)."""
     data = b""
     for block in blocks:
         if not data and block.startswith(b"\xef\xbb\xbf"):
@@ -382,7 +383,10 @@ def _header_row(blocks: Iterator[bytes]) -> tuple[bytes, list[str] | None]:
         while end := data.find(b"\n", start) + 1:
             if data.count(b'"', 0, end) % 2 == 0:
                 text = data[:end].decode("utf-8", errors=BYTE_RULE)
-                return data[end:], next(csv.reader(io.StringIO(text, newline="")), [])
+                records = list(csv.reader(io.StringIO(text, newline="")))
+                if len(records) > 1:  # a lone CR ended the header (old Mac line ends): the reader's rules
+                    return data, None
+                return data[end:], records[0] if records else []
             start = end
         if len(data) > chunks.CHUNK_BYTES:
             break
