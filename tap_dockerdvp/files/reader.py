@@ -60,6 +60,7 @@ from typing import Any
 
 from tap_dockerdvp.dvp.views import ViewSpec, normalise_header
 from tap_dockerdvp.errors import TruncatedFileError, UnendedLineError
+from tap_dockerdvp.files.chunks import CHUNK_BYTES
 from tap_dockerdvp.files.compression import decompressed
 from tap_dockerdvp.files.readahead import ahead
 
@@ -657,6 +658,12 @@ class Reading:
         self.edges = Edges(check_column)
 
 
+#: The longest value the reader takes, in characters: Python's csv module stops at 131,072, where the Arrow lane
+#: took any value a chunk holds, so the two disagreed on a long user agent; a bound still, so that a quote left
+#: open does not gather the rest of a file.
+FIELD_LIMIT = 4 * CHUNK_BYTES
+
+
 def read_batches(
     chunks: Iterable[bytes],
     spec: ViewSpec,
@@ -690,6 +697,8 @@ def read_batches(
         eof_at.append(len(held))
         yield from ()
 
+    if csv.field_size_limit() < FIELD_LIMIT:  # the module's limit is the process's: raised once, never lowered
+        csv.field_size_limit(FIELD_LIMIT)
     reader = csv.reader(chain(text.lines(), eof_marker()))
     rows: _Rows | None = None
     try:

@@ -82,6 +82,10 @@ CASES = {
     # a header ended by a lone CR: the lane took the rows before the first LF for part of the header, and lost them
     "a header ended by a CR": HEADER.replace("\n", "\r") + "".join(ROW.format(i) for i in range(80)),
     "CR line ends": (HEADER + "".join(ROW.format(i) for i in range(80))).replace("\n", "\r") + "\n",
+    # longer than Python's csv limit (131,072): the reader failed where the lane read it
+    "a value of 140,000 characters": HEADER + "".join(ROW.format(i) for i in range(30))
+    + "pull_by_tag,2026-11-09,US,x,Acme," + "Mozilla/5.0 " * 11_667 + ",z\n"
+    + "".join(ROW.format(i) for i in range(30)),
 }  # fmt: skip
 
 
@@ -111,6 +115,13 @@ def test_the_same_lines_with_and_without_pyarrow(monkeypatch, name: str, chunk: 
     every = OUTPUTS[output].cut_every
     for first, last in rows + got_rows:  # no piece holds rows of two batch files (rows 1-B, B+1-2B, ...)
         assert not every or (first - 1) // every == (last - 1) // every
+
+
+@pytest.mark.parametrize("arrow", [False, True])
+def test_a_value_longer_than_pythons_csv_limit_is_read(monkeypatch, arrow: bool) -> None:
+    got, error, stats, _rows = read(monkeypatch, CASES["a value of 140,000 characters"].encode(), jsonl(), arrow=arrow)
+    assert error is None and stats.rows == 61
+    assert b"Mozilla/5.0 " * 11_667 in got
 
 
 def _random_file(seed: int) -> tuple[ViewSpec, bytes]:
