@@ -76,6 +76,7 @@ class Download:
         self.log = logger or logging.getLogger("tap-dockerdvp.downloads")
         self.received = 0
         self.length_checked = False  # every byte the storage's Content-Length announced has arrived
+        self.head = b""  # the body's first two bytes: the gzip magic, or the start of a plain body
         self._etag: str | None = None  # the file's ETag when first seen: a resumed body must be the same file
 
     def __iter__(self) -> t.Iterator[bytes]:
@@ -129,6 +130,8 @@ class Download:
                         chunk, skip = chunk[skip:], max(0, skip - len(chunk))
                         if not chunk:
                             continue
+                    if len(self.head) < 2:
+                        self.head += chunk[: 2 - len(self.head)]
                     self.received += len(chunk)
                     yield chunk
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:

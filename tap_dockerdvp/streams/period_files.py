@@ -337,19 +337,31 @@ class PeriodFilesStream(DockerHubStream):
                         next_tick = emitted + CHECK_EVERY_ROWS
                 break
             except (TruncatedFileError, CsvFormatError) as exc:
-                # cut in transit, or so written: a second download of the same size settles it (`_line_ended`)
-                unended = download.received if isinstance(exc, UnendedLineError) and download.length_checked else None
+                # A plain body cut in transit, or so written: a second download of the same size settles it
+                # (`_line_ended`). That download is a check, not a retry: with `max_retries: 0` such a file could
+                # never be read. A gzip body's CSV without its last line break is cut.
+                checking = unended is None
+                unended = (
+                    download.received
+                    if isinstance(exc, UnendedLineError) and download.length_checked and download.head != GZIP_MAGIC
+                    else None
+                )
                 restart = isinstance(exc, FileChangedError)
                 if restart:
                     self.logger.warning("%s: %s: reading it again from its first row", label, exc)
                     emitted = 0
-                failures += 1
-                # Bad content is retried only twice: an error page may be transient, a wrong format is not.
-                limit = min(max_tries, 3) if isinstance(exc, CsvFormatError) else max_tries
-                self.give_up_after(failures, limit, exc)
-                time.sleep(
-                    wait_before_retry(exc, failures - 1, base=retry_base, logger=self.logger, label=label, tries=limit)
-                )
+                if checking and unended:
+                    self.logger.info("%s: downloading it again to tell a file written so from a cut one", exc)
+                else:
+                    failures += 1
+                    # Bad content is retried only twice: an error page may be transient, a wrong format is not.
+                    limit = min(max_tries, 3) if isinstance(exc, CsvFormatError) else max_tries
+                    self.give_up_after(failures, limit, exc)
+                    time.sleep(
+                        wait_before_retry(
+                            exc, failures - 1, base=retry_base, logger=self.logger, label=label, tries=limit
+                        )
+                    )
             except UrlExpiredError as exc:
                 raise DownloadError(f"{exc}; fresh URLs did not help after {max_tries} tries") from None
             except Exception as exc:

@@ -401,10 +401,12 @@ def test_no_token_or_signature_in_any_output_at_debug(simulator, tmp_path, style
         assert not JWT.search(text) and not SIGNED_PARAM.search(text)
 
 
-def test_a_plain_report_file_without_a_last_line_break_is_read_whole(simulator, caplog) -> None:
+@pytest.mark.parametrize("max_retries", [None, 0])
+def test_a_plain_report_file_without_a_last_line_break_is_read_whole(simulator, caplog, max_retries) -> None:
     """Many CSV writers leave out the last line break. A plain body that arrives whole by its Content-Length, the
     same in a second download, is not cut: its last row counts (it was taken for a cut file, retried for minutes,
-    and the run failed every time). A cut in transit does not repeat: test_batch_faults' cut_csv cases."""
+    and the run failed every time). A cut in transit does not repeat: test_batch_faults' cut_csv cases. The
+    second download is a check, not a retry: with `max_retries: 0` the run failed on such a file."""
     import csv
     import io
 
@@ -417,6 +419,8 @@ def test_a_plain_report_file_without_a_last_line_break_is_read_whole(simulator, 
     body = text.getvalue().removesuffix("\r\n")  # the file as such a writer leaves it
     sim.add_fault({"match": "report-download", "kind": "status", "status": 200, "body": body, "times": None})
     config = tap_config(sim, namespaces=["globex"])
+    if max_retries is not None:
+        config["max_retries"] = max_retries
     with caplog.at_level(logging.INFO):
         out = run_tap(config, catalog=catalog_selecting(config, ["report_trends"]))
     periods = len(simreports.catalogue_entries(cfg, "globex"))
