@@ -280,10 +280,15 @@ def problems(config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]) -> li
     return found
 
 
+#: The words the SDK reads a flag from in an environment variable: the first four are true, the others false.
+FLAG_WORDS = ("true", "1", "yes", "on", "false", "0", "no", "off")
+
+
 def environment_problems(schema: t.Mapping[str, t.Any], environ: t.Mapping[str, str]) -> list[str]:
     """A line per `TAP_DOCKERDVP_*` variable (`--config ENV`, a `.env` file) whose text the SDK cannot parse as its
-    setting's type: a whole number, or JSON for an object or a list of other than text. A secret's value is not
-    shown."""
+    setting's type: a whole number, JSON for an object or a list of other than text, or a flag (the SDK takes any
+    text outside its true words for false: `ture` turned ACTIVATE_VERSION off without a word). A secret's value is
+    not shown."""
     lines = []
     for key, prop in schema.get("properties", {}).items():
         name = ENV_PREFIX + key.upper().replace("-", "_")
@@ -294,6 +299,7 @@ def environment_problems(schema: t.Mapping[str, t.Any], environ: t.Mapping[str, 
         kind = (
             "a whole number" if "integer" in types
             else "JSON" if "object" in types or ("array" in types and "string" not in items)
+            else f"one of {', '.join(FLAG_WORDS)}" if "boolean" in types
             else None
         )  # fmt: skip
         try:
@@ -301,6 +307,8 @@ def environment_problems(schema: t.Mapping[str, t.Any], environ: t.Mapping[str, 
                 int(environ[name])
             elif kind == "JSON":
                 json.loads(environ[name])
+            elif kind is not None and environ[name].lower() not in FLAG_WORDS:  # as the SDK reads it: no strip
+                raise ValueError(environ[name])
         except ValueError:
             shown = "its value is a secret: not shown" if prop.get("secret") else f"got {environ[name]!r:.60}"
             lines.append(f"environment variable `{name}` (setting `{key}`) must be {kind}: {shown}")

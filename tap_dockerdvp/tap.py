@@ -75,6 +75,8 @@ class TapDockerDVP(Tap):
             raise ConfigError("\n".join(lines)) from None
         if validate_config:  # checked before anything runs: every problem, one line each naming its setting
             problems = settings.problems(self.config, known)
+            if kwargs.get("parse_env_config"):  # a flag's text the SDK read as false without a word
+                problems = [*settings.environment_problems(known, os.environ), *problems]
             if problems:
                 raise ConfigError("\n".join(problems))
             self.check_catalog()

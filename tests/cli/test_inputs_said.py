@@ -216,8 +216,15 @@ def test_an_api_url_with_a_wrong_path_is_one_line_naming_api_url(sim, tmp_path: 
         ("TAP_DOCKERDVP_MAX_RETRIES", "2.0", "(setting `max_retries`) must be a whole number"),
         ("TAP_DOCKERDVP_REPORT_TYPE_MAP", "{trend: x}", "(setting `report_type_map`) must be JSON"),
         ("TAP_DOCKERDVP_BATCH_CONFIG", "format=jsonl", "(setting `batch_config`) must be JSON"),
+        # the SDK reads any other word as false: a typo turned the table versions, and so the deletes, off
+        (
+            "TAP_DOCKERDVP_EMIT_ACTIVATE_VERSION_MESSAGES",
+            "ture",
+            "(setting `emit_activate_version_messages`) must be one of true, 1, yes, on, false, 0, no, off: got 'ture'",
+        ),
+        ("TAP_DOCKERDVP_EMIT_ACTIVATE_VERSION_MESSAGES", " true", "(setting `emit_activate_version_messages`) must"),
     ],
-    ids=["integer", "integer as a decimal", "object", "batch_config"],
+    ids=["integer", "integer as a decimal", "object", "batch_config", "flag", "flag with a space"],
 )
 def test_an_environment_variable_of_the_wrong_type_is_one_line_naming_it(sim, tmp_path, variable, value, said) -> None:
     env = {
@@ -262,3 +269,14 @@ def test_a_start_date_in_the_future_is_a_warning(sim, tmp_path: Path) -> None:
     assert [w for w in run.at("WARNING") if "start_date" in w] == [
         "setting `start_date` (2205-01-01) is in the future: no period is extracted until after it"
     ]
+
+
+def test_a_flag_the_sdk_reads_is_no_problem() -> None:
+    from tap_dockerdvp import settings
+    from tap_dockerdvp.tap import TapDockerDVP
+
+    known = TapDockerDVP.known_settings()
+    name = "TAP_DOCKERDVP_EMIT_ACTIVATE_VERSION_MESSAGES"
+    for word in ("true", "TRUE", "1", "yes", "On", "false", "0", "no", "OFF"):
+        assert settings.environment_problems(known, {name: word}) == [], word
+    assert settings.environment_problems(known, {name: "ture"})  # the control
