@@ -22,6 +22,7 @@ from tap_dockerdvp.dvp.periods import TIMESPAN_TYPES, is_iso_date
 from tap_dockerdvp.dvp.report_views import OTHER, REPORT_SPECS, normalise_type, report_type_of
 from tap_dockerdvp.dvp.sources import DATA_SOURCES
 from tap_dockerdvp.files.batch_files import FORMATS
+from tap_dockerdvp.http.totp import InvalidTotpSecret, decode_secret
 from tap_dockerdvp.http.urls import DEFAULT_API_URL
 
 #: What names a setting in the environment (`--config ENV`): TAP_DOCKERDVP_NAMESPACES for `namespaces`
@@ -418,6 +419,30 @@ def _namespaces(config: t.Mapping[str, t.Any]) -> list[str]:
         ]
     if any(not str(ns).strip() for ns in namespaces):
         return ["setting `namespaces` holds an empty name"]
+    # a name goes into the API's paths: `acme/` read acme's metadata, then failed on another endpoint, unnamed
+    odd = [str(ns) for ns in namespaces if not _NAMESPACE.fullmatch(str(ns)) or not str(ns).strip(".")]
+    if odd:
+        return [
+            f"setting `namespaces`: {', '.join(map(repr, odd))} is not a Docker Hub namespace (letters, digits, "
+            "'.', '-' and '_' only)"
+        ]
+    return []
+
+
+_NAMESPACE = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def _totp(config: t.Mapping[str, t.Any]) -> list[str]:
+    secret = config.get("totp_secret")
+    if not isinstance(secret, str) or not secret:
+        return []  # not set (its type is the schema's to check)
+    try:
+        decode_secret(secret)
+    except InvalidTotpSecret:
+        return [
+            "setting `totp_secret` is not a base32 TOTP seed as an authenticator app shows it (letters A to Z and "
+            "digits 2 to 7; spaces and lower case are fine): its value is a secret: not shown"
+        ]
     return []
 
 
@@ -527,6 +552,7 @@ def _batch_keys(config: t.Mapping[str, t.Any]) -> list[str]:
 
 CHECKS: tuple[t.Callable[[t.Mapping[str, t.Any]], list[str]], ...] = (
     _credentials,
+    _totp,
     _namespaces,
     _dates,
     _timespan_types,

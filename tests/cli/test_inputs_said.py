@@ -68,6 +68,10 @@ def test_settings_the_sdk_or_meltano_bring_are_not_warned_about(sim, tmp_path: P
             "setting `batch_config.storage.root` is empty",
         ),
         ({"flattening_enabled": True}, "Flattening is misconfigured: flattening_max_depth is required"),
+        # a name goes into the API's paths: `acme/` read acme's metadata, then failed unnamed on another endpoint
+        ({"namespaces": ["acme/"]}, "setting `namespaces`: 'acme/' is not a Docker Hub namespace"),
+        ({"namespaces": ["acme", "acme?x=1"]}, "setting `namespaces`: 'acme?x=1' is not a Docker Hub namespace"),
+        ({"namespaces": [".."]}, "setting `namespaces`: '..' is not a Docker Hub namespace"),
     ],
     ids=[
         "empty namespaces",
@@ -79,6 +83,9 @@ def test_settings_the_sdk_or_meltano_bring_are_not_warned_about(sim, tmp_path: P
         "batch_config key",
         "empty storage root",
         "flattening without depth",
+        "namespace with a slash",
+        "namespace with a query",
+        "namespace of dots",
     ],
 )
 def test_a_refused_setting_is_one_line_and_nothing_is_extracted(sim, tmp_path: Path, override, needle) -> None:
@@ -111,12 +118,15 @@ def test_a_refused_setting_is_one_line_and_nothing_is_extracted(sim, tmp_path: P
             "setting `api_url` must not carry a user name or password",
             "ProxyS3cret",
         ),
+        # checked before any request: with a token as the password, a bad seed passed without a word
+        ({"totp_secret": "NOT-BASE32!1"}, "setting `totp_secret` is not a base32 TOTP seed", "NOT-BASE32!1"),
     ],
     ids=[
         "password of the wrong type",
         "totp_secret of the wrong type",
         "storage params of the wrong type",
         "credentials in api_url",
+        "totp_secret not base32",
     ],
 )
 def test_a_refused_secret_setting_is_named_and_its_value_never_shown(sim, tmp_path: Path, override, needle, secret):
