@@ -100,10 +100,11 @@ $(SNOWFLAKE_STAMP):
 	@rm -f $(SNOWFLAKE_VENV)/.stamp-*
 	@touch $@
 
-demo: setup
+# the demo loads DuckDB only: it needs no Snowflake venv (whose fakesnow needs Python 3.11+)
+demo: $(DEV_STAMP) $(PLUGINS_STAMP)
 	$(BIN)/python scripts/demo.py $(DEMO_ARGS)
 
-marts: setup
+marts: $(DEV_STAMP) $(PLUGINS_STAMP)
 	$(BIN)/python scripts/demo.py --marts-only
 
 test: setup
