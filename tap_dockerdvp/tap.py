@@ -174,7 +174,7 @@ class TapDockerDVP(Tap):
     @override
     @classmethod
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
-        """`--test`: the SDK's connection check (log in, read one record of every stream), or `--test=schema`;
+        """`--test`: the SDK's connection check (log in, read each stream up to its first record), or `--test=schema`;
         either way one line at the end says whether it passed, and a failure is that line alone."""
         if value == CliTestOptionValue.Disabled.value:
             return
@@ -192,8 +192,8 @@ class TapDockerDVP(Tap):
                 namespaces = tap.namespace_metadata()
                 tap.run_connection_test()
                 tap.logger.info(
-                    "Connection test passed: logged in at %s as %s; %s lists namespace(s) %s; one record read "
-                    "per stream",
+                    "Connection test passed: logged in at %s as %s; %s lists namespace(s) %s; each stream read up "
+                    "to its first record",
                     tap.urls.hub_url,
                     tap.config["username"],
                     tap.urls.setting_of(tap.urls.api_url)[1],
