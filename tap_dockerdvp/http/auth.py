@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 import typing as t
+from urllib.parse import urlsplit
 
 import backoff
 import requests
@@ -216,7 +217,15 @@ class DockerHubAuthenticator(APIAuthenticatorBase):
         started = time.monotonic()
 
         def attempt() -> requests.Response:
-            response = self.session.post(self.hub_url + path, json=payload, timeout=self.timeout)
+            # no redirect followed: requests re-sends a 307/308's body, the credentials, to wherever it points
+            response = self.session.post(self.hub_url + path, json=payload, timeout=self.timeout, allow_redirects=False)
+            if response.is_redirect:
+                target = urlsplit(response.headers.get("Location", ""))
+                origin = f"{target.scheme}://{target.netloc}" if target.netloc else "this host"
+                raise AuthenticationError(
+                    f"{self.where} answered POST {path} with a redirect (HTTP {response.status_code}) to {origin}: "
+                    f"credentials go only to the host configured, never after a redirect: check `{self.setting}`"
+                )
             if is_retriable_status(response.status_code):
                 raise _RetriableLoginError(response)
             return response

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -346,3 +348,55 @@ def test_every_stream_with_a_bookmark_has_its_bookmarks_checked() -> None:
 
     incremental = {s.name for s in STREAMS if isinstance(getattr(s, "replication_key", None), str)}
     assert incremental == DATED_STREAMS
+
+
+# -- credentials never follow a redirect ------------------------------------------------------------------
+class _Recorder(BaseHTTPRequestHandler):
+    """Another host: records what reaches it."""
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.server.seen.append((self.path, self.rfile.read(length)))  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"token": "x", "access_token": "x"}')
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def _redirecting_to(target: str, status: int) -> type[BaseHTTPRequestHandler]:
+    class Redirect(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(status)
+            self.send_header("Location", target + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    return Redirect
+
+
+@pytest.mark.parametrize("status", [307, 308])
+def test_a_login_redirected_to_another_host_sends_it_no_credentials(simulator, tmp_path: Path, status: int) -> None:
+    # requests re-sends a 307/308's body: the password went to whatever host the login endpoint pointed at
+    sim = simulator(small())
+    servers = [ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)]
+    servers[0].seen = []  # type: ignore[attr-defined]
+    other = f"http://127.0.0.1:{servers[0].server_address[1]}"
+    servers.append(ThreadingHTTPServer(("127.0.0.1", 0), _redirecting_to(other, status)))
+    for server in servers:
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    hub_url = f"http://127.0.0.1:{servers[1].server_address[1]}"
+    try:
+        run = run_cli(config={**credentials(sim), "api_url": sim.api_url, "hub_url": hub_url}, tmp_path=tmp_path)
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+    line = run.assert_fails_in_one_line(f"with a redirect (HTTP {status}) to {other}", "check `hub_url`")
+    assert servers[0].seen == []  # type: ignore[attr-defined]
+    assert sim.config.password not in run.stderr and sim.config.password not in line
