@@ -113,7 +113,11 @@ def retry_after_of(exc: BaseException | None) -> float | None:
         wait = parse_retry_after(headers.get("X-Retry-After"))
     if wait is None and response.status_code == 429 and headers.get("X-RateLimit-Remaining") == "0":
         wait = parse_retry_after(headers.get("X-RateLimit-Reset"))
-    return None if wait is None else min(wait, MAX_RETRY_AFTER_SECONDS)
+    if wait is None or wait < 1.0:
+        # "now", or a time already past (this machine's clock ahead of the server's): honoured, every retry went at
+        # once and the run gave up within a second of a rate limit that lasted seconds. The backoff waits instead.
+        return None
+    return min(wait, MAX_RETRY_AFTER_SECONDS)
 
 
 def exponential_wait(attempt: int, *, base: float, cap: float) -> float:

@@ -1,5 +1,6 @@
 """Retry-After in every form Docker Hub has sent it, and the backoff generator."""
 
+import email.utils
 import time
 
 import pytest
@@ -43,6 +44,18 @@ def test_wait_generator_prefers_retry_after_then_backs_off_with_jitter() -> None
     waits = [gen.send(_Err(_response(503, {}))) for _ in range(6)]
     assert all(0 < w <= 8.0 for w in waits)
     assert waits[-1] >= 4.0  # capped at 8, jittered between half and all of it
+
+
+@pytest.mark.parametrize("form", ["zero", "epoch past", "date past"])
+def test_a_retry_after_of_now_or_the_past_backs_off(form: str) -> None:
+    # honoured, a wait of 0 made every retry go at once: a clock ahead of Docker's gave up within a second
+    past = time.time() - 60
+    value = {"zero": "0", "epoch past": str(int(past)), "date past": email.utils.formatdate(past, usegmt=True)}[form]
+    assert retries.retry_after_of(_Err(_response(429, {"Retry-After": value}))) is None
+    gen = retries.wait_generator(base=2.0, cap=60.0)
+    next(gen)
+    waits = [gen.send(_Err(_response(429, {"Retry-After": value}))) for _ in range(4)]
+    assert waits[0] >= 1.0 and waits[-1] >= 8.0  # the backoff: 1-2, 2-4, 4-8, 8-16 s
 
 
 def test_rate_limit_reset_header_when_retry_after_is_missing() -> None:
