@@ -295,14 +295,25 @@ class _Refused(Exception):
         super().__init__(f"{path}: {self.answer}")
 
 
-def _expiry(token: str) -> tuple[float | None, float]:
-    """(expiry epoch, refresh margin): a margin of a fifth of the lifetime for tokens shorter than 5 min."""
+def _expiry(token: str, *, now: float | None = None) -> tuple[float | None, float]:
+    """(expiry epoch by this machine's clock, refresh margin) of a token received ``now``: a margin of a fifth of
+    the lifetime for tokens shorter than 5 min.
+
+    With `iat`, the lifetime counts from the token's receipt, not to Docker's `exp`: a clock ahead of Docker's by
+    more than a token's lifetime took every token for expired and logged in before every request (and Docker
+    locks a username out after a burst of logins)."""
+    now = time.time() if now is None else now
     claims = jwt_claims(token)
     exp = claims.get("exp")
     if not isinstance(exp, (int, float)):
         return None, REFRESH_MARGIN_SECONDS  # no exp: keep the token until the API answers 401
     issued = claims.get("iat")
-    lifetime = exp - (issued if isinstance(issued, (int, float)) else time.time())
+    if isinstance(issued, (int, float)) and exp > issued:
+        lifetime = exp - issued
+        return now + lifetime, max(0.0, min(REFRESH_MARGIN_SECONDS, lifetime / 5))
+    lifetime = exp - now
+    if lifetime <= 0:
+        return None, REFRESH_MARGIN_SECONDS  # expired by this clock already: kept until the API answers 401
     return float(exp), max(0.0, min(REFRESH_MARGIN_SECONDS, lifetime / 5))
 
 

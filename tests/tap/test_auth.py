@@ -121,3 +121,23 @@ def test_bad_settings_fail_before_any_request(simulator, overrides, setting) -> 
     with pytest.raises(ConfigError, match=setting):
         run_tap(tap_config(sim, **overrides))
     assert sim.stats["requests_total"] == 0
+
+
+@pytest.mark.parametrize("skew", [700, -700, 0])
+def test_a_token_lasts_its_lifetime_by_this_machines_clock(simulator, monkeypatch, skew: int) -> None:
+    # A clock ahead of Docker's by more than a token's lifetime (600 s here) took every token for expired: a login
+    # before every request, and Docker locks a username out after a burst of logins.
+    import types
+
+    from tap_dockerdvp.http import auth as auth_module
+
+    sim = simulator(small())
+    clock = types.SimpleNamespace(time=lambda: time.time() + skew, monotonic=time.monotonic, sleep=time.sleep)
+    monkeypatch.setattr(auth_module, "time", clock)
+    auth = authenticator(sim)
+    token = auth.token()
+    claims = jwt_claims(token)
+    assert claims["exp"] - claims["iat"] == sim.config.token_ttl
+    assert auth.token() == token and auth.token() == token and auth.login_count == 1
+    refreshed_at = auth._expires_at - auth._margin
+    assert clock.time() + 0.8 * sim.config.token_ttl - 5 <= refreshed_at <= clock.time() + sim.config.token_ttl
