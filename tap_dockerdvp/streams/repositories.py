@@ -30,6 +30,11 @@ class NextLinkPaginator(BaseHATEOASPaginator):
         return response.json().get("next")
 
 
+class _PageGone(Exception):
+    """A page after the first answered 404: the listing shrank while it was read (the Hub answers 404 past the
+    last page)."""
+
+
 class RepositoriesStream(WholeTableStream):
     """`GET {hub_url}/v2/namespaces/{namespace}/repositories`, all pages, plus the namespace's `extraRepos`."""
 
@@ -82,6 +87,12 @@ class RepositoriesStream(WholeTableStream):
         return {"page": 1, "page_size": PAGE_SIZE, "ordering": "name"}
 
     @override
+    def validate_response(self, response: requests.Response) -> None:
+        if response.status_code == 404 and self._counts:  # a page was read already: this one is past the end now
+            raise _PageGone(safe_path(response.url))
+        super().validate_response(response)
+
+    @override
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         body = response.json()
         results = answers.listed(body, "results", what=f"GET {safe_path(response.url)}")
@@ -99,16 +110,20 @@ class RepositoriesStream(WholeTableStream):
             if namespace in cache:
                 break  # read already this run
             self._counts = []
-            rows = list(self.request_records({"namespace": namespace}))
-            names = {str(row.get("name")) for row in rows}
-            counts = {count for count in self._counts if isinstance(count, int)}
-            if not counts or (len(counts) == 1 and len(names) == len(rows) == counts.pop()):
-                cache[namespace] = rows
-                break
-            what = (
-                f"{namespace}: the Hub's repository listing gave {len(rows)} rows ({len(names)} names) over its "
-                f"pages, counting {sorted(set(self._counts), key=str)}: it changed while it was read"
-            )
+            try:
+                rows = list(self.request_records({"namespace": namespace}))
+            except _PageGone as gone:
+                what = f"{namespace}: the Hub's repository listing answered 404 for {gone}: it changed while it was read"
+            else:
+                names = {str(row.get("name")) for row in rows}
+                counts = {count for count in self._counts if isinstance(count, int)}
+                if not counts or (len(counts) == 1 and len(names) == len(rows) == counts.pop()):
+                    cache[namespace] = rows
+                    break
+                what = (
+                    f"{namespace}: the Hub's repository listing gave {len(rows)} rows ({len(names)} names) over its "
+                    f"pages, counting {sorted(set(self._counts), key=str)}: it changed while it was read"
+                )
             if attempt == LISTING_TRIES:
                 raise UnexpectedAnswerError(f"{what}, {LISTING_TRIES} times; run again later")
             self.logger.warning("%s: reading it again", what)

@@ -66,6 +66,19 @@ def test_a_listing_that_changes_while_it_is_read_is_read_again_whole(simulator, 
     assert sim.stats["endpoints"]["repositories"] == 2 + 2  # the first read's two pages, then both again
 
 
+def test_a_page_past_the_end_of_a_shrunk_listing_is_read_again_whole(simulator, caplog) -> None:
+    # the Hub answers 404 for a page past the last: a repository deleted while the pages are read (it failed the run)
+    cfg, sim = listing_sim(simulator)
+    gone = {"detail": "Not found."}
+    sim.add_fault({"match": "repositories.*page=2", "kind": "status", "status": 404, "body": gone, "times": 1})
+    config = tap_config(sim, timespan_types=["weeks"])
+    out = run_tap(config, catalog=catalog_selecting(config, ["repositories"]))
+    hub = [r["name"] for r in out.records["repositories"] if r["source"] == "hub"]
+    assert sorted(hub) == sorted(simdata.repo_names(cfg, "acme"))  # all 150, each once
+    assert sim.stats["faults_injected"] == 1
+    assert "answered 404 for /v2/namespaces/acme/repositories" in caplog.text and "reading it again" in caplog.text
+
+
 def test_a_listing_that_keeps_changing_stops_the_run_before_anything_is_deleted(simulator) -> None:
     from tap_harness import run_tap_until_error
 
