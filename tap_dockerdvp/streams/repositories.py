@@ -113,7 +113,9 @@ class RepositoriesStream(WholeTableStream):
             try:
                 rows = list(self.request_records({"namespace": namespace}))
             except _PageGone as gone:
-                what = f"{namespace}: the Hub's repository listing answered 404 for {gone}: it changed while it was read"
+                what = (
+                    f"{namespace}: the Hub's repository listing answered 404 for {gone}: it changed while it was read"
+                )
             else:
                 names = {str(row.get("name")) for row in rows}
                 counts = {count for count in self._counts if isinstance(count, int)}
