@@ -8,6 +8,7 @@ held whole. Nothing here logs a URL: its query string is a credential.
 from __future__ import annotations
 
 import logging
+import re
 import time
 import typing as t
 from urllib.parse import urlsplit
@@ -149,10 +150,14 @@ class Download:
 def _check_response(response: requests.Response, *, label: str, received: int) -> int:
     """Raise for an unusable status; return how many leading body bytes to skip (a 200 to a Range request)."""
     status = response.status_code
-    if status == 403:
-        raise UrlExpiredError(f"{label}: storage refused the download URL (HTTP 403, expired or revoked)")
-    if retries.is_retriable_status(status):
-        raise RetriableDownloadError(f"{label}: HTTP {status} from storage", response)
+    code = _storage_code(response) if status in (400, 401) else ""
+    # S3 answers 400 ExpiredToken when the credentials that signed a URL expire before the URL itself (role-signed
+    # URLs): a fresh URL heals that, as a 403 or a storage 401; and 400 RequestTimeout is worth another try.
+    if status in (401, 403) or code in STORAGE_EXPIRED_CODES:
+        why = f", {code}" if code else ""
+        raise UrlExpiredError(f"{label}: storage refused the download URL (HTTP {status}{why}, expired or revoked)")
+    if retries.is_retriable_status(status) or code in STORAGE_RETRY_CODES:
+        raise RetriableDownloadError(f"{label}: HTTP {status}{f' {code}' if code else ''} from storage", response)
     if status == 206 and received:
         content_range = response.headers.get("Content-Range", "")
         start = content_range.removeprefix("bytes ").split("-")[0]
@@ -161,7 +166,24 @@ def _check_response(response: requests.Response, *, label: str, received: int) -
         return received - int(start)
     if status == 200:
         return received  # the server ignored the Range header: skip what we already have
-    raise DownloadError(f"{label}: storage answered HTTP {status} for {urlsplit(response.url).path}")
+    raise DownloadError(
+        f"{label}: storage answered HTTP {status}{f' ({code})' if code else ''} for {urlsplit(response.url).path}"
+    )
+
+
+#: S3's error codes (in the XML body of a 400) that a fresh presigned URL heals, and those another try may heal.
+STORAGE_EXPIRED_CODES = frozenset({"ExpiredToken", "TokenRefreshRequired"})
+STORAGE_RETRY_CODES = frozenset({"RequestTimeout"})
+
+
+def _storage_code(response: requests.Response) -> str:
+    """The error code an object store's XML error body names (`<Code>ExpiredToken</Code>`), else ""."""
+    try:
+        head = next(response.iter_content(4096), b"")
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError):
+        return ""
+    match = re.search(rb"<Code>([A-Za-z0-9.]{1,64})</Code>", head)
+    return match.group(1).decode() if match else ""
 
 
 def _expected_length(response: requests.Response, advertised_size: int | None, offset: int) -> int | None:

@@ -175,3 +175,36 @@ def test_a_fresh_token_refused_at_once_ends_the_run_in_one_line(simulator) -> No
     _out, error = run_tap_until_error(tap_config(sim, timespan_types=["weeks"]))
     assert error is not None and "refused a freshly issued token" in str(error), error
     assert sim.stats["logins"] == 2
+
+
+def _s3_error(code: str) -> str:
+    return f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>...</Message></Error>'
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "fresh_listing"),
+    [(400, "ExpiredToken", True), (400, "TokenRefreshRequired", True), (401, "", True), (400, "RequestTimeout", False)],
+)
+def test_a_storage_answer_a_fresh_url_or_a_retry_heals_is_healed(simulator, status, code, fresh_listing) -> None:
+    # S3 answers 400 ExpiredToken when the credentials that signed a URL expire before the URL (role-signed URLs):
+    # the run failed at once, where a fresh URL heals it; 400 RequestTimeout is worth another try.
+    cfg = export_config(files_per_timespan=2)
+    plain = simulator(cfg)
+    run_exports(plain)
+    sim = simulator(cfg)
+    body = _s3_error(code) if code else ""
+    fault = {"match": "download", "kind": "status", "status": status, "body": body, "times": 1}
+    sim.add_fault({**fault, "headers": {"Content-Type": "application/xml"}})
+    out = run_exports(sim, retry_base_seconds=0.01)
+    assert sim.stats["faults_injected"] == 1
+    assert_every_export_row_once(out, cfg)
+    assert sim.stats["endpoints"]["exports"] == plain.stats["endpoints"]["exports"] + fresh_listing
+
+
+def test_a_storage_400_of_another_kind_ends_the_run_naming_its_code(simulator) -> None:
+    sim = simulator(export_config())
+    sim.add_fault({"match": "download", "kind": "status", "status": 400, "body": _s3_error("InvalidArgument"),
+                   "times": None})  # fmt: skip
+    config = tap_config(sim, timespan_types=["weeks"], retry_base_seconds=0.01)
+    _out, error = run_tap_until_error(config, catalog=catalog_selecting(config, ["timespans", "pull_events"]))
+    assert "storage answered HTTP 400 (InvalidArgument)" in str(error)
