@@ -145,7 +145,8 @@ class DockerHubStream(RESTStream):
             return
         if status < 400:
             if not is_json(response):  # every API answer the tap reads is a JSON object or array
-                raise WrongServiceError(self._wrong_service(response))
+                self._not_the_service(response)
+            self.tap.run.answered.add(self.tap.urls.setting_of(response.url)[0])
             self.authenticator.accepted(bearer_of(response))
             return
         if status == 401:
@@ -158,8 +159,19 @@ class DockerHubStream(RESTStream):
         if retries.is_retriable_status(status):
             raise RetriableAPIError(self.response_error_message(response), response)
         if is_html(response):
-            raise WrongServiceError(self._wrong_service(response))
+            self._not_the_service(response)
         raise FatalAPIError(self.response_error_message(response))
+
+    def _not_the_service(self, response: requests.Response) -> t.NoReturn:
+        """An answer that is not the API's: from a host that answered JSON earlier this run, a passing page (a
+        maintenance or CDN page), retried; else the wrong service, one line naming the setting."""
+        if self.tap.urls.setting_of(response.url)[0] in self.tap.run.answered:
+            raise RetriableAPIError(
+                f"{kind_of(response)} (HTTP {response.status_code}) for {safe_path(response.url)}, where the API "
+                "answered JSON before",
+                response,
+            )
+        raise WrongServiceError(self._wrong_service(response))
 
     def _wrong_service(self, response: requests.Response) -> str:
         setting, where, _ = self.tap.urls.setting_of(response.url)

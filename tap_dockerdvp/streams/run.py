@@ -69,6 +69,9 @@ class RunState:
     held_back: dict[tuple[tuple[str, str], ...], str] = field(default_factory=dict)
     #: whether `RunningTap.preflight` ran
     preflown: bool = False
+    #: the settings (`api_url`, `hub_url`) whose host answered JSON this run: an HTML page from it later is a
+    #: passing fault (a maintenance or CDN page), retried, not the wrong service
+    answered: set[str] = field(default_factory=set)
     #: child streams whose "Beginning sync" was logged at INFO (later ones go to DEBUG)
     announced: set[str] = field(default_factory=set)
     _logged: set[tuple[t.Any, ...]] = field(default_factory=set)

@@ -51,6 +51,8 @@ def weeks_only(sim, **overrides):
         {"match": "download", "kind": "corrupt_gzip"},
         {"match": "download", "kind": "cut_csv"},
         {"match": "download", "kind": "html"},
+        # a maintenance or CDN page where the API answered JSON before: retried (it ended the run, naming api_url)
+        {"match": "exports", "kind": "html", "after": 2},
         {"match": "download", "kind": "status", "status": 200, "body": ""},  # an empty body for a listed file
         {"match": "download", "kind": "expire_url", "after": 1},
         {"match": "exports", "kind": "expire_token"},
