@@ -43,6 +43,11 @@ class _Broken(Exception):
     """The body stopped early: resume from the last byte received."""
 
 
+class _Unreachable(RetriableDownloadError):
+    """No connection could be made to the file's host (it does not resolve, refuses, times out): retried within
+    ``retries.CONNECT_RETRY_SECONDS``, as an API host is, not for the minutes a broken download gets."""
+
+
 class Download:
     """The body of a presigned URL as one unbroken byte stream (iterate it once); ``received`` counts the bytes
     so far and ``size`` is the file's size when known (for progress lines).
@@ -82,10 +87,27 @@ class Download:
 
     def __iter__(self) -> t.Iterator[bytes]:
         failures = 0
+        unreachable_since: float | None = None
         while True:
             try:
                 yield from self._body()
                 return
+            except _Unreachable as exc:
+                failures += 1
+                now = time.monotonic()
+                unreachable_since = unreachable_since or now
+                wait = retries.exponential_wait(failures - 1, base=min(self.retry_base_seconds, 1.0), cap=300.0)
+                if failures >= self.max_tries or now - unreachable_since + wait > retries.CONNECT_RETRY_SECONDS:
+                    raise DownloadError(
+                        f"{exc} (tried for {now - unreachable_since:.0f} s): check the network and any proxy between "
+                        "this machine and the file host Docker's listing names (the period's bookmark did not move: "
+                        "run again to resume)"
+                    ) from None
+                self.log.info(
+                    "Waiting %.1f s before retrying %s: %s (attempt %d of %d)", wait, self.label,
+                    str(exc).removeprefix(f"{self.label}: "), failures, self.max_tries,
+                )  # fmt: skip
+                time.sleep(wait)
             except UrlExpiredError:
                 failures += 1
                 if self.refresh_url is None or failures >= self.max_tries:
@@ -114,6 +136,9 @@ class Download:
         try:
             response = self.session.get(self.url, stream=True, timeout=self.timeout, headers=headers)
         except requests.RequestException as exc:
+            failure = retries.connect_failure(exc)
+            if failure:
+                raise _Unreachable(f"{label}: {failure} (the file host {urlsplit(self.url).hostname})") from None
             raise RetriableDownloadError(f"{label}: {type(exc).__name__} while connecting") from None
         with response:
             skip = _check_response(response, label=label, received=self.received)

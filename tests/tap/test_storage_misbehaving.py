@@ -98,3 +98,32 @@ def test_a_file_replaced_while_it_downloads_is_read_again_whole_not_spliced(simu
     assert (sent_before > 0) == (rows > 400)  # the larger file had sent old rows before the change was seen
     assert ranges == [None, f"bytes={cut}-", None]  # resumed, refused (another version), then read from byte 0
     assert "the file changed while it was being downloaded" in caplog.text
+
+
+@pytest.mark.parametrize("host", ["dvp-files.invalid", "127.0.0.1:{port}"], ids=["does not resolve", "refuses"])
+def test_a_file_host_that_cannot_be_reached_ends_the_run_within_seconds_naming_it(simulator, host) -> None:
+    """A file host no connection can be made to was retried like a broken download: nine tries over 7.5 minutes
+    with the default settings, then a line naming neither the cause nor the host. It gets the connect budget an
+    API host gets (about 10 s)."""
+    from cli_support import closed_port
+    from tap_harness import run_tap_until_error
+
+    from tap_dockerdvp.errors import DownloadError
+
+    cfg = SimConfig(namespaces=("acme",), weeks=1, rows_per_week=50, end_date=END, include_partial=False)
+    sim = simulator(cfg)
+    [(_year, week, _start, _end)] = simdata.complete_timespans(cfg, "acme", "weeks")
+    host = host.format(port=closed_port())
+    url = f"http://{host}/exports/pulls.csv.gz{SIGNED}"
+    sim.add_fault({"match": f"/weeks/{week}/raw$", "kind": "status", "status": 200, "times": None,
+                   "body": {"data": [{"url": url, "size": 1000}]}})  # fmt: skip
+    config = tap_config(sim, timespan_types=["weeks"])
+    del config["retry_base_seconds"], config["max_retries"]  # the defaults a user keeps
+    started = time.monotonic()
+    out, error = run_tap_until_error(config, catalog=catalog_selecting(config, ["timespans", "pull_events"]))
+    assert time.monotonic() - started < 20
+    assert isinstance(error, DownloadError)
+    cause = "the host name does not resolve" if "invalid" in host else "connection refused"
+    assert f"{cause} (the file host {host.split(':')[0]})" in str(error) and "check the network" in str(error)
+    assert "X-Amz-Signature" not in str(error)
+    assert not out.records.get("pull_events")
