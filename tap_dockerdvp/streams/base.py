@@ -154,7 +154,8 @@ class DockerHubStream(RESTStream):
         if status == 403:
             raise FatalAPIError(
                 f"Docker Hub refused access to {safe_path(response.url)} (HTTP 403: "
-                f"{short_detail(response)}): the account `username` lacks DVP analytics access here"
+                f"{short_detail(response)}): the account {self.config['username']!r} (setting `username`) lacks "
+                "access to it"
             )
         if retries.is_retriable_status(status):
             raise RetriableAPIError(self.response_error_message(response), response)

@@ -43,7 +43,7 @@ def test_a_token_echoed_in_an_error_body_is_redacted_where_the_message_is_logged
         [line] = run.at("ERROR")
     # positive control: the body's message is in the line (cut at 200 characters, inside the token), with the
     # token taken out of it
-    assert f"(HTTP 403: token {REDACTED}): the account `username` lacks" in line, line
+    assert f"(HTTP 403: token {REDACTED}): the account 'demo' (setting `username`) lacks" in line, line
     if level == "DEBUG":
         traceback = run.stderr.partition("Traceback (most recent call last)")[2]
         assert f"token {REDACTED})" in traceback, run.stderr[-3000:]
