@@ -131,10 +131,14 @@ class TapDockerDVP(Tap):
         selected = sorted(stream_id for stream_id, entry in catalog.items() if entry.metadata.root.selected)
         unknown = [name for name in selected if name not in self.streams]
         if len(unknown) == len(selected):
-            what = ", ".join(selected) or "no stream at all"
+            what = (
+                f"the catalog selects {', '.join(selected)}, and none is a stream of tap-dockerdvp"
+                if selected
+                else "the catalog selects no stream at all"
+            )
             raise InputFileError(
-                f"the catalog selects {what}, and none is a stream of tap-dockerdvp: select streams it has "
-                "(`tap-dockerdvp --discover` lists them; in Meltano, `meltano select tap-dockerdvp --list --all`)"
+                f"{what}: select streams it has (`tap-dockerdvp --discover` lists them; in Meltano, "
+                "`meltano select tap-dockerdvp --list --all`)"
             )
         for name in unknown:
             self.logger.warning(
