@@ -34,7 +34,7 @@ from tap_dockerdvp.errors import DownloadError, UnexpectedAnswerError
 from tap_dockerdvp.http.downloads import Download, storage_session
 from tap_dockerdvp.http.responses import bearer_of
 from tap_dockerdvp.http.urls import safe_path, same_host
-from tap_dockerdvp.streams.base import DockerHubStream
+from tap_dockerdvp.streams.base import DockerHubStream, short_detail
 from tap_dockerdvp.streams.completed_periods import CompletedPeriodStream
 from tap_dockerdvp.streams.period_files import FileGone, Late, PeriodFile, PeriodFilesStream, view_stream
 from tap_dockerdvp.streams.schemas import report_schema
@@ -317,6 +317,12 @@ class ReportStream(PeriodFilesStream):
             if status == 401:
                 response.close()
                 raise _HubUnauthorized(bearer_of(response))
+            if status == 403:  # the Hub's refusal, with its reason: not a presigned URL to renew
+                raise DownloadError(
+                    f"Docker Hub refused the report download {safe_path(response.url)} (HTTP 403: "
+                    f"{short_detail(response)}): the account {self.config['username']!r} (setting `username`) "
+                    "lacks access to it"
+                )
             if status < 400:
                 self.authenticator.accepted(bearer_of(response))
         if status == 404:

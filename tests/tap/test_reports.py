@@ -524,3 +524,21 @@ def test_a_paged_catalogue_is_read_whole(simulator) -> None:
     paged = run_tap(config)
     assert report_counts(paged) == report_counts(whole) == expected_report_rows(cfg)
     assert sim.stats["faults_injected"] >= 2
+
+
+@pytest.mark.parametrize("style", ["hub", "presigned"])
+def test_a_report_download_the_hub_refuses_says_so_with_its_reason(simulator, style: str) -> None:
+    # A Hub-hosted report refused (403) was taken for an expired presigned URL: fresh URLs asked four times, then a
+    # line blaming "storage" without Docker's reason. A presigned URL refused is still renewed (the control).
+    cfg = sim_config(report_types=("trend",), unknown_report_types=(), report_url_style=style)
+    sim = simulator(cfg)
+    detail = {"detail": "You do not have permission to perform this action."}
+    sim.add_fault({"match": "report-download", "kind": "status", "status": 403, "body": detail, "times": None})
+    config = tap_config(sim, namespaces=["globex"])
+    _out, error = run_tap_until_error(config, catalog=catalog_selecting(config, ["report_trends"]))
+    if style == "hub":
+        assert "Docker Hub refused the report download" in str(error)
+        assert "You do not have permission" in str(error) and "'demo' (setting `username`)" in str(error)
+        assert sim.stats["faults_injected"] == 1
+    else:
+        assert "storage refused the download URL (HTTP 403" in str(error) and "fresh URLs did not help" in str(error)
