@@ -32,7 +32,7 @@ from tap_dockerdvp.dvp.report_views import (
 from tap_dockerdvp.dvp.sources import REPORTS
 from tap_dockerdvp.errors import DownloadError, UnexpectedAnswerError
 from tap_dockerdvp.http.downloads import Download, storage_session
-from tap_dockerdvp.http.responses import bearer_of
+from tap_dockerdvp.http.responses import bearer_of, is_json
 from tap_dockerdvp.http.urls import safe_path, same_host
 from tap_dockerdvp.streams.base import DockerHubStream, short_detail
 from tap_dockerdvp.streams.completed_periods import CompletedPeriodStream
@@ -317,7 +317,8 @@ class ReportStream(PeriodFilesStream):
             if status == 401:
                 response.close()
                 raise _HubUnauthorized(bearer_of(response))
-            if status == 403:  # the Hub's refusal, with its reason: not a presigned URL to renew
+            if status == 403 and is_json(response):  # the Hub's API refusing, with its reason (an expired URL of
+                # the Hub's file store answers its own XML, and is renewed)
                 raise DownloadError(
                     f"Docker Hub refused the report download {safe_path(response.url)} (HTTP 403: "
                     f"{short_detail(response)}): the account {self.config['username']!r} (setting `username`) "
