@@ -28,7 +28,7 @@ from tap_dockerdvp.errors import (
 from tap_dockerdvp.files.batch_files import BatchFiles, BatchShape
 from tap_dockerdvp.http import retries
 from tap_dockerdvp.http.responses import bearer_of, is_html, is_json, kind_of
-from tap_dockerdvp.http.urls import check_hint, safe_path
+from tap_dockerdvp.http.urls import check_hint, safe_path, same_host
 from tap_dockerdvp.streams.run import RowCounter
 
 if t.TYPE_CHECKING:
@@ -183,7 +183,15 @@ class DockerHubStream(RESTStream):
         )
 
     def _handle_unauthorized(self, response: requests.Response) -> None:
-        """On a 401, log in again once and retry; a fresh token refused again is fatal."""
+        """On a 401, log in again once and retry; a fresh token refused again is fatal. A 401 from another host
+        a redirect led to is neither: the token is not sent across hosts, so no login would help."""
+        first = response.history[0].url if response.history else response.url
+        if not same_host(first, response.url):
+            setting, where, _ = self.tap.urls.setting_of(first)
+            raise FatalAPIError(
+                f"{where} redirected {safe_path(first)} to another host ({urlsplit(response.url).netloc}), which "
+                f"answered HTTP 401: the token is never sent to another host; check `{setting}`"
+            )
         used = bearer_of(response)
         if self.authenticator.refused_after_relogin(used):
             raise FatalAPIError(

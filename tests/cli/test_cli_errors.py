@@ -400,3 +400,41 @@ def test_a_login_redirected_to_another_host_sends_it_no_credentials(simulator, t
     line = run.assert_fails_in_one_line(f"with a redirect (HTTP {status}) to {other}", "check `hub_url`")
     assert servers[0].seen == []  # type: ignore[attr-defined]
     assert sim.config.password not in run.stderr and sim.config.password not in line
+
+
+class _Refuses(BaseHTTPRequestHandler):
+    """Another host: answers 401 to every request, and records the Authorization headers it got."""
+
+    def do_GET(self) -> None:
+        self.server.seen.append(self.headers.get("Authorization"))  # type: ignore[attr-defined]
+        body = b'{"detail": "Authentication credentials were not provided."}'
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_an_api_request_redirected_to_another_host_is_one_line_not_a_login_loop(simulator, tmp_path: Path) -> None:
+    # requests drops the token on a redirect to another host, which then answers 401: the tap logged in again and
+    # again, and ended with "401 ...: logging in again (gave up after 4 tries)"
+    sim = simulator(small())
+    other = ThreadingHTTPServer(("127.0.0.1", 0), _Refuses)
+    other.seen = []  # type: ignore[attr-defined]
+    threading.Thread(target=other.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    elsewhere = f"127.0.0.1:{other.server_address[1]}"
+    location = f"http://{elsewhere}/api/publisher/analytics/v1/namespaces/acme/pulls"
+    sim.add_fault({"match": "/exports/years", "kind": "status", "status": 302, "body": "", "times": None,
+                   "headers": {"Location": location}})  # fmt: skip
+    try:
+        run = run_cli(config=fast(sim, timespan_types=["weeks"]), tmp_path=tmp_path)
+    finally:
+        other.shutdown()
+        other.server_close()
+    line = run.assert_fails_in_one_line(f"to another host ({elsewhere}), which answered HTTP 401", "check `api_url`")
+    assert "logging in again" not in run.stderr and run.stderr.count("Logging in") == 1
+    assert other.seen and not any(other.seen)  # type: ignore[attr-defined]  # reached, and never given the token
+    assert line
