@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from tap_harness import catalog_selecting, run_tap, tap_config
 
 from dockerdvp_simulator import SimConfig
@@ -54,29 +55,25 @@ def listing_sim(simulator):
 SHRUNK_PAGE = {"count": 150, "next": None, "previous": None, "results": []}
 
 
-def test_a_listing_that_changes_while_it_is_read_is_read_again_whole(simulator, caplog) -> None:
+@pytest.mark.parametrize(
+    ("status", "body", "said"),
+    [
+        (200, SHRUNK_PAGE, "it changed while it was read: reading it again"),
+        # the Hub answers 404 for a page past the last: a repository deleted while the pages were read failed the run
+        (404, {"detail": "Not found."}, "answered 404 for /v2/namespaces/acme/repositories"),
+    ],
+    ids=["shrunk page", "page past the end"],
+)
+def test_a_listing_that_changes_while_it_is_read_is_read_again_whole(simulator, caplog, status, body, said) -> None:
     cfg, sim = listing_sim(simulator)
-    sim.add_fault({"match": "page=2", "kind": "status", "status": 200, "body": SHRUNK_PAGE, "times": 1})
+    sim.add_fault({"match": "repositories.*page=2", "kind": "status", "status": status, "body": body, "times": 1})
     config = tap_config(sim, timespan_types=["weeks"])
     out = run_tap(config, catalog=catalog_selecting(config, ["repositories"]))
     hub = [r["name"] for r in out.records["repositories"] if r["source"] == "hub"]
     assert sorted(hub) == sorted(simdata.repo_names(cfg, "acme"))  # all 150, each once
     assert sim.stats["faults_injected"] == 1
-    assert "it changed while it was read: reading it again" in caplog.text
+    assert said in caplog.text and "reading it again" in caplog.text
     assert sim.stats["endpoints"]["repositories"] == 2 + 2  # the first read's two pages, then both again
-
-
-def test_a_page_past_the_end_of_a_shrunk_listing_is_read_again_whole(simulator, caplog) -> None:
-    # the Hub answers 404 for a page past the last: a repository deleted while the pages are read (it failed the run)
-    cfg, sim = listing_sim(simulator)
-    gone = {"detail": "Not found."}
-    sim.add_fault({"match": "repositories.*page=2", "kind": "status", "status": 404, "body": gone, "times": 1})
-    config = tap_config(sim, timespan_types=["weeks"])
-    out = run_tap(config, catalog=catalog_selecting(config, ["repositories"]))
-    hub = [r["name"] for r in out.records["repositories"] if r["source"] == "hub"]
-    assert sorted(hub) == sorted(simdata.repo_names(cfg, "acme"))  # all 150, each once
-    assert sim.stats["faults_injected"] == 1
-    assert "answered 404 for /v2/namespaces/acme/repositories" in caplog.text and "reading it again" in caplog.text
 
 
 def test_a_listing_that_keeps_changing_stops_the_run_before_anything_is_deleted(simulator) -> None:
