@@ -108,13 +108,14 @@ def require_filesystem(root: str) -> str:
 
 
 def storage_root(batch_config: t.Any) -> t.Any:
-    """The ``UPath`` of ``batch_config.storage.root`` with its ``params`` (a local root made absolute)."""
+    """The ``UPath`` of ``batch_config.storage.root`` with its ``params`` (a local root made absolute, ``~`` the
+    home folder: taken as it is, `~/batches` made a folder named `~` in the working folder)."""
     from upath import UPath
 
     storage = batch_config.storage
     require_filesystem(str(storage.root))
     root = UPath(storage.root, **(storage.params or {}))
-    return root.resolve() if root.protocol in LOCAL_PROTOCOLS else root
+    return root.expanduser().resolve() if root.protocol in LOCAL_PROTOCOLS else root
 
 
 def storage_secrets(params: t.Any) -> list[str]:

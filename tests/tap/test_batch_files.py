@@ -95,3 +95,18 @@ def test_batch_files_hold_the_rows_of_the_record_messages(simulator, tmp_path, f
         assert str(schema.field("row_number").type) == "int64"
         assert schema.field("extra_columns").type.num_fields == 1  # a struct of the file's unknown headers
     assert out.final_state == expected.final_state  # the bookmarks move the same way
+
+
+def test_a_local_root_under_the_home_folder_is_written_there(simulator, tmp_path, monkeypatch) -> None:
+    # `~/batches` was taken as it is: a folder named `~` in the working folder held the files
+    sim = simulator(SimConfig(namespaces=("acme",), weeks=1, rows_per_week=30, end_date=END, include_partial=False))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    encoding = {"format": "jsonl", "compression": "gzip"}
+    config = tap_config(sim, batch_config={"encoding": encoding, "storage": {"root": "~/batches"}})
+    out = run_tap(config, catalog=catalog_selecting(config, ["timespans", "pull_events"]))
+    assert len(out.batch_records()["pull_events"]) == 30
+    written = sorted(p.name for p in (tmp_path / "home" / "batches").iterdir())
+    assert written and all(name.endswith(".jsonl.gz") for name in written)
+    assert not (tmp_path / "work" / "~").exists()
