@@ -52,29 +52,44 @@ _BOOLEANS = {"true": True, "false": False}
 
 def typed(row: dict[str, t.Any], properties: t.Mapping[str, t.Any], *, what: str) -> dict[str, t.Any]:
     """``row`` with its counts and flags as the schema types them, where the API sent them as text (``"30"``,
-    ``"false"``): left as text, a count would be a string in an integer column and the SDK would take ``"false"``
-    for true. Text that is no such value is an error naming the field."""
+    ``"false"``) or a count as a whole float (``30.0``): left as they came, a count would be a string or a float in
+    an integer column and the SDK would take ``"false"`` for true. Anything else in a typed field (text that is no
+    such value, ``2.5`` or a count past 64 bits for an integer, which a warehouse's BIGINT cannot hold, as the CSV
+    reader refuses them) is an error naming the field."""
     for key, value in row.items():
-        if not isinstance(value, str) or key not in properties:
+        if value is None or isinstance(value, bool) or key not in properties:
             continue
         types = properties[key].get("type", [])
         types = [types] if isinstance(types, str) else types
         if "string" in types:
             continue
-        text = value.strip()
-        if "integer" in types and _INTEGER.fullmatch(text):
-            row[key] = int(text)
-        elif "number" in types and _finite(text):
-            row[key] = float(text)
-        elif "boolean" in types and text.lower() in _BOOLEANS:
-            row[key] = _BOOLEANS[text.lower()]
-        elif {"integer", "number", "boolean"} & set(types):
-            kind = next(k for k in ("integer", "number", "boolean") if k in types)
-            raise UnexpectedAnswerError(
-                f"{what}: the API sent `{key}` as {without_tokens(json.dumps(value))[:60]}, which is not "
-                f"a{'n' * (kind == 'integer')} {kind}; the tap stops rather than load it wrong"
-            )
+        if isinstance(value, str):
+            text = value.strip()
+            if "integer" in types and _INTEGER.fullmatch(text) and _INT64[0] <= int(text) <= _INT64[1]:
+                row[key] = int(text)
+            elif "number" in types and _finite(text):
+                row[key] = float(text)
+            elif "boolean" in types and text.lower() in _BOOLEANS:
+                row[key] = _BOOLEANS[text.lower()]
+            elif {"integer", "number", "boolean"} & set(types):
+                raise _not_a(next(k for k in ("integer", "number", "boolean") if k in types), key, value, what)
+        elif "integer" in types and isinstance(value, (int, float)):
+            whole = isinstance(value, int) or (math.isfinite(value) and value.is_integer())
+            if not whole or not _INT64[0] <= int(value) <= _INT64[1]:
+                raise _not_a("integer", key, value, what)
+            row[key] = int(value)
     return row
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _not_a(kind: str, key: str, value: t.Any, what: str) -> UnexpectedAnswerError:
+    return UnexpectedAnswerError(
+        f"{what}: the API sent `{key}` as {without_tokens(json.dumps(value))[:60]}, which is not "
+        f"a{'n' * (kind == 'integer')} {kind}{' of 64 bits' * (kind == 'integer')}; the tap stops rather than load "
+        "it wrong"
+    )
 
 
 def _finite(text: str) -> bool:

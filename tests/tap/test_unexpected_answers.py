@@ -64,7 +64,7 @@ def test_the_documented_empty_forms_stay_empty(simulator) -> None:
     assert out.records["pull_events"] and "namespace_pull_stats" not in out.records
 
 
-def pulls_answer(pull_count: str) -> dict:
+def pulls_answer(pull_count: object) -> dict:
     row = {"start": "2026-11-02T00:00:00Z", "end": "2026-11-08T00:00:00Z", "pullCount": pull_count, "ipCount": "7"}
     return {"pulls": [row]}
 
@@ -76,6 +76,27 @@ def test_counts_sent_as_text_are_typed(sim) -> None:
     out = run_tap(config, catalog=catalog_selecting(config, ["namespace_pull_stats"]))
     [row] = out.records["namespace_pull_stats"]
     assert (row["pull_count"], row["ip_count"]) == (30, 7)
+
+
+def test_a_count_sent_as_a_whole_float_is_typed(sim) -> None:
+    sim.add_fault({"match": r"/namespaces/acme/pulls(\?|$)", "kind": "status", "status": 200,
+                   "body": pulls_answer(30.0), "times": None})  # fmt: skip
+    config = tap_config(sim)
+    out = run_tap(config, catalog=catalog_selecting(config, ["namespace_pull_stats"]))
+    [row] = out.records["namespace_pull_stats"]
+    assert row["pull_count"] == 30 and isinstance(row["pull_count"], int)
+
+
+@pytest.mark.parametrize("count", [2.5, 2**64, "18446744073709551616"], ids=["fraction", "past 64 bits", "as text"])
+def test_a_count_no_integer_column_holds_stops_the_run(sim, count) -> None:
+    # 2.5 reached an integer column as 2.5, and 2**64 as itself, which a warehouse's BIGINT cannot hold
+    sim.add_fault({"match": r"/namespaces/acme/pulls(\?|$)", "kind": "status", "status": 200,
+                   "body": pulls_answer(count), "times": None})  # fmt: skip
+    config = tap_config(sim)
+    out, error = run_tap_until_error(config, catalog=catalog_selecting(config, ["namespace_pull_stats"]))
+    assert isinstance(error, UnexpectedAnswerError)
+    assert "the API sent `pull_count` as" in str(error) and "which is not an integer of 64 bits" in str(error)
+    assert not out.by_stream("ACTIVATE_VERSION", "version") and not out.records
 
 
 def test_a_flag_sent_as_text_is_typed_not_taken_for_true(sim) -> None:
