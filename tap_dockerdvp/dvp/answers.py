@@ -12,6 +12,7 @@ import json
 import math
 import re
 import typing as t
+from collections import Counter
 
 from tap_dockerdvp.errors import UnexpectedAnswerError
 from tap_dockerdvp.logs import without_tokens
@@ -35,6 +36,30 @@ def mapping(body: t.Any, key: str, *, what: str) -> dict[str, t.Any]:
     if isinstance(body, dict) and key in body and isinstance(body[key], (dict, type(None))):
         return body[key] or {}
     raise unexpected(body, f"{{{key!r}: {{...}}}}", what=what)
+
+
+def by_repository(answered: t.Mapping[str, t.Any], asked: t.Sequence[str], *, what: str) -> dict[str, t.Any]:
+    """The entry of each repository ``asked`` (``ns/repo``) in an answer keyed by repository: by its name as asked,
+    else in another case or without its namespace (the spec's own example writes ``repo`` bare). Read by the
+    asked names alone, such an answer gave no row and the table version deleted the target's rows. An entry that
+    matches no repository asked for, or two entries for one, is an error: their rows would be lost."""
+    bare = Counter(name.partition("/")[2].lower() for name in asked)
+    index = {name.lower(): name for name in asked}
+    for name in asked:
+        repo = name.partition("/")[2].lower()
+        if bare[repo] == 1:  # a bare name that two namespaces share names neither
+            index.setdefault(repo, name)
+    found: dict[str, t.Any] = {}
+    for key, value in answered.items():
+        match = index.get(str(key).lower())
+        if match is None or match in found:
+            why = "a repository not asked for" if match is None else f"a second entry for {match}"
+            raise UnexpectedAnswerError(
+                f"{what}: the answer holds {without_tokens(json.dumps(str(key)))[:80]}, {why}; the tap stops "
+                "rather than lose its rows"
+            )
+        found[match] = value
+    return found
 
 
 def unexpected(body: t.Any, documented: str, *, what: str) -> UnexpectedAnswerError:
@@ -64,21 +89,27 @@ def typed(row: dict[str, t.Any], properties: t.Mapping[str, t.Any], *, what: str
         if "string" in types:
             continue
         if isinstance(value, str):
-            text = value.strip()
-            if "integer" in types and _INTEGER.fullmatch(text) and _INT64[0] <= int(text) <= _INT64[1]:
-                row[key] = int(text)
-            elif "number" in types and _finite(text):
-                row[key] = float(text)
-            elif "boolean" in types and text.lower() in _BOOLEANS:
-                row[key] = _BOOLEANS[text.lower()]
-            elif {"integer", "number", "boolean"} & set(types):
-                raise _not_a(next(k for k in ("integer", "number", "boolean") if k in types), key, value, what)
+            row[key] = _of_text(value, types, key, what)
         elif "integer" in types and isinstance(value, (int, float)):
             whole = isinstance(value, int) or (math.isfinite(value) and value.is_integer())
             if not whole or not _INT64[0] <= int(value) <= _INT64[1]:
                 raise _not_a("integer", key, value, what)
             row[key] = int(value)
     return row
+
+
+def _of_text(value: str, types: t.Sequence[str], key: str, what: str) -> t.Any:
+    """A typed field's value sent as text, as its type: an error when it is no such value."""
+    text = value.strip()
+    if "integer" in types and _INTEGER.fullmatch(text) and _INT64[0] <= int(text) <= _INT64[1]:
+        return int(text)
+    if "number" in types and _finite(text):
+        return float(text)
+    if "boolean" in types and text.lower() in _BOOLEANS:
+        return _BOOLEANS[text.lower()]
+    if {"integer", "number", "boolean"} & set(types):
+        raise _not_a(next(k for k in ("integer", "number", "boolean") if k in types), key, value, what)
+    return value
 
 
 _INT64 = (-(2**63), 2**63 - 1)

@@ -159,6 +159,7 @@ class RepositoryPullStatsStream(PullStatsStream):
             body = self._get(f"{base}/repos/pulls", params, context)
             what = f"{namespace}: the repositories' pull statistics"
             answered = answers.mapping(body, "repos", what=what) if body is not None else {}
+            answered = answers.by_repository(answered, batch, what=what)
             for name in batch:
                 pulls = answers.listed(answered.get(name) or {"pulls": None}, "pulls", what=f"{what} of {name}")
                 if not pulls:

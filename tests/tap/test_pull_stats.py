@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import pytest
 from tap_harness import catalog_selecting, run_tap, tap_config
 
 from dockerdvp_simulator import SimConfig
@@ -96,3 +97,39 @@ def test_a_reports_only_namespace_is_asked_on_proxylytics(simulator, caplog) -> 
         forced = run(sim, data_source="export", namespaces=["globex"])
     assert forced.counts() == {}
     assert "no pull statistics" in caplog.text
+
+
+def _repos_answer(keys: list[str]) -> dict:
+    row = {"start": "2026-11-02T00:00:00Z", "end": "2026-11-08T00:00:00Z", "pullCount": 5, "ipCount": 2}
+    return {"repos": {key: {"pulls": [dict(row, pullCount=5 + n)]} for n, key in enumerate(keys)}}
+
+
+@pytest.mark.parametrize("form", ["bare", "upper case"])
+def test_repository_statistics_keyed_by_another_spelling_of_the_name_are_kept(simulator, form: str) -> None:
+    # The spec's own example writes `repo` bare: keyed so, the answer gave no row, and the table version deleted
+    # the target's rows.
+    cfg = sim_config(namespaces=("acme",), repos_per_namespace=2)
+    sim = simulator(cfg)
+    first, second = simdata.repo_names(cfg, "acme")
+    keys = [first, second] if form == "bare" else [f"ACME/{first.upper()}", f"acme/{second.upper()}"]
+    sim.add_fault(
+        {"match": "/repos/pulls", "kind": "status", "status": 200, "body": _repos_answer(keys), "times": None}
+    )
+    out = run(sim, ["repository_pull_stats"])
+    rows = sorted((r["repo"], r["pull_count"]) for r in out.records["repository_pull_stats"])
+    assert rows == [(f"acme/{first}", 5), (f"acme/{second}", 6)]
+
+
+def test_repository_statistics_of_a_repository_not_asked_for_stop_the_run(simulator) -> None:
+    from tap_harness import run_tap_until_error
+
+    from tap_dockerdvp.errors import UnexpectedAnswerError
+
+    cfg = sim_config(namespaces=("acme",), repos_per_namespace=2)
+    sim = simulator(cfg)
+    sim.add_fault({"match": "/repos/pulls", "kind": "status", "status": 200, "body": _repos_answer(["other/thing"]),
+                   "times": None})  # fmt: skip
+    config = tap_config(sim)
+    out, error = run_tap_until_error(config, catalog=catalog_selecting(config, ["repository_pull_stats"]))
+    assert isinstance(error, UnexpectedAnswerError) and '"other/thing", a repository not asked for' in str(error)
+    assert not out.by_stream("ACTIVATE_VERSION", "version")
