@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 from tap_dockerdvp.dvp import answers
-from tap_dockerdvp.dvp.report_views import ReportPeriod, file_name_of, period_of, report_type_of
+from tap_dockerdvp.dvp.report_views import ReportPeriod, file_id_of, file_name_of, period_of, report_type_of
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class ReportEntry:
     known: bool
     period: ReportPeriod
     file_name: str  # no query string
+    file_id: str  # what tells the file from the period's others, a renewed URL's the same (`file_id_of`)
     url: str = field(repr=False)  # may be presigned: never logged
 
 
@@ -44,7 +45,10 @@ class Catalogue:
         for entry in self.entries:
             if entry.report_type == report_type and entry.period.granularity == granularity:
                 grouped.setdefault(entry.period, []).append(entry)
-        return [(p, sorted(grouped[p], key=lambda e: e.file_name)) for p in sorted(grouped, key=lambda p: p.start)]
+        return [
+            (p, sorted(grouped[p], key=lambda e: (e.file_name, e.file_id)))
+            for p in sorted(grouped, key=lambda p: p.start)
+        ]
 
     def files(self, report_type: str, granularity: str, start: dt.date) -> list[ReportEntry]:
         for period, files in self.periods(report_type, granularity):
@@ -52,11 +56,12 @@ class Catalogue:
                 return files
         return []
 
-    def entry(self, report_type: str, granularity: str, start: dt.date, file_name: str | None) -> ReportEntry | None:
-        """The entry of a report type and period with that file name: two types may share a name (a folder per
-        type), and so may two periods (URLs that end alike, the period in the entry's fields)."""
-        key = (report_type, granularity, start, file_name)
-        found = (e for e in self.entries if (e.report_type, e.period.granularity, e.period.start, e.file_name) == key)
+    def entry(self, report_type: str, granularity: str, start: dt.date, url: str) -> ReportEntry | None:
+        """The entry of a report type and period for the file at ``url`` (renewed or not): two types may share a
+        file name (a folder per type), and so may two periods (URLs that end alike, the period in the entry's
+        fields) and two files of one period (a folder per part)."""
+        key = (report_type, granularity, start, file_id_of(url))
+        found = (e for e in self.entries if (e.report_type, e.period.granularity, e.period.start, e.file_id) == key)
         return next(found, None)
 
 
@@ -74,7 +79,7 @@ def parse_catalogue(
         if not quiet:
             log.info("Namespace %s: the report catalogue answered HTTP 404 (no reports)", namespace)
         return Catalogue(namespace, [])
-    entries: dict[tuple[str, ReportPeriod, str], ReportEntry] = {}  # an entry listed twice counts once
+    entries: dict[tuple[str, ReportPeriod, str], ReportEntry] = {}  # a file listed twice (two signings) counts once
     skipped = 0
 
     def entry_of(item: dict[str, t.Any]) -> ReportEntry | None:
@@ -93,7 +98,7 @@ def parse_catalogue(
             )
             return None
         report_type, known = report_type_of(catalogue_type, overrides)
-        return ReportEntry(catalogue_type, report_type, known, period, name, url)
+        return ReportEntry(catalogue_type, report_type, known, period, name, file_id_of(url), url)
 
     for item in _items(namespace, body):
         if not _has_url(item):
@@ -101,7 +106,7 @@ def parse_catalogue(
             continue
         entry = entry_of(item)
         if entry is not None:
-            entries[entry.report_type, entry.period, entry.file_name] = entry
+            entries[entry.report_type, entry.period, entry.file_id] = entry
     catalogue = Catalogue(namespace, sorted(entries.values(), key=lambda e: (e.report_type, e.period.start)))
     if not quiet:
         _describe(catalogue, skipped, log)

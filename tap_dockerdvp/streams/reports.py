@@ -333,7 +333,7 @@ class ReportStream(PeriodFilesStream):
     def _fresh_file(self, context: Context, file: PeriodFile) -> PeriodFile:
         """The file as the catalogue lists it now (a fresh URL); FileGone when it is no longer listed."""
         catalogue = load_catalogue(self, context["namespace"], refresh=True)
-        entry = catalogue.entry(*_period(context), file.name)
+        entry = catalogue.entry(*_period(context), file.url)
         if entry is None:
             raise FileGone("the report is no longer in the catalogue: Docker dropped it before it could be read")
         return PeriodFile(url=entry.url, name=entry.file_name)
@@ -360,7 +360,7 @@ class OtherReportStream(ReportStream):
     def row_constants(self, context: Context, files: list[PeriodFile], index: int) -> dict[str, t.Any]:
         constants = super().row_constants(context, files, index)
         catalogue = load_catalogue(self, context["namespace"])
-        entry = catalogue.entry(*_period(context), files[index].name)
+        entry = catalogue.entry(*_period(context), files[index].url)
         constants["catalogue_type"] = entry.catalogue_type if entry is not None else context["report_type"]
         return constants
 

@@ -376,9 +376,34 @@ def test_two_report_types_may_share_a_file_name() -> None:
         ("trends", "https://hub.example/r/trend/acme_weekly_2026_08_31.csv"),
     ]
     for report_type, folder in (("summary", "summary"), ("trends", "trend")):
-        entry = catalogue.entry(report_type, "week", dt.date(2026, 8, 31), "acme_weekly_2026_08_31.csv")
+        renewed = f"https://hub.example/r/{folder}/acme_weekly_2026_08_31.csv?X-Amz-Signature=z"
+        entry = catalogue.entry(report_type, "week", dt.date(2026, 8, 31), renewed)
         assert entry is not None and f"/r/{folder}/" in entry.url
         assert catalogue.files(report_type, "week", dt.date(2026, 8, 31)) == [entry]
+
+
+@pytest.mark.parametrize(
+    "urls",
+    [
+        ["/dl/part-0/globex_trend_weekly_2026_11_09.csv", "/dl/part-1/globex_trend_weekly_2026_11_09.csv"],
+        ["/dl/get?id=7&X-Amz-Signature=a", "/dl/get?id=8&X-Amz-Signature=b"],
+    ],
+    ids=["a folder per part", "an id in the query"],
+)
+def test_two_files_of_one_period_that_share_a_name_are_both_kept(urls: list[str]) -> None:
+    # keyed by file name, one of them was dropped without a word, and the bookmark moved past its rows
+    body = {"reports": [{"type": "trend", "url": url, "granularity": "weekly", "periodStart": "2026-11-09"}
+                        for url in urls]}  # fmt: skip
+    body["reports"].append(dict(body["reports"][0], url=urls[0].replace("=a", "=renewed")))  # one file listed twice
+    catalogue = parse_catalogue("acme", body, hub_url="https://hub.example", overrides={}, log=logging.getLogger("t"))
+    files = catalogue.files("trends", "week", dt.date(2026, 11, 9))
+    assert sorted(f.url.split("X-Amz")[0] for f in files) == sorted(
+        f"https://hub.example{u}".split("X-Amz")[0] for u in urls
+    )
+    for url in urls:  # a renewed URL finds its own file
+        renewed = f"https://hub.example{url}".replace("=a", "=x").replace("=b", "=y")
+        found = catalogue.entry("trends", "week", dt.date(2026, 11, 9), renewed)
+        assert found is not None and found.url.split("X-Amz")[0] == f"https://hub.example{url}".split("X-Amz")[0]
 
 
 @pytest.mark.parametrize("style", ["hub", "redirect"])
@@ -441,7 +466,7 @@ def test_entries_whose_urls_end_alike_are_told_apart_by_their_periods() -> None:
     catalogue = parse_catalogue("acme", body, hub_url="https://hub.example", overrides={}, log=logging.getLogger("t"))
     periods = catalogue.periods("trends", "week")
     assert [p.start for p, _files in periods] == [dt.date(2026, 8, 17), dt.date(2026, 8, 24), dt.date(2026, 8, 31)]
-    entry = catalogue.entry("trends", "week", dt.date(2026, 8, 24), "download")
+    entry = catalogue.entry("trends", "week", dt.date(2026, 8, 24), "https://hub.example/files/1/download")
     assert entry is not None and entry.url == "https://hub.example/files/1/download"
 
 
