@@ -58,7 +58,7 @@ from decimal import Decimal, InvalidOperation
 from itertools import chain, count, islice, repeat
 from typing import Any
 
-from tap_dockerdvp.dvp.views import ViewSpec, normalise_header
+from tap_dockerdvp.dvp.views import Column, ViewSpec, normalise_header
 from tap_dockerdvp.errors import TruncatedFileError, UnendedLineError
 from tap_dockerdvp.files.chunks import CHUNK_BYTES
 from tap_dockerdvp.files.compression import decompressed
@@ -241,6 +241,24 @@ def _typing(parse: Callable[[str], Any]) -> Callable[[str], Any]:
 # the header
 
 
+def _chosen(header: Sequence[str], columns: Sequence[Column | None]) -> dict[str, int]:
+    """The field of each column the header names: the first spelled as the column's own name, else the first
+    spelled as an alias (`User Agent` before `User agent tool` took the tool's column, the tool went to the extra
+    columns); the others are kept as extra columns."""
+    chosen: dict[str, int] = {}
+    own: set[str] = set()
+    for index, column in enumerate(columns):
+        if column is None or column.name in own:
+            continue
+        spelled = normalise_header(header[index])
+        if spelled in (column.name, column.name.replace("_", "")):
+            chosen[column.name] = index
+            own.add(column.name)
+        else:
+            chosen.setdefault(column.name, index)
+    return chosen
+
+
 class FileLayout:
     """What a file's header row decides, once per file: which field is which column, what is extra."""
 
@@ -254,9 +272,11 @@ class FileLayout:
         #: headers (as written) the view does not know / that repeat a column already found
         self.unknown_headers: list[str] = []
         self.duplicate_headers: list[str] = []
+        columns = [spellings.get(normalise_header(raw)) for raw in header]
+        chosen = _chosen(header, columns)
         for index, raw in enumerate(header):
-            column = spellings.get(normalise_header(raw))
-            if column is not None and column.name not in found:
+            column = columns[index]
+            if column is not None and chosen[column.name] == index:
                 found[column.name] = index
                 continue
             key = raw.replace("\ufeff", "").strip() or f"_column_{index + 1}"

@@ -518,3 +518,23 @@ def test_csv_error_becomes_format_error():
 def test_blank_value_in_integer_column_is_null():
     (rec,) = read(b"namespace,pull_by_tag\norg,  \n", VIEWS["repo-summary"])
     assert rec["pull_by_tag"] is None
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Action,User Agent,User agent tool,Owner", "Action,User agent tool,User Agent,Owner"],
+    ids=["alias first", "name first"],
+)
+def test_a_header_spelled_as_the_columns_own_name_wins_over_an_alias(header: str) -> None:
+    # `User Agent` (an alias of user_agent_tool) before `User agent tool` took the tool's column, and the tool
+    # went to the extra columns
+    values = {
+        "Action": "pull_by_tag",
+        "User Agent": "docker/24.0.7 go/go1.20",
+        "User agent tool": "docker",
+        "Owner": "x",
+    }
+    names = header.split(",")
+    (rec,) = read((header + "\n" + ",".join(values[n] for n in names) + "\n").encode())
+    assert rec["user_agent_tool"] == "docker"
+    assert rec["extra_columns"] == {"User Agent": "docker/24.0.7 go/go1.20"}
