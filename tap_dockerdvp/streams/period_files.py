@@ -390,8 +390,15 @@ class PeriodFilesStream(DockerHubStream):
     @staticmethod
     def give_up_after(failures: int, max_tries: int, exc: Exception | str) -> None:
         if failures >= max_tries:
+            # bad content in every download is the file's own, or a lasting error page: a rerun alone does not help
+            then = (
+                "an error page may pass, so run again later; a file that stays so is one the tap cannot read: "
+                "please report it"
+                if isinstance(exc, CsvFormatError)
+                else "run again to resume"
+            )
             raise DownloadError(
-                f"{exc} (gave up after {failures} tries; the period's bookmark did not move: run again to resume)"
+                f"{exc} (gave up after {failures} tries; the period's bookmark did not move: {then})"
             ) from None
 
 

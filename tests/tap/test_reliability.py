@@ -154,6 +154,8 @@ def test_bad_content_that_stays_bad_fails_with_a_clear_error(simulator) -> None:
     assert isinstance(error, DownloadError)
     assert "looks like an HTML or JSON error page" in str(error)
     assert sim.stats["faults_injected"] == 3  # bad content is tried three times, not max_retries
+    # not "run again to resume", which a file that is bad as written never passes
+    assert "a file that stays so is one the tap cannot read: please report it" in str(error)
 
 
 def test_giving_up_on_the_api_names_the_endpoint(simulator) -> None:
