@@ -216,12 +216,15 @@ def report_type_of(catalogue_type: str, overrides: Mapping[str, str] | None = No
 # periods
 
 
-_FILE_DATE = re.compile(
-    r"(?i)(?:^|[_\-.])(weekly|monthly|week|month)[_\-](\d{4})[_\-](\d{2})[_\-](\d{2})\.csv(?:\.gz)?$"
+_FILE_DATE = re.compile(  # the date may be followed by a part's number (`_part1`, an unload's `_0_0_0`)
+    r"(?i)(?:^|[_\-.])(weekly|monthly|week|month)[_\-](\d{4})[_\-](\d{2})[_\-](\d{2})(?:[_\-][a-z0-9]+)*"
+    r"\.csv(?:\.gz)?$"
 )
+_FILE_GRANULARITY = re.compile(r"(?i)(?:^|[_\-.])(weekly|monthly)(?:[_\-.]|$)")
 _GRANULARITY_WORDS = {"week": WEEK, "weekly": WEEK, "weeks": WEEK, "month": MONTH, "monthly": MONTH, "months": MONTH}
 _GRANULARITY_KEYS = ("granularity", "dategranularity", "periodtype", "frequency", "cadence", "timespan")
 _START_KEYS = ("periodstart", "datereference", "start", "startdate", "referencedate", "date", "period")
+_END_KEYS = ("periodend", "end", "enddate")  # any day of a period names it (`ReportPeriod.of`)
 
 
 @dataclass(frozen=True, order=True)
@@ -274,11 +277,25 @@ def period_of(entry: Mapping[str, Any], file_name: str) -> ReportPeriod | None:
     granularity = next(
         (_GRANULARITY_WORDS.get(str(fields[k]).strip().lower()) for k in _GRANULARITY_KEYS if k in fields), None
     )
-    for key in _START_KEYS:
+    if granularity is None and (word := _FILE_GRANULARITY.search(file_name)):  # `..._weekly.csv`, the day in fields
+        granularity = _GRANULARITY_WORDS[word[1].lower()]
+    for key in (*_START_KEYS, *_END_KEYS):
         value = fields.get(key)
-        if granularity and isinstance(value, str):
-            try:
-                return ReportPeriod.of(granularity, dt.date.fromisoformat(value.strip()[:10]))
-            except ValueError:
-                continue
+        day = _day_of(value) if granularity and isinstance(value, str) else None
+        if granularity and day is not None:
+            return ReportPeriod.of(granularity, day)
     return None
+
+
+def _day_of(text: str) -> dt.date | None:
+    """The UTC day a date or date-time names: `2026-11-08T23:00:00-01:00` is the 9th (its first ten characters,
+    the 8th, filed the report under the week before)."""
+    text = text.strip()
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        try:
+            return dt.date.fromisoformat(text[:10])
+        except ValueError:
+            return None
+    return moment.astimezone(dt.timezone.utc).date() if moment.tzinfo else moment.date()

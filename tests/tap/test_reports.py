@@ -359,6 +359,27 @@ def test_catalogue_types_file_names_and_periods() -> None:
     assert period_of({"type": "trend"}, "report.csv") is None
 
 
+WEEK_OF_9TH = ReportPeriod(dt.date(2026, 11, 9), dt.date(2026, 11, 15), "week")
+
+
+@pytest.mark.parametrize(
+    ("entry", "name"),
+    [
+        # an instant with an offset is its UTC day: its first ten characters filed it under the week before
+        ({"granularity": "weekly", "start": "2026-11-08T23:00:00-01:00"}, "report.csv"),
+        ({"granularity": "weekly", "start": "2026-11-09T01:00:00+01:00"}, "report.csv"),  # the same instant
+        ({"granularity": "weekly", "periodEnd": "2026-11-15"}, "download"),  # the end alone names the period
+        ({}, "globex_trend_weekly_2026_11_09_part1.csv"),  # a part's number after the date
+        ({}, "globex_trend_weekly_2026_11_09_0_0_0.csv.gz"),
+        ({"date": "2026-11-09"}, "globex_trend_weekly.csv"),  # the granularity in the name, the day in the fields
+    ],
+    ids=["negative offset", "positive offset", "end only", "part suffix", "unload suffix", "granularity in name"],
+)
+def test_a_report_period_in_other_plausible_forms_is_placed(entry: dict, name: str) -> None:
+    # each was skipped (with a WARNING) or filed under another week
+    assert period_of(entry, name) == WEEK_OF_9TH
+
+
 def test_two_report_types_may_share_a_file_name() -> None:
     """Docker's file names are `<name>_weekly_YYYY_MM_DD.csv` with `<name>` unknown: a folder per type with one
     name for every type must keep every type's file (one of them was dropped), and a fresh URL comes from its own
