@@ -356,7 +356,8 @@ class BatchFiles:
         self.files = 0
         self.rows = 0  # rows in the open file
         self.source_rows = 0  # rows of the current source file in completed batch files
-        self._path: t.Any = None
+        self._path: t.Any = None  # the open file as it is written (a hidden name in a local folder)
+        self._final: t.Any = None  # the open file's name once written: what a BATCH message announces
         self._handle: t.Any = None
         self._parquet: t.Any = None
         self._sink: t.Any = None  # the open parquet file's buffer in front of ``_handle``
@@ -365,7 +366,8 @@ class BatchFiles:
         self._schema: pa.Schema | None = None  # the open parquet file's
         self._pending_rows = 0
         self._writes: deque[Future[None]] = deque()  # the writer thread's tasks not yet seen done
-        self._finishing: deque[tuple[Future[None], t.Any]] = deque()  # paths of files handed out once written
+        # the files handed out once written: (their writing, the path written, the name they are handed out by)
+        self._finishing: deque[tuple[Future[None], t.Any, t.Any]] = deque()
         self._options: dict[pa.Schema, dict[str, list[str]]] = {}  # column options by schema, chosen once
 
     def __enter__(self) -> BatchFiles:
@@ -381,7 +383,7 @@ class BatchFiles:
             # files written but not handed out: their rows are read again by the next run, and a reader of the
             # whole folder (an external table) would count them twice
             while self._finishing:
-                done, path = self._finishing.popleft()
+                done, path, _final = self._finishing.popleft()
                 with contextlib.suppress(Exception):
                     done.result()
                 with contextlib.suppress(Exception):
@@ -405,7 +407,13 @@ class BatchFiles:
     def _open(self) -> None:
         self.files += 1
         suffix = {"jsonl": ".jsonl.gz" if self.compression == "gzip" else ".jsonl", "parquet": ".parquet"}
-        self._path = self.root / f"{self.prefix}{self.sync_id}-{self.files}{suffix[self.format]}"
+        name = f"{self.prefix}{self.sync_id}-{self.files}{suffix[self.format]}"
+        self._final = self.root / name
+        # In a local folder a file is written under a hidden name and renamed once complete: a process killed
+        # mid-file (SIGKILL, out of memory) left it under its final name, never announced, and a reader of the
+        # whole folder counted its rows twice once the next run read them again. An object store shows an
+        # upload only once it is complete.
+        self._path = self.root / f".{name}.part" if self.root.protocol in LOCAL_PROTOCOLS else self._final
         with self._writing():
             if self.files == 1 and self.root.protocol in LOCAL_PROTOCOLS:  # every file of a sync is in one folder
                 self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -533,7 +541,7 @@ class BatchFiles:
                 else:
                     done = _writer().submit(_close, parquet, self._sink, self._storage)
                     self._writes.append(done)
-                self._finishing.append((done, self._path))
+                self._finishing.append((done, self._path, self._final))
             self._handle = self._parquet = self._sink = self._storage = self._schema = None
         self.rows = 0  # a file of rows a map dropped, all of them, was never opened: nothing to hand out
         return self._finished(wait=False)
@@ -547,10 +555,12 @@ class BatchFiles:
         writing of one raised."""
         urls: list[str] = []
         while self._finishing and (wait or self._finishing[0][0].done()):
-            done, path = self._finishing.popleft()
+            done, path, final = self._finishing.popleft()
             with self._writing():
                 done.result()
-            urls.append(str(path.as_uri()))
+                if path != final:
+                    path.rename(final)
+            urls.append(str(final.as_uri()))
         return urls
 
     def discard(self) -> None:

@@ -19,6 +19,7 @@ import typing as t
 from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import pytest
 from cli_support import CliRun
@@ -518,3 +519,18 @@ def test_a_stream_map_that_drops_rows_leaves_no_empty_batch_file(served, tmp_pat
         assert len(kept.get(stream, [])) == len(expected), stream
     files = {p.name for p in tmp_path.iterdir() if not p.name.endswith(".tmp")}
     assert files == {url.rsplit("/", 1)[1] for m in batches for url in m["manifest"]}  # none left behind
+
+
+def test_a_file_being_written_has_no_final_name_until_it_is_complete(tmp_path: Path) -> None:
+    """A process killed mid-file (SIGKILL, out of memory) runs no clean-up: the file it was writing stayed under its
+    final name, never announced, and a reader of the whole folder counted its rows twice once the next run read
+    them again (jsonl), or failed on a file without a footer (parquet)."""
+    writer = parquet_files(tmp_path, 10_000)
+    handed_out = writer.add_table(wide_rows(0, 10_000))  # full: finished by the writer thread
+    handed_out += writer.add_table(wide_rows(10_000, 6_000))  # a row group of the next file written, not finished
+    writing = [p.name for p in tmp_path.iterdir() if p.as_uri() not in handed_out]
+    assert writing and all(name.startswith(".") and name.endswith(".part") for name in writing), writing
+    handed_out += writer.close()
+    assert sorted(p.as_uri() for p in tmp_path.iterdir()) == sorted(handed_out)  # renamed, nothing else left
+    assert all(not Path(urlsplit(u).path).name.startswith(".") for u in handed_out)
+    assert sum(pq.read_metadata(urlsplit(u).path).num_rows for u in handed_out) == 16_000
