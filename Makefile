@@ -87,6 +87,7 @@ $(MELTANO_VENV)/.stamp-meltano-$(MELTANO_VERSION):
 # the tap plugin is `pip install -e .`: code changes need no reinstall, dependency changes do
 $(PLUGINS_STAMP): $(MELTANO_DEP) meltano.yml pyproject.toml
 	$(MELTANO_BIN) install
+	@mkdir -p output  # target-duckdb's database (meltano.yml) goes there: it does not make the folder
 	@touch $@
 
 $(SNOWFLAKE_STAMP):
