@@ -358,7 +358,10 @@ def future_start(config: t.Mapping[str, t.Any], today: dt.date) -> list[str]:
     value = config.get("start_date")
     if not (value and is_iso_date(value)) or dt.date.fromisoformat(str(value)[:10]) <= today:
         return []
-    return [f"setting `start_date` ({str(value)[:10]}) is in the future: no period is extracted until after it"]
+    return [  # a bookmark wins over `start_date`: what has one reads on from it
+        f"setting `start_date` ({str(value)[:10]}) is in the future: a stream or namespace without a bookmark "
+        "extracts no period until after it"
+    ]
 
 
 def unknown_map_streams(config: t.Mapping[str, t.Any], streams: t.Sequence[str]) -> list[str]:

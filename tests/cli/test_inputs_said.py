@@ -278,7 +278,8 @@ def test_a_start_date_in_the_future_is_a_warning(sim, tmp_path: Path) -> None:
     run = run_cli("--discover", config={**tap_config(sim), "start_date": "2205-01-01"}, tmp_path=tmp_path)
     assert run.code == 0, run.stderr[-2000:]
     assert [w for w in run.at("WARNING") if "start_date" in w] == [
-        "setting `start_date` (2205-01-01) is in the future: no period is extracted until after it"
+        "setting `start_date` (2205-01-01) is in the future: a stream or namespace without a bookmark extracts no "
+        "period until after it"
     ]
 
 
