@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 from tap_dockerdvp.dvp import answers
-from tap_dockerdvp.dvp.report_views import ReportPeriod, file_id_of, file_name_of, period_of, report_type_of
+from tap_dockerdvp.dvp.report_views import ReportPeriod, file_name_of, period_of, report_type_of
+from tap_dockerdvp.http.urls import file_id_of
 
 
 @dataclass(frozen=True)

@@ -249,22 +249,6 @@ def file_name_of(url: str) -> str:
     return unquote(urlsplit(url).path.rstrip("/").rpartition("/")[2])
 
 
-def file_id_of(url: str) -> str:
-    """What tells one report file from another in its URL: the path, and the query without what a signing adds
-    (a signature, its date and lifetime, the signer's credential), which changes when a URL is renewed. Two files
-    may share a name (a folder per part, `.../files/download?id=7`): keyed by name, one of them was lost."""
-    parts = urlsplit(url)
-    kept = sorted(p for p in parts.query.split("&") if p and not _SIGNING.match(p.partition("=")[0]))
-    return parts.path + ("?" + "&".join(kept) if kept else "")
-
-
-# the query parameters presigned URLs carry for their signature (S3, CloudFront, Google Cloud Storage, Azure SAS)
-_SIGNING = re.compile(
-    r"(?i)(x-amz-.*|x-goog-.*|awsaccesskeyid|googleaccessid|signature|sig|expires|key-pair-id|policy|token|"
-    r"access_token|se|st|sp|sv|sr|spr|ske|skoid|skt|sktid|sks|skv)$"
-)
-
-
 def period_of(entry: Mapping[str, Any], file_name: str) -> ReportPeriod | None:
     """The report's period: from ``..._weekly_YYYY_MM_DD.csv`` in its file name, else from entry fields."""
     m = _FILE_DATE.search(file_name)

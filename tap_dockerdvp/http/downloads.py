@@ -103,11 +103,17 @@ class Download:
                         "this machine and the file host Docker's listing names (the period's bookmark did not move: "
                         "run again to resume)"
                     ) from None
-                self.log.info(
-                    "Waiting %.1f s before retrying %s: %s (attempt %d of %d)", wait, self.label,
-                    str(exc).removeprefix(f"{self.label}: "), failures, self.max_tries,
-                )  # fmt: skip
-                time.sleep(wait)
+                time.sleep(
+                    wait_before_retry(
+                        exc,
+                        failures - 1,
+                        base=self.retry_base_seconds,
+                        logger=self.log,
+                        label=self.label,
+                        tries=self.max_tries,
+                        wait=wait,
+                    )
+                )
             except UrlExpiredError:
                 failures += 1
                 if self.refresh_url is None or failures >= self.max_tries:
@@ -227,10 +233,12 @@ def wait_before_retry(
     logger: logging.Logger | logging.LoggerAdapter,
     label: str,
     tries: int,
+    wait: float | None = None,
 ) -> float:
-    """Seconds to wait before retrying a download, honouring Retry-After; logs the wait (``attempt`` counts from
-    0, of ``tries`` in all)."""
-    wait = retries.retry_after_of(exc)
+    """Seconds to wait before retrying a download (``wait``, else as Retry-After says, else the backoff); logs the
+    wait (``attempt`` counts from 0, of ``tries`` in all)."""
+    if wait is None:
+        wait = retries.retry_after_of(exc)
     if wait is None:
         wait = retries.exponential_wait(attempt, base=base, cap=300.0)
     reason = str(exc).removeprefix(f"{label}: ")

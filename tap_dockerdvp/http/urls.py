@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 import typing as t
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -60,6 +61,22 @@ def check_hint(setting: str, base_url: str) -> str:
 def safe_path(url: str | None) -> str:
     """A URL reduced to its path: query strings can carry presigned signatures."""
     return urlsplit(url or "").path or "/"
+
+
+def file_id_of(url: str) -> str:
+    """What tells one file from another in its URL, a renewed URL's the same: the path, and the query without what a
+    signing adds (a signature, its date and lifetime, the signer's credential). Two files may share a path and differ
+    by their query (`.../download?id=7`) or share a name in two folders: known by name alone, one was lost."""
+    parts = urlsplit(url)
+    kept = sorted(p for p in parts.query.split("&") if p and not _SIGNING.match(p.partition("=")[0]))
+    return parts.path + ("?" + "&".join(kept) if kept else "")
+
+
+# the query parameters presigned URLs carry for their signature (S3, CloudFront, Google Cloud Storage, Azure SAS)
+_SIGNING = re.compile(
+    r"(?i)(x-amz-.*|x-goog-.*|awsaccesskeyid|googleaccessid|signature|sig|expires|key-pair-id|policy|token|"
+    r"access_token|se|st|sp|sv|sr|spr|ske|skoid|skt|sktid|sks|skv)$"
+)
 
 
 def same_host(url: str, other: str) -> bool:

@@ -152,16 +152,19 @@ class DockerHubStream(RESTStream):
         if status == 401:
             self._handle_unauthorized(response)
         if status == 403:
-            raise FatalAPIError(
-                f"Docker Hub refused access to {safe_path(response.url)} (HTTP 403: "
-                f"{short_detail(response)}): the account {self.config['username']!r} (setting `username`) lacks "
-                "access to it"
-            )
+            raise FatalAPIError(self.refused(response, "access to"))
         if retries.is_retriable_status(status):
             raise RetriableAPIError(self.response_error_message(response), response)
         if is_html(response):
             self._not_the_service(response)
         raise FatalAPIError(self.response_error_message(response))
+
+    def refused(self, response: requests.Response, what: str) -> str:
+        """The line for Docker Hub's 403 to ``what`` (`access to`, `the report download`) at the response's URL."""
+        return (
+            f"Docker Hub refused {what} {safe_path(response.url)} (HTTP 403: {short_detail(response)}): the account "
+            f"{self.config['username']!r} (setting `username`) lacks access to it"
+        )
 
     def _not_the_service(self, response: requests.Response) -> t.NoReturn:
         """An answer that is not the API's: from a host that answered JSON earlier this run, a passing page (a

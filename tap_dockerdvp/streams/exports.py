@@ -31,7 +31,7 @@ from tap_dockerdvp.dvp.periods import to_date
 from tap_dockerdvp.dvp.views import KEY_PROPERTIES, VIEWS
 from tap_dockerdvp.errors import TapError
 from tap_dockerdvp.http.downloads import Download, storage_session
-from tap_dockerdvp.http.urls import safe_path
+from tap_dockerdvp.http.urls import file_id_of
 from tap_dockerdvp.streams.period_files import Late, PeriodFile, PeriodFilesStream, view_stream
 from tap_dockerdvp.streams.schemas import export_schema
 from tap_dockerdvp.streams.timespans import TimespansStream
@@ -106,7 +106,7 @@ class ExportStream(PeriodFilesStream):
             files.append(PeriodFile(url=url, size=size if isinstance(size, int) and size > 0 else None))
         # numbered in the order of their paths (`file_index` is in the rows' keys): a listing in another order, which
         # Docker does not rule out, must give a file read again the same keys, so a target upserts its rows
-        return sorted(files, key=lambda file: safe_path(file.url))
+        return sorted(files, key=lambda file: file_id_of(file.url))
 
     def view_listing(self, context: Context) -> t.Any:
         """The view's file listing; None when it answers 404 under every path the view may live under."""
@@ -181,12 +181,12 @@ SUMMARY_STREAMS: tuple[type[ExportStream], ...] = tuple(
 
 
 def fresh_files(files: list[PeriodFile], listed: list[PeriodFile]) -> list[PeriodFile | None]:
-    """Each of ``files`` as a fresh listing has it (None: no longer listed). A file is known by its URL's path (the
-    query is the signature that expired): a listing in another order must not hand a file another file's URL,
-    which would read one twice and lose the other. Paths that do not tell the files apart (the same for all, or
-    new at every listing) leave the position, with as many files as before."""
-    fresh = {safe_path(f.url): f for f in listed}
-    same = [fresh.get(safe_path(f.url)) for f in files]
+    """Each of ``files`` as a fresh listing has it (None: no longer listed). A file is known by its URL without its
+    expired signature (`file_id_of`): a listing in another order must not hand a file another file's URL, which
+    would read one twice and lose the other. URLs that do not tell the files apart (the same for all, or new at
+    every listing) leave the position, with as many files as before."""
+    fresh = {file_id_of(f.url): f for f in listed}
+    same = [fresh.get(file_id_of(f.url)) for f in files]
     if (len(fresh) < len(listed) or not any(same)) and len(listed) == len(files):
         return list(listed)
     return same

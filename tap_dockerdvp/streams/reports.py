@@ -34,7 +34,7 @@ from tap_dockerdvp.errors import DownloadError, UnexpectedAnswerError
 from tap_dockerdvp.http.downloads import Download, storage_session
 from tap_dockerdvp.http.responses import bearer_of, is_json
 from tap_dockerdvp.http.urls import safe_path, same_host
-from tap_dockerdvp.streams.base import DockerHubStream, short_detail
+from tap_dockerdvp.streams.base import DockerHubStream
 from tap_dockerdvp.streams.completed_periods import CompletedPeriodStream
 from tap_dockerdvp.streams.period_files import FileGone, Late, PeriodFile, PeriodFilesStream, view_stream
 from tap_dockerdvp.streams.schemas import report_schema
@@ -319,11 +319,7 @@ class ReportStream(PeriodFilesStream):
                 raise _HubUnauthorized(bearer_of(response))
             if status == 403 and is_json(response):  # the Hub's API refusing, with its reason (an expired URL of
                 # the Hub's file store answers its own XML, and is renewed)
-                raise DownloadError(
-                    f"Docker Hub refused the report download {safe_path(response.url)} (HTTP 403: "
-                    f"{short_detail(response)}): the account {self.config['username']!r} (setting `username`) "
-                    "lacks access to it"
-                )
+                raise DownloadError(self.refused(response, "the report download"))
             if status < 400:
                 self.authenticator.accepted(bearer_of(response))
         if status == 404:
