@@ -28,7 +28,7 @@ class ReportEntry:
     known: bool
     period: ReportPeriod
     file_name: str  # no query string
-    file_id: str  # what tells the file from the period's others, a renewed URL's the same (`file_id_of`)
+    file_id: str = field(repr=False)  # what tells the file from the period's others (`file_id_of`): part of a URL
     url: str = field(repr=False)  # may be presigned: never logged
 
 

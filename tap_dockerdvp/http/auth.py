@@ -221,7 +221,8 @@ class DockerHubAuthenticator(APIAuthenticatorBase):
             response = self.session.post(self.hub_url + path, json=payload, timeout=self.timeout, allow_redirects=False)
             if response.is_redirect:
                 target = urlsplit(response.headers.get("Location", ""))
-                origin = f"{target.scheme}://{target.netloc}" if target.netloc else "this host"
+                host = f"{target.hostname}:{target.port}" if target.port else target.hostname  # never its user:password
+                origin = f"{target.scheme}://{host}" if host else "this host"
                 raise AuthenticationError(
                     f"{self.where} answered POST {path} with a redirect (HTTP {response.status_code}) to {origin}: "
                     f"credentials go only to the host configured, never after a redirect: check `{self.setting}`"
