@@ -15,11 +15,9 @@ equal by the tests of the Arrow lane); parquet tables are :mod:`tap_dockerdvp.fi
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import json
 import sys
 import typing as t
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -28,7 +26,6 @@ from json.encoder import encode_basestring_ascii  # the C version when available
 
 from typing_extensions import Self
 
-from tap_dockerdvp.files.compression import gzip_member
 from tap_dockerdvp.files.reader import NULL_TOKENS, Memo, RowBatch
 
 _MEMO_LIMIT = 1 << 16  # value pieces remembered per column
@@ -150,8 +147,8 @@ class JsonRows:
 @dataclass(frozen=True)
 class Output:
     """What a stream makes of a file's rows (see :func:`tap_dockerdvp.files.engine.read`): ``batches`` (row
-    batches, for the SDK's record path and stream maps), ``record`` (RECORD messages), ``jsonl`` (JSON lines, one
-    gzip member per piece when ``gzip``) or ``parquet`` (Arrow tables typed by ``schema``)."""
+    batches, for the SDK's record path and stream maps), ``record`` (RECORD messages), ``jsonl`` (JSON lines) or
+    ``parquet`` (Arrow tables typed by ``schema``)."""
 
     kind: str  # "batches" | "record" | "jsonl" | "parquet"
     keys: tuple[str, ...] = ()  # the properties each row carries, in order
@@ -159,18 +156,16 @@ class Output:
     stream: str = ""  # record: the messages' stream
     extra_key: str = "extra_columns"
     cut_every: int = 0  # a piece never holds rows across rows B, 2B, ... of the file (B: a batch file's size)
-    gzip: bool = False
     schema: t.Mapping[str, t.Any] | None = field(default=None, compare=False)
 
 
 @dataclass
 class Piece:
-    """Encoded rows ``first_row`` .. ``last_row`` of a file (``gzip``: one gzip member)."""
+    """Encoded rows ``first_row`` .. ``last_row`` of a file."""
 
     data: bytes | memoryview
     first_row: int
     count: int
-    gzip: bool = False
 
     @property
     def last_row(self) -> int:
@@ -270,30 +265,3 @@ class StdoutSink:
         self.text.flush()
         if self.binary is not None:
             self.binary.flush()
-
-
-def compressed(pieces: Iterable[Piece], depth: int = 2) -> Iterator[Piece]:
-    """Each piece as one gzip member, compressed by a thread while the next pieces are made; in order, at most
-    ``depth`` pieces waiting. An error of ``pieces`` comes after the pieces made before it, as without the thread."""
-
-    def member(piece: Piece) -> Piece:
-        return Piece(gzip_member(piece.data), piece.first_row, piece.count, gzip=True)
-
-    with cf.ThreadPoolExecutor(1, thread_name_prefix="tap-dockerdvp-gzip") as pool:
-        pending: deque[cf.Future[Piece]] = deque()
-        error: Exception | None = None
-        try:
-            try:
-                for piece in pieces:
-                    pending.append(pool.submit(member, piece))
-                    if len(pending) > depth:
-                        yield pending.popleft().result()
-            except Exception as exc:  # the source raised: what it made before goes out first (not GeneratorExit,
-                error = exc  # the caller stopping: then nothing more goes out)
-            while pending:
-                yield pending.popleft().result()
-            if error is not None:
-                raise error
-        finally:
-            for future in pending:
-                future.cancel()

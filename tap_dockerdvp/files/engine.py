@@ -3,7 +3,7 @@
 - ``batches`` (the SDK's record path, stream maps): the reader, :func:`~tap_dockerdvp.files.reader.read_batches`;
 - ``record`` and ``jsonl``: with pyarrow, the Arrow lane (:mod:`tap_dockerdvp.files.arrow.lane`), whatever the
   file's size; without, the reader and its encoder (:class:`~tap_dockerdvp.files.encoders.Encoder`). The same bytes
-  either way; gzip members are compressed by a thread (:func:`~tap_dockerdvp.files.encoders.compressed`);
+  either way (a gzip BATCH file compresses them as they come, in the caller's thread: see ``BatchFiles.add``);
 - ``parquet``: the Arrow lane (parquet needs pyarrow, which the setting's check asks for).
 
 The reader stays the owner of every rule: the lane hands it what it cannot settle, and raises what it raises.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import typing as t
 
-from tap_dockerdvp.files.encoders import Encoder, Output, Piece, compressed
+from tap_dockerdvp.files.encoders import Encoder, Output, Piece
 from tap_dockerdvp.files.reader import Reading, RowBatch, read_batches
 
 if t.TYPE_CHECKING:
@@ -43,19 +43,14 @@ def read(
     batches, encoded pieces or Arrow tables. Raises the reader's errors after the rows before them."""
     if output.kind == "batches":
         return _batches(blocks, spec, skip, reading)
-    pieces: Iterator[Piece]
     if has_pyarrow():
         from tap_dockerdvp.files.arrow.lane import ArrowLane
 
         lane = ArrowLane(spec, output, reading)
-        if output.kind == "parquet":
-            return lane.tables(blocks, skip=skip)
-        pieces = lane.pieces(blocks, skip=skip)
-    else:
-        if output.kind == "parquet":  # never reached: BatchFiles refuses parquet without pyarrow, in one line
-            raise RuntimeError("parquet needs pyarrow")
-        pieces = Encoder(output).pieces(_batches(blocks, spec, skip, reading))
-    return compressed(pieces) if output.gzip else pieces
+        return lane.tables(blocks, skip=skip) if output.kind == "parquet" else lane.pieces(blocks, skip=skip)
+    if output.kind == "parquet":  # never reached: BatchFiles refuses parquet without pyarrow, in one line
+        raise RuntimeError("parquet needs pyarrow")
+    return Encoder(output).pieces(_batches(blocks, spec, skip, reading))
 
 
 def _batches(blocks: Iterable[bytes], spec: ViewSpec, skip: int, reading: Reading) -> Iterator[RowBatch]:

@@ -254,10 +254,10 @@ class PeriodFilesStream(DockerHubStream):
                     rows = shape.rows(records(part, self.property_order, constants, extra_key=self.extra_key))
                     yield from writer.add_rows(rows, keys, schema, source_rows=part.count)
             return
-        # straight from the engine: JSON lines (gzip members) or Arrow tables
+        # straight from the engine: JSON lines (each piece one gzip member of a gzip file) or Arrow tables
         output = Output(
             writer.format, keys, tuple(constants.items()), extra_key=self.extra_key,
-            cut_every=writer.batch_size, gzip=writer.compression == "gzip", schema=schema,
+            cut_every=writer.batch_size, schema=schema,
         )  # fmt: skip
         for part in self.read_file(context, files, index, output, rollback=writer.rollback):
             self.tap.progress.add_rows(self.name, part.count)

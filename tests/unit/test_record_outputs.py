@@ -423,35 +423,27 @@ def record_lines_written(monkeypatch) -> list[int]:
     return calls
 
 
-def test_gzip_members_come_in_order_and_a_source_error_after_the_pieces_before_it() -> None:
-    """`compressed` (BATCH gzip JSONL): one member per piece, in order; the source's error comes after every piece
-    it made; and a caller that stops early (a storage that failed) closes it quietly, with nothing more made."""
-    from tap_dockerdvp.files.encoders import Piece, compressed
+def test_a_gzip_batch_file_holds_one_member_a_piece_in_order(tmp_path) -> None:
+    """BATCH gzip JSONL: each piece the engine makes becomes one gzip member as it is added (in the reading thread,
+    since a thread of its own bought no speed), in order, and the file is one gzip file of them; a piece a stream
+    map emptied opens no file."""
+    from pathlib import Path
+    from types import SimpleNamespace
+    from urllib.parse import urlsplit
 
-    class Broken(Exception):
-        pass
+    from tap_dockerdvp.files.batch_files import BatchFiles
+    from tap_dockerdvp.files.encoders import Piece
 
-    made: list[int] = []
-
-    def pieces(count: int, fail: bool = False):
-        for index in range(count):
-            made.append(index)
-            yield Piece(f'{{"row": {index}}}\n'.encode(), index + 1, 1)
-        if fail:
-            raise Broken("connection reset")
-
-    out = list(compressed(pieces(7)))
-    assert [gzip.decompress(piece.data) for piece in out] == [f'{{"row": {i}}}\n'.encode() for i in range(7)]
-    assert all(piece.gzip for piece in out) and [piece.first_row for piece in out] == list(range(1, 8))
-
-    got = []
-    with pytest.raises(Broken):
-        for piece in compressed(pieces(5, fail=True)):
-            got.append(piece.first_row)
-    assert got == [1, 2, 3, 4, 5]
-
-    made.clear()
-    stream = compressed(pieces(100))
-    assert next(stream).first_row == 1
-    stream.close()  # was: RuntimeError("generator ignored GeneratorExit"), printed with a traceback at exit
-    assert len(made) <= 4  # the pieces already made, and not one more
+    config = SimpleNamespace(
+        encoding=SimpleNamespace(format="jsonl", compression="gzip"),
+        storage=SimpleNamespace(root=tmp_path.as_uri(), prefix="", params=None),
+        batch_size=1_000,
+    )
+    writer = BatchFiles(config, tap_name="tap-dockerdvp", stream_name="pull_events")
+    assert writer.add(Piece(b"", 1, 3)) == [] and not list(tmp_path.iterdir())
+    for index in range(7):
+        assert writer.add(Piece(f'{{"row": {index}}}\n'.encode(), index + 4, 1)) == []
+    (url,) = writer.close()
+    data = Path(urlsplit(url).path).read_bytes()
+    assert data.count(b"\x1f\x8b\x08") == 7  # a member a piece
+    assert gzip.decompress(data) == b"".join(f'{{"row": {i}}}\n'.encode() for i in range(7))

