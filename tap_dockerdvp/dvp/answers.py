@@ -14,6 +14,7 @@ import re
 import typing as t
 from collections import Counter
 
+from tap_dockerdvp.dvp.views import INT64
 from tap_dockerdvp.errors import UnexpectedAnswerError
 from tap_dockerdvp.logs import without_tokens
 
@@ -92,7 +93,7 @@ def typed(row: dict[str, t.Any], properties: t.Mapping[str, t.Any], *, what: str
             row[key] = _of_text(value, types, key, what)
         elif "integer" in types and isinstance(value, (int, float)):
             whole = isinstance(value, int) or (math.isfinite(value) and value.is_integer())
-            if not whole or not _INT64[0] <= int(value) <= _INT64[1]:
+            if not whole or int(value) not in INT64:
                 raise _not_a("integer", key, value, what)
             row[key] = int(value)
     return row
@@ -101,7 +102,7 @@ def typed(row: dict[str, t.Any], properties: t.Mapping[str, t.Any], *, what: str
 def _of_text(value: str, types: t.Sequence[str], key: str, what: str) -> t.Any:
     """A typed field's value sent as text, as its type: an error when it is no such value."""
     text = value.strip()
-    if "integer" in types and _INTEGER.fullmatch(text) and _INT64[0] <= int(text) <= _INT64[1]:
+    if "integer" in types and _INTEGER.fullmatch(text) and int(text) in INT64:
         return int(text)
     if "number" in types and _finite(text):
         return float(text)
@@ -110,9 +111,6 @@ def _of_text(value: str, types: t.Sequence[str], key: str, what: str) -> t.Any:
     if {"integer", "number", "boolean"} & set(types):
         raise _not_a(next(k for k in ("integer", "number", "boolean") if k in types), key, value, what)
     return value
-
-
-_INT64 = (-(2**63), 2**63 - 1)
 
 
 def _not_a(kind: str, key: str, value: t.Any, what: str) -> UnexpectedAnswerError:

@@ -42,6 +42,10 @@ KEY_PROPERTIES: tuple[str, ...] = (
 
 COLUMN_KINDS = frozenset({"string", "integer", "number", "date", "date-time"})
 
+#: What an ``integer`` holds: 64 bits, as parquet, Arrow and the warehouses' BIGINT do. A count beyond it is no count
+#: Docker makes; taken as it is, it passed in JSON and broke a parquet batch file with a traceback.
+INT64 = range(-(1 << 63), 1 << 63)
+
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 

@@ -58,7 +58,7 @@ from decimal import Decimal, InvalidOperation
 from itertools import chain, count, islice, repeat
 from typing import Any
 
-from tap_dockerdvp.dvp.views import Column, ViewSpec, normalise_header
+from tap_dockerdvp.dvp.views import INT64, Column, ViewSpec, normalise_header
 from tap_dockerdvp.errors import TruncatedFileError, UnendedLineError
 from tap_dockerdvp.files.chunks import CHUNK_BYTES
 from tap_dockerdvp.files.compression import decompressed
@@ -158,11 +158,6 @@ def parse_date(value: str) -> str:
     return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
 
 
-#: The range of a 64-bit integer: what parquet, Arrow and the warehouses' BIGINT hold. A count beyond it is no count
-#: Docker makes; taken as it is, it passed in JSON and broke a parquet batch file with a traceback.
-_INT64 = range(-(1 << 63), 1 << 63)
-
-
 def parse_integer(value: str) -> int:
     """``int(value)``, also accepting an integral decimal like ``"12.0"``, within 64 bits; raise ``ValueError``."""
     try:
@@ -175,7 +170,7 @@ def parse_integer(value: str) -> int:
         if not exact.is_finite() or exact != exact.to_integral_value():
             raise ValueError(f"not an integer: {value!r}") from None
         number = int(exact)
-    if number not in _INT64:
+    if number not in INT64:
         raise ValueError(f"not a 64-bit integer: {value!r}")
     return number
 
@@ -188,7 +183,7 @@ def parse_number(value: str) -> float | int:
     except ValueError:
         pass
     else:
-        return whole if whole in _INT64 else float(whole)  # float() raises OverflowError beyond a double's range
+        return whole if whole in INT64 else float(whole)  # float() raises OverflowError beyond a double's range
     number = float(value)
     if number != number or number in (float("inf"), float("-inf")):
         raise ValueError(f"not a finite number: {value!r}")
