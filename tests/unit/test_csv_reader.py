@@ -17,6 +17,7 @@ from tap_dockerdvp.files.reader import (
     parse_datetime,
     parse_integer,
     parse_number,
+    plain_datetimes,
     read_batches,
     records,
 )
@@ -538,3 +539,42 @@ def test_a_header_spelled_as_the_columns_own_name_wins_over_an_alias(header: str
     (rec,) = read((header + "\n" + ",".join(values[n] for n in names) + "\n").encode())
     assert rec["user_agent_tool"] == "docker"
     assert rec["extra_columns"] == {"User Agent": "docker/24.0.7 go/go1.20"}
+
+
+def _moments():
+    """Docker's form at every boundary of its fields, valid and not."""
+    for year in ("0000", "0001", "1900", "2000", "2023", "2024", "9999"):
+        for month in ("00", "01", "02", "04", "12", "13"):
+            for day in ("00", "01", "28", "29", "30", "31", "32"):
+                yield f"{year}-{month}-{day} 00:00:00"
+    for sep in (" ", "T", "t", "_"):
+        for clock in ("00:00:00", "23:59:59", "24:00:00", "23:60:00", "23:59:60", "9:00:00", "09:00:0", "09:00:00Z"):
+            yield f"2026-11-09{sep}{clock}"
+
+
+def _parsed(value):
+    try:
+        return parse_datetime(value)
+    except ValueError:
+        return None
+
+
+@pytest.mark.parametrize("value", list(_moments()))
+def test_a_column_in_dockers_form_is_typed_as_each_value_is(value):
+    """``plain_datetimes`` (a column at a time) is ``parse_datetime`` of each value, or declines (None) and leaves
+    the value to it; it declines nothing ``parse_datetime`` takes in Docker's form, and takes nothing it rejects."""
+    expected = _parsed(value)
+    for column in ([value], ["2026-11-09 00:00:00", value, "2024-02-29T12:00:00"]):
+        got = plain_datetimes(column)
+        if expected is None:
+            assert got is None
+        else:
+            assert got is None or got == [_parsed(v) for v in column]
+    if expected is not None and len(value) == 19 and value[10] in " T":
+        assert plain_datetimes([value]) is not None  # Docker's form is the fast way
+
+
+def test_a_value_holding_a_line_break_is_no_plain_date_time():
+    assert plain_datetimes(["2026-11-09 00:00:00\n2026-11-09 00:00:01"]) is None
+    assert plain_datetimes([" 2026-11-09 00:00:00"]) is None and plain_datetimes([""]) is None
+    assert plain_datetimes([]) == []

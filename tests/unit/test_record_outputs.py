@@ -108,6 +108,8 @@ def rows_of(
     return out, lines, None
 
 
+LEAP_AND_ENDS = ("2024-02-29 23:59:59", "2000-02-29T00:00:00", "2026-04-30 12:00:00", "2026-12-31 00:00:59",
+                 "0001-01-01 00:00:00")  # fmt: skip
 CASES = {
     "awkward": csv_bytes(AWKWARD_ROWS),
     "awkward, CRLF and a BOM": csv_bytes(AWKWARD_ROWS, newline="\r\n", bom=True),
@@ -117,6 +119,13 @@ CASES = {
     "missing columns": csv_bytes(["pull_by_tag,x", '"q,r","s"'], header="Action,Other"),
     "control character": csv_bytes([PLAIN.replace("server", "ser\x01ver")]),
     "bad date-time after two rows": csv_bytes([PLAIN, PLAIN, PLAIN.replace("-09 00:00:00", "-45 00:00:00")]),
+    # Docker's own form, checked a column at a time: month ends, leap days, with a T or without
+    "month ends and leap days": csv_bytes([PLAIN.replace("2026-11-09 00:00:00", moment) for moment in LEAP_AND_ENDS]),
+    "a 29th of February in 2026 after two rows": csv_bytes(
+        [PLAIN, PLAIN, PLAIN.replace("2026-11-09 00:00:00", "2026-02-29 00:00:00"), PLAIN]
+    ),
+    "a 31st of April after a row": csv_bytes([PLAIN, PLAIN.replace("2026-11-09 00:00:00", "2026-04-31 00:00:00")]),
+    "a year 0 after a row": csv_bytes([PLAIN, PLAIN.replace("2026-11-09 00:00:00", "0000-01-01 00:00:00")]),
     "bad date in a ragged batch": csv_bytes(["", PLAIN, PLAIN.replace("2026-11-09,US", "9th Nov,US")]),
     "cut last line": csv_bytes([PLAIN, PLAIN, PLAIN[:40]], end=False),
     "ends without a newline": csv_bytes([PLAIN, PLAIN], end=False),
@@ -163,6 +172,14 @@ def test_the_awkward_values_are_typed_and_kept() -> None:
 
 
 def test_errors_come_after_the_same_rows() -> None:
+    for name, good in (("a 29th of February in 2026 after two rows", 2), ("a 31st of April after a row", 1),
+                       ("a year 0 after a row", 1)):  # fmt: skip
+        recs, _lines, error = rows_of(CASES[name])
+        assert len(recs) == good and error is not None and "column 'timestamp'" in error, (name, error)
+    assert [r["timestamp"] for r in rows_of(CASES["month ends and leap days"])[0]] == [
+        "2024-02-29T23:59:59Z", "2000-02-29T00:00:00Z", "2026-04-30T12:00:00Z", "2026-12-31T00:00:59Z",
+        "0001-01-01T00:00:00Z",
+    ]  # fmt: skip
     assert rows_of(CASES["bad date-time after two rows"])[2] == (
         "CsvFormatError: f.csv: data row 3, column 'timestamp': '2026-11-45 00:00:00' is not a valid date-time"
     )
