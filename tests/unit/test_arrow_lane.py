@@ -323,3 +323,31 @@ def test_the_command_starts_no_blas_threads_unless_the_user_asked(set_by_user) -
         assert count == 1
         if len(os.sched_getaffinity(0)) > 1:
             assert threads(set_up=False)[0] > 1  # the control: numpy's threads are there without the set-up
+
+
+def test_the_lanes_kernels_are_given_arrow_scalars_so_no_import_is_tried_per_chunk(monkeypatch) -> None:
+    """A kernel given a Python ``str`` has pyarrow infer its type, which imports ``dateutil``; where that is not
+    installed (a user's venv) the failed import was tried again at every chunk, stat calls along ``sys.path`` on
+    the thread that writes the lines. The lane's lines (nulls too, which take the quoting kernel) try none."""
+    import sys
+
+    tried: list[str] = []
+
+    class Absent:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] == "dateutil":
+                tried.append(name)
+                raise ModuleNotFoundError(name)
+            return None
+
+    for name in [m for m in sys.modules if m.split(".")[0] == "dateutil"]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "meta_path", [Absent(), *sys.meta_path])
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 200)  # a chunk a row or two: some 20 chunks
+    lines, _first, error = encoded(PRINTABLE, "record", arrow=True)
+    assert error is None and lines.count(b"\n") == 30
+    assert tried == []
+    import pyarrow.compute as pc
+
+    pc.binary_join_element_wise("a", "b", "")  # the positive control: a Python str tries it
+    assert tried

@@ -15,6 +15,7 @@ values of each distinct raw value (see :class:`TextPart`), dumped once and put i
 from __future__ import annotations
 
 import array
+import functools
 import struct
 import typing as t
 from json.encoder import encode_basestring_ascii
@@ -171,6 +172,15 @@ def one_value(buffer: pa.Buffer, kind: pa.DataType) -> pa.Array:
     return pa.Array.from_buffers(kind, 1, [None, pa.py_buffer(struct.pack("<ii", 0, buffer.size)), buffer])
 
 
+@functools.cache
+def _text_scalar(text: str) -> pa.Scalar:
+    """``text`` as an Arrow string scalar, made once: a kernel given a Python ``str`` infers its type, which looks
+    for ``dateutil`` each time (an import that fails, when it is not installed, is tried again at every call)."""
+    import pyarrow as pa
+
+    return pa.scalar(text, pa.string())
+
+
 def _printable_ascii(data: pa.Buffer | bytes) -> bool:
     """Whether a column's values end to end are printable ASCII only: then so is each value. Checked as their least
     and greatest byte (0x20 to 0x7E), by Arrow's vectorised ``min_max`` over the bytes: 0.06 CPU s less for 1M wide
@@ -241,7 +251,7 @@ class ArrowJsonRows:
         if not pieces:  # no value column: every line is the same
             return memoryview(("".join(text) * part.count).encode())
         pieces.append(pa.scalar("".join(text), pa.string()))
-        lines = pc.binary_join_element_wise(*pieces, "")
+        lines = pc.binary_join_element_wise(*pieces, _text_scalar(""))
         return memoryview(_value_data(lines))
 
     def _text(self, column: pa.Array, text: list[str], value: t.Callable[[pa.Array], None]) -> None:
@@ -264,7 +274,8 @@ class ArrowJsonRows:
             value(quoted)
             text.append('"')
             return
-        value(pc.fill_null(pc.binary_join_element_wise('"', quoted, '"', ""), "null"))
+        quote = _text_scalar('"')
+        value(pc.fill_null(pc.binary_join_element_wise(quote, quoted, quote, _text_scalar("")), _text_scalar("null")))
 
     def _typed(self, part: TextPart, index: int) -> pa.Array:
         """A typed column: each distinct value's JSON text made once per chunk, put in place for each row."""
