@@ -142,7 +142,7 @@ def plain_times(column: pa.Array) -> pa.Array | None:
     """The moments (``timestamp[us]``) of a text column whose every value is a valid date-time written
     ``YYYY-MM-DD HH:MM:SS`` (none null), else None: the form checked by :func:`plain_form`, the moment by Arrow's
     ISO 8601 parser, which rejects what Python's ``datetime`` rejects (a day, hour or second out of range), but
-    year 0."""
+    year 0. Its twin for the reader's batches is :func:`~tap_dockerdvp.files.reader.plain_datetimes`."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
